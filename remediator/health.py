@@ -1,0 +1,43 @@
+"""Broker reachability and the tiers' last heartbeats, for /healthz."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+
+from remediator.defaults import HEARTBEAT_INTERVAL_SECONDS, KEY_PREFIX
+
+
+def _heartbeat_key(tier: str) -> str:
+    return f"{KEY_PREFIX}heartbeat:{tier}"
+
+
+def record_heartbeat(client: redis.Redis, beat: dict[str, Any]) -> None:
+    """Store a tier's latest heartbeat (kept for ten intervals)."""
+    client.set(_heartbeat_key(beat["tier"]), json.dumps(beat), ex=int(HEARTBEAT_INTERVAL_SECONDS * 10))
+
+
+def health_report(client: redis.Redis, tiers: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
+    """Whether the broker answers, and each tier's last heartbeat age."""
+    try:
+        client.ping()
+        raw = client.mget([_heartbeat_key(t) for t in tiers])
+    except redis.RedisError as exc:
+        return False, {"status": "unhealthy", "broker": f"unreachable: {exc}"}
+    now = time.time()
+    report: dict[str, Any] = {}
+    for tier, value in zip(tiers, raw, strict=True):
+        if value is None:
+            report[tier] = {"last_heartbeat": None}
+            continue
+        beat = json.loads(value)
+        age = round(now - beat["at"], 1)
+        report[tier] = {
+            "last_heartbeat_age_s": age,
+            "worker": beat["worker"],
+            "stale": age > 3 * HEARTBEAT_INTERVAL_SECONDS,
+        }
+    return True, {"status": "ok", "broker": "ok", "tiers": report}

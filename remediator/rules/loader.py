@@ -1,0 +1,65 @@
+"""Reading and validating a rule file, with errors that name the rule and the field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from remediator import defaults
+from remediator.errors import RuleError
+from remediator.rules.model import RuleSet
+
+
+def load_rules(
+    path: Path, scripts: Iterable[str] | None = None, tiers: Iterable[str] = defaults.DEFAULT_TIERS
+) -> RuleSet:
+    """Load and validate a rule file; every problem is reported in one RuleError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError(f"{path}: cannot read the rule file: {exc.strerror}") from None
+    return parse_rules(text, source=str(path), scripts=scripts, tiers=tiers)
+
+
+def parse_rules(
+    text: str,
+    source: str = "<rules>",
+    scripts: Iterable[str] | None = None,
+    tiers: Iterable[str] = defaults.DEFAULT_TIERS,
+) -> RuleSet:
+    """Validate rule-file text against the known scripts and tiers."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{source}: not valid YAML: {exc}") from None
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise RuleError(f"{source}: expected a mapping with a 'rules' list at the top")
+    context = {"scripts": set(scripts) if scripts is not None else None, "tiers": tuple(tiers)}
+    try:
+        return RuleSet.model_validate(document, context=context)
+    except ValidationError as exc:
+        problems = [_describe(err, document) for err in exc.errors()]
+        raise RuleError(f"{source}: invalid rules:\n  " + "\n  ".join(problems)) from None
+
+
+def _describe(err: Any, document: dict[str, Any]) -> str:
+    loc = list(err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown field"
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        index = loc[1]
+        rules = document.get("rules")
+        raw = rules[index] if isinstance(rules, list) and index < len(rules) else None
+        name = raw.get("name") if isinstance(raw, dict) else None
+        who = f"rule {name!r}" if name else f"rule #{index + 1}"
+        field = ".".join(str(p) for p in loc[2:]) or "(rule)"
+        return f"{who}: {field}: {message}"
+    field = ".".join(str(p) for p in loc) or "(file)"
+    return f"{field}: {message}"

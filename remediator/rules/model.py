@@ -1,0 +1,178 @@
+"""The rule file's schema, validated by pydantic when rules load."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from remediator import defaults
+from remediator.defaults import PriorityClass
+from remediator.rules.templating import TemplateError, check_templates
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Condition(_Strict):
+    """One test on a text field; exactly one operator. A bare string means `equals`,
+    a bare list means `in`."""
+
+    equals: str | None = None
+    contains: str | None = None
+    regex: str | None = None
+    in_: tuple[str, ...] | None = Field(default=None, alias="in")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"equals": value}
+        if isinstance(value, list):
+            return {"in": value}
+        return value
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Condition:
+        given = [n for n in ("equals", "contains", "regex", "in_") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of: equals, contains, regex, in")
+        return self
+
+    def test(self, text: str) -> bool:
+        """Whether text satisfies the condition."""
+        if self.equals is not None:
+            return text == self.equals
+        if self.contains is not None:
+            return self.contains in text
+        if self.regex is not None:
+            return _regex(self.regex).search(text) is not None
+        return self.in_ is not None and text in self.in_
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    compiled = _REGEX_CACHE.get(pattern)
+    if compiled is None:
+        compiled = _REGEX_CACHE[pattern] = re.compile(pattern)
+    return compiled
+
+
+def _as_tuple(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
+
+
+class Match(_Strict):
+    """What a webhook must look like for the rule to apply; every given test must pass."""
+
+    resource: tuple[str, ...] = defaults.SENTRY_RESOURCES_THAT_TRIGGER
+    action: tuple[str, ...] | None = None
+    title: Condition | None = None
+    culprit: Condition | None = None
+    level: Condition | None = None
+    environment: Condition | None = None
+    project: Condition | None = None
+    exception_type: Condition | None = None
+    tags: dict[str, Condition] = Field(default_factory=dict)
+
+    _tuples = field_validator("resource", "action", mode="before")(_as_tuple)
+
+    @field_validator("resource")
+    @classmethod
+    def _known_resources(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [r for r in value if r not in defaults.SENTRY_RESOURCES_THAT_TRIGGER]
+        if unknown or not value:
+            known = ", ".join(defaults.SENTRY_RESOURCES_THAT_TRIGGER)
+            raise ValueError(f"unknown resource {', '.join(unknown) or '(none)'}; known: {known}")
+        return value
+
+    def actions_for(self, resource: str) -> tuple[str, ...]:
+        """The actions this rule answers for a resource (by default, the firing ones)."""
+        return self.action if self.action is not None else defaults.FIRING_ACTIONS[resource]
+
+
+class JobTemplate(_Strict):
+    """The job a matching rule submits; string params are sandboxed Jinja2 templates."""
+
+    script: str
+    tier: str
+    priority_class: PriorityClass = Field(alias="class")
+    namespace: str = Field(default="default", pattern=NAME_PATTERN)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("script")
+    @classmethod
+    def _known_script(cls, value: str, info: ValidationInfo) -> str:
+        scripts = (info.context or {}).get("scripts")
+        if scripts is not None and value not in scripts:
+            raise ValueError(f"unknown script {value!r}; known: {', '.join(sorted(scripts))}")
+        return value
+
+    @field_validator("tier")
+    @classmethod
+    def _known_tier(cls, value: str, info: ValidationInfo) -> str:
+        tiers = (info.context or {}).get("tiers", defaults.DEFAULT_TIERS)
+        if value not in tiers:
+            raise ValueError(f"unknown tier {value!r}; known: {', '.join(tiers)}")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _templates_compile(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            check_templates(value)
+        except TemplateError as exc:
+            raise ValueError(f"template does not compile: {exc}") from None
+        return value
+
+
+class Rule(_Strict):
+    """A named mapping from a kind of Sentry issue to a remediation job."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    enabled: bool = True
+    match: Match
+    job: JobTemplate
+    continue_matching: bool = Field(default=False, alias="continue")
+    """When true, later rules are still tried after this one matched."""
+
+
+class RuleSet(_Strict):
+    """A whole rule file: rules are tried in order, the first match wins."""
+
+    version: int = 1
+    rules: tuple[Rule, ...] = ()
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        seen: set[str] = set()
+        for rule in value:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
+        return value

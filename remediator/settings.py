@@ -1,0 +1,118 @@
+"""The one settings object: every process reads its configuration from here."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from remediator import defaults
+from remediator.errors import ConfigurationError
+
+EXAMPLE_RULES = Path(__file__).parent / "rules" / "example_rules.yaml"
+"""The example rules shipped with the package, used when REMEDIATOR_RULES_FILE is unset."""
+
+EMBEDDED_BROKER_FILE = "embedded-redis.url"
+"""File in the data dir where `remediator up` publishes its embedded Redis URL."""
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment (`REMEDIATOR_` prefix; `PORT` for the web port)."""
+
+    model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="ignore")
+
+    broker_url: str | None = None
+    """Redis URL of the broker and job store; unset means the embedded Redis of `remediator up`."""
+
+    data_dir: Path = Path("var")
+    """Where the embedded Redis, generated secrets, logs and beat's schedule live."""
+
+    rules_file: Path = EXAMPLE_RULES
+    """YAML rule file."""
+
+    sentry_client_secret: str | None = None
+    """Client secret of the Sentry integration; webhooks are verified with it."""
+
+    api_token: str | None = None
+    """Bearer token for /api/*."""
+
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORT")
+    """Port of the web process."""
+
+    tiers: Annotated[tuple[str, ...], NoDecode] = defaults.DEFAULT_TIERS
+    """Tiers rules may name, comma-separated; each has its own queue and worker."""
+
+    max_body_bytes: int = Field(default=defaults.MAX_BODY_BYTES, ge=1024)
+    """Largest webhook body accepted (bytes)."""
+
+    worker_concurrency: int = Field(default=2, ge=1)
+    """Pool processes per tier worker started by `remediator up`."""
+
+    job_retention_days: int = Field(default=30, ge=1)
+    """How long job records are kept in Redis."""
+
+    @field_validator("tiers", mode="before")
+    @classmethod
+    def _split_tiers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(t.strip() for t in value.split(",") if t.strip())
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _check_tiers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one tier is needed")
+        for tier in value:
+            if not tier.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"tier {tier!r}: use letters, digits, '-' and '_' only")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "redis+socket://")):
+            raise ValueError("must be a Redis URL such as redis://host:6379/0")
+        return value or None
+
+    def effective_broker_url(self) -> str:
+        """The broker to use: the configured one, else the running embedded Redis."""
+        if self.broker_url:
+            return self.broker_url
+        published = self.data_dir / EMBEDDED_BROKER_FILE
+        if published.exists():
+            return published.read_text().strip()
+        raise ConfigurationError(
+            "REMEDIATOR_BROKER_URL is not set and no embedded Redis is running under "
+            f"{self.data_dir}/: start the system with `remediator up`, or set "
+            "REMEDIATOR_BROKER_URL=redis://host:6379/0"
+        )
+
+    def require(self, *names: str) -> None:
+        """Fail with a message naming each missing setting a process cannot run without."""
+        missing = [n for n in names if not getattr(self, n)]
+        if missing:
+            env = ", ".join(f"REMEDIATOR_{n.upper()}" for n in missing)
+            raise ConfigurationError(f"{env} must be set (or start the system with `remediator up`)")
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment; invalid values fail naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            var = "PORT" if field.lower() == "port" else f"REMEDIATOR_{field.upper()}"
+            lines.append(f"{var}: {err['msg']}")
+        raise ConfigurationError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,57 @@
+"""`POST /sentry/webhook`: verify, parse, match, submit. A thin adapter over the pure parts."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from remediator.app import runtime
+from remediator.defaults import SENTRY_RESOURCES_IGNORED
+from remediator.errors import BrokerUnavailable, PayloadError
+from remediator.payloads import MODELS, decode_json, parse_webhook, subject_of
+from remediator.rules import plan
+from remediator.signature import verify
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+
+
+def _ignored(reason: str) -> ResponseReturnValue:
+    return jsonify(status="ignored", reason=reason), 200
+
+
+@bp.post("/sentry/webhook")
+def receive() -> ResponseReturnValue:
+    """Answer Sentry within its 1-second budget: 202 with the submitted jobs, or why not."""
+    rt = runtime()
+    body = request.get_data(cache=False)
+    secret = rt.settings.sentry_client_secret or ""
+    if not verify(secret, body, request.headers.get("Sentry-Hook-Signature")):
+        log.warning("webhook %s: bad or missing signature", request.headers.get("Request-ID"))
+        return jsonify(status="error", reason="invalid or missing Sentry-Hook-Signature"), 401
+
+    resource = request.headers.get("Sentry-Hook-Resource", "").strip()
+    if not resource:
+        return jsonify(status="error", reason="missing Sentry-Hook-Resource header"), 400
+    if resource in SENTRY_RESOURCES_IGNORED:
+        return _ignored(f"resource '{resource}' is not acted on")
+    if resource not in MODELS:
+        return _ignored(f"unknown resource '{resource}'")
+
+    try:
+        subject = subject_of(resource, parse_webhook(resource, decode_json(body)))
+    except PayloadError as exc:
+        return jsonify(status="error", reason=str(exc)), 400
+
+    specs = plan(rt.rules, subject)
+    if not specs:
+        return _ignored(f"no rule matched {resource}.{subject.action}")
+    try:
+        jobs = [rt.dispatcher.submit(spec, subject) for spec in specs]
+    except BrokerUnavailable as exc:
+        return jsonify(status="error", reason=str(exc)), 503
+    log.info("webhook %s.%s: submitted %s", resource, subject.action, [j.id for j in jobs])
+    return jsonify(status="accepted", jobs=[j.summary() for j in jobs]), 202

@@ -1,0 +1,6 @@
+"""Celery tasks: thin adapters from a message to remediator's own functions."""
+
+from tasks.heartbeat import heartbeat
+from tasks.remediation import run_job
+
+__all__ = ["heartbeat", "run_job"]

@@ -1,0 +1,129 @@
+"""Fixtures: one real Redis for the session, real worker processes, a real HTTP target.
+
+The Redis is an embedded redis-server on a free port (REMEDIATOR_TEST_BROKER_URL points the
+suite at another one instead; the suite deletes its own keys there, `remediator:*` and the
+`remediator.*` queues, and uses databases 0-3). The environment is set before anything reads
+settings, so worker subprocesses inherit it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from remediator.embedded_redis import EmbeddedRedis
+from tests.helpers import SECRET, TOKEN, HttpTarget, WorkerProcess
+
+_embedded: EmbeddedRedis | None = None
+_state_dir = Path(tempfile.mkdtemp(prefix="remediator-tests-"))
+
+
+def _db_url(base: str, db: int) -> str:
+    return f"{base.rsplit('/', 1)[0]}/{db}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _embedded
+    url = os.environ.get("REMEDIATOR_TEST_BROKER_URL")
+    if not url:
+        _embedded = EmbeddedRedis(_state_dir / "redis", persist=False).start()
+        url = _embedded.url
+    os.environ.update({
+        "REMEDIATOR_BROKER_URL": _db_url(url, 0),
+        "REMEDIATOR_DATA_DIR": str(_state_dir / "var"),
+        "REMEDIATOR_SENTRY_CLIENT_SECRET": SECRET,
+        "REMEDIATOR_API_TOKEN": TOKEN,
+    })
+    os.environ.pop("REMEDIATOR_RULES_FILE", None)
+    os.environ.pop("REMEDIATOR_TIERS", None)
+    from remediator.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _embedded is not None:
+        _embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> str:
+    """Database 0: the session workers' broker and job store."""
+    return os.environ["REMEDIATOR_BROKER_URL"]
+
+
+@pytest.fixture(scope="session")
+def idle_broker_url(broker_url: str) -> str:
+    """Database 2: a broker no worker consumes, to inspect queued messages."""
+    return _db_url(broker_url, 2)
+
+
+@pytest.fixture(scope="session")
+def log_dir() -> Path:
+    path = _state_dir / "logs"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def _clean(client: redis.Redis) -> None:
+    keys = list(client.scan_iter("remediator:*")) + list(client.scan_iter("remediator.*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def redis_db(broker_url: str) -> Iterator[redis.Redis]:
+    """A client on database 0, with remediator's keys and queues cleared before the test."""
+    client = redis.Redis.from_url(broker_url, decode_responses=True)
+    _clean(client)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def idle_redis(idle_broker_url: str) -> Iterator[redis.Redis]:
+    """A client on the idle database, cleared before the test."""
+    client = redis.Redis.from_url(idle_broker_url, decode_responses=True)
+    _clean(client)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def workers(log_dir: Path) -> Iterator[dict[str, WorkerProcess]]:
+    """One real worker process per tier on database 0, for the whole session."""
+    started = {tier: WorkerProcess(tier, log_dir).start() for tier in ("prod", "nonprod")}
+    yield started
+    for worker in started.values():
+        worker.stop()
+
+
+@pytest.fixture
+def http_target() -> Iterator[HttpTarget]:
+    """A real HTTP server that records what the jobs call."""
+    target = HttpTarget()
+    yield target
+    target.close()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, broker_url: str):  # type: ignore[no-untyped-def]
+    """Build the web app with a given rule file text and broker (default: database 0)."""
+    from remediator.app import create_app
+    from remediator.settings import Settings
+
+    def build(rules: str | None = None, broker: str | None = None, **settings: object):  # type: ignore[no-untyped-def]
+        values: dict[str, object] = {"broker_url": broker or broker_url,
+                                     "data_dir": tmp_path / "var", **settings}
+        if rules is not None:
+            path = tmp_path / "rules.yaml"
+            path.write_text(rules)
+            values["rules_file"] = path
+        return create_app(Settings(**values))  # type: ignore[arg-type]
+
+    return build

@@ -1,0 +1,160 @@
+"""Test helpers: signing like Sentry, waiting, a real HTTP target, worker processes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+from remediator.signature import sign
+
+PAYLOADS = Path(__file__).parent / "payloads"
+SECRET = "test-client-secret"
+TOKEN = "test-api-token"
+
+T = TypeVar("T")
+
+
+def payload(name: str) -> dict[str, Any]:
+    """A fresh copy of one of Sentry's example payloads."""
+    return copy.deepcopy(json.loads((PAYLOADS / f"{name}.json").read_text()))
+
+
+def sentry_headers(resource: str, body: bytes, secret: str = SECRET) -> dict[str, str]:
+    """The headers Sentry sends with a webhook delivery."""
+    return {
+        "Content-Type": "application/json",
+        "Request-ID": os.urandom(16).hex(),
+        "Sentry-Hook-Resource": resource,
+        "Sentry-Hook-Timestamp": str(int(time.time())),
+        "Sentry-Hook-Signature": sign(secret, body),
+    }
+
+
+def encode(document: Any) -> bytes:
+    """Compact JSON, as Sentry sends it."""
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def wait_for(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.05,
+             what: str = "condition") -> T:
+    """Poll check until it returns something truthy; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class HttpTarget:
+    """A real HTTP server that records requests; `/status/<code>` answers that code."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                target.requests.append({"method": self.command, "path": self.path,
+                                        "body": body.decode("utf-8", "replace"),
+                                        "headers": dict(self.headers)})
+                code = 200
+                if self.path.startswith("/status/"):
+                    code = int(self.path.split("/")[2])
+                reply = json.dumps({"path": self.path, "method": self.command}).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def paths(self) -> list[str]:
+        """The paths requested so far, in order."""
+        return [r["path"] for r in self.requests]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WorkerProcess:
+    """A real `celery worker` process for one tier, as the Procfile runs it."""
+
+    def __init__(self, tier: str, log_dir: Path, env: dict[str, str] | None = None,
+                 concurrency: int = 2, name: str | None = None) -> None:
+        self.tier = tier
+        self.name = name or f"{tier}-test"
+        self.log_path = log_dir / f"worker-{self.name}.log"
+        self.env = {**os.environ, **(env or {})}
+        self.concurrency = concurrency
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> WorkerProcess:
+        argv = [
+            sys.executable, "-m", "celery", "-A", "remediator.celery_app", "worker",
+            "-Q", f"remediator.{self.tier}", "-n", f"{self.name}@%h", "-P", "prefork",
+            "-c", str(self.concurrency), "--without-mingle", "--without-gossip",
+            "--loglevel", "INFO",
+        ]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
+        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                        env=self.env, start_new_session=True)
+        wait_for(lambda: self.ready() or self._died(), timeout, 0.1, f"worker {self.name} ready")
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker {self.name} exited:\n{self.log()}")
+        return self
+
+    def _died(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def ready(self) -> bool:
+        return b" ready." in self.log_path.read_bytes() if self.log_path.exists() else False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 20.0) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextmanager
+def running_worker(tier: str, log_dir: Path, **kwargs: Any) -> Iterator[WorkerProcess]:
+    """A worker process for the duration of a with-block."""
+    worker = WorkerProcess(tier, log_dir, **kwargs).start()
+    try:
+        yield worker
+    finally:
+        worker.stop()

@@ -1,0 +1,159 @@
+"""Rule files are validated at load, and the shipped rules implement the seed's mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from remediator.defaults import PriorityClass
+from remediator.errors import RuleError
+from remediator.payloads import parse_webhook, subject_of
+from remediator.rules import load_rules, parse_rules, plan
+from remediator.scripts import registry
+from remediator.settings import EXAMPLE_RULES
+from tests.helpers import payload
+
+VALID = """
+rules:
+  - name: probe
+    match: {title: {contains: boom}}
+    job: {script: http-request, tier: prod, class: A, params: {url: "http://x/{{ issue_id }}"}}
+"""
+
+
+def load(text: str) -> object:
+    return parse_rules(text, scripts=registry())
+
+
+@pytest.mark.parametrize("text,message", [
+    (VALID.replace("title:", "titel:"), "rule 'probe': match.titel: unknown field"),
+    (VALID.replace("http-request", "restart-db"),
+     "rule 'probe': job.script: unknown script 'restart-db'; known: analyze-production-error"),
+    (VALID.replace("{contains: boom}", "{regex: '(unclosed'}"),
+     "rule 'probe': match.title.regex: invalid regular expression"),
+    (VALID.replace("tier: prod", "tier: staging"),
+     "rule 'probe': job.tier: unknown tier 'staging'; known: prod, nonprod"),
+    (VALID.replace("class: A", "class: Z"), "rule 'probe': job.class:"),
+    (VALID.replace("{{ issue_id }}", "{{ issue_id"), "rule 'probe': job.params: template does not"),
+    (VALID.replace("{contains: boom}", "{contains: boom, equals: boom}"),
+     "rule 'probe': match.title: Value error, give exactly one of"),
+    (VALID.replace("match: {", "match: {resource: [comment], "),
+     "rule 'probe': match.resource: Value error, unknown resource comment"),
+    (VALID + VALID.split("rules:")[1], "rule name 'probe' is used twice"),
+    ("rules:\n  - match: {}\n    job: {script: http-request, tier: prod, class: A}\n",
+     "rule #1: name: Field required"),
+    ("- just a list", "expected a mapping with a 'rules' list"),
+    ("rules: [", "not valid YAML"),
+])
+def test_invalid_rules_fail_to_load_naming_rule_and_field(text: str, message: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        load(text)
+    assert message.replace("Value error, ", "") in str(caught.value)
+
+
+def test_missing_rule_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="cannot read the rule file"):
+        load_rules(tmp_path / "nope.yaml")
+
+
+def test_configured_tiers_are_the_ones_rules_may_use() -> None:
+    text = VALID.replace("tier: prod", "tier: edge")
+    assert parse_rules(text, scripts=registry(), tiers=("edge",)).rules[0].job.tier == "edge"
+
+
+def _issue(**changes: object) -> object:
+    document = payload("issue_created")
+    issue = document["data"]["issue"]
+    for key, value in changes.items():
+        if key == "type":
+            issue["metadata"]["type"] = value
+        else:
+            issue[key] = value
+    return subject_of("issue", parse_webhook("issue", document))
+
+
+def _production_event() -> object:
+    document = payload("event_alert_triggered")
+    document["data"]["event"]["environment"] = "production"
+    return subject_of("event_alert", parse_webhook("event_alert", document))
+
+
+SEED = [
+    (lambda: _issue(title="Build failed: tsc exited 2"),
+     "fix-build-errors", "nonprod", "B", "ci-cd", "remediator.nonprod", 3),
+    (lambda: _issue(culprit="app.database.pool in acquire"),
+     "restart-db-pool", "prod", "A", "self-healing", "remediator.prod", 0),
+    (lambda: _issue(type="OutOfMemoryError"),
+     "restart-service", "prod", "A", "self-healing", "remediator.prod", 0),
+    (_production_event,
+     "analyze-production-error", "prod", "B", "error-analysis", "remediator.prod", 3),
+]
+
+
+@pytest.mark.parametrize("make_subject,script,tier,klass,namespace,queue,priority", SEED)
+def test_shipped_rules_route_the_seed_mapping(make_subject, script, tier, klass, namespace,
+                                              queue, priority) -> None:
+    rules = load_rules(EXAMPLE_RULES, scripts=registry())
+    [spec] = plan(rules, make_subject())
+    assert (spec.script, spec.tier, spec.priority_class, spec.namespace) == (
+        script, tier, PriorityClass(klass), namespace)
+    assert (spec.queue, spec.priority) == (queue, priority)
+    assert spec.render_error is None
+
+
+def test_production_error_job_gets_params_rendered_from_the_payload() -> None:
+    rules = load_rules(EXAMPLE_RULES, scripts=registry())
+    [spec] = plan(rules, _production_event())
+    assert spec.params == {"sentry_issue_id": "1117540176", "error_type": "ReferenceError",
+                           "culprit": "?(<anonymous>)"}
+
+
+def test_example_payload_with_no_matching_rule_plans_nothing() -> None:
+    rules = load_rules(EXAMPLE_RULES, scripts=registry())
+    assert plan(rules, _issue()) == []
+
+
+def test_resolved_issue_does_not_fire_a_rule_that_names_no_action() -> None:
+    rules = load_rules(EXAMPLE_RULES, scripts=registry())
+    document = payload("issue_created") | {"action": "resolved"}
+    document["data"]["issue"]["title"] = "Build failed"
+    assert plan(rules, subject_of("issue", parse_webhook("issue", document))) == []
+
+
+OPERATORS = """
+rules:
+  - name: first
+    continue: true
+    match:
+      resource: event_alert
+      level: [error, fatal]
+      tags: {browser.name: Chrome, os.name: {regex: "^Mac"}}
+    job: {script: http-request, tier: nonprod, class: C, params: {url: "http://a/{{ tags['os.name'] }}"}}
+  - name: second
+    match: {title: {regex: "^ReferenceError"}, exception_type: {in: [TypeError, ReferenceError]}}
+    job: {script: http-request, tier: nonprod, class: D, params: {url: "http://b"}}
+  - name: never
+    match: {title: {contains: heck}}
+    job: {script: http-request, tier: nonprod, class: D, params: {url: "http://c"}}
+"""
+
+
+def test_operators_tags_and_continue_select_the_rules_in_order() -> None:
+    subject = subject_of("event_alert", parse_webhook("event_alert", payload("event_alert_triggered")))
+    specs = plan(parse_rules(OPERATORS, scripts=registry()), subject)
+    assert [s.rule for s in specs] == ["first", "second"]
+    assert specs[0].params == {"url": "http://a/Mac OS X"}
+
+
+def test_missing_tag_fails_the_match() -> None:
+    document = payload("event_alert_triggered")
+    document["data"]["event"]["tags"] = [["os.name", "Mac"]]
+    subject = subject_of("event_alert", parse_webhook("event_alert", document))
+    assert [s.rule for s in plan(parse_rules(OPERATORS, scripts=registry()), subject)] == ["second"]
+
+
+def test_disabled_rule_never_matches() -> None:
+    text = OPERATORS.replace("  - name: second\n", "  - name: second\n    enabled: false\n")
+    subject = subject_of("event_alert", parse_webhook("event_alert", payload("event_alert_triggered")))
+    assert [s.rule for s in plan(parse_rules(text, scripts=registry()), subject)] == ["first", "never"]

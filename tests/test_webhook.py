@@ -1,0 +1,156 @@
+"""POST /sentry/webhook: accepted jobs land on the tier's queue at the class's priority;
+everything else gets a clear status and submits nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from tests.helpers import PAYLOADS, encode, payload, sentry_headers
+
+RULES = """
+rules:
+  - name: db
+    match: {culprit: {contains: database}}
+    job: {script: http-request, tier: prod, class: A, namespace: self-healing,
+          params: {url: "http://127.0.0.1:9/{{ issue_id }}", method: POST}}
+  - name: build
+    match: {title: {contains: "Build failed"}}
+    job: {script: http-request, tier: nonprod, class: C, params: {url: "http://127.0.0.1:9/b"}}
+  - name: broken-template
+    match: {title: {contains: "Template"}}
+    job: {script: http-request, tier: nonprod, class: D, params: {url: "{{ no_such_field }}"}}
+  - name: bad-params
+    match: {title: {contains: "BadParams"}}
+    job: {script: http-request, tier: nonprod, class: D, params: {url: "ftp://{{ title }}"}}
+"""
+
+
+def post(client, resource: str, document: object):  # type: ignore[no-untyped-def]
+    body = encode(document)
+    return client.post("/sentry/webhook", data=body, headers=sentry_headers(resource, body))
+
+
+def issue(**changes: str) -> dict:  # type: ignore[type-arg]
+    document = payload("issue_created")
+    document["data"]["issue"].update(changes)
+    return document
+
+
+def queued(client: redis.Redis, queue: str) -> dict[str, list[str]]:
+    """Task ids waiting in each of a queue's priority lists (kombu's Redis layout)."""
+    lists = {"0": queue, **{p: f"{queue}\x06\x16{p}" for p in ("3", "6", "9")}}
+    return {p: [json.loads(m)["headers"]["id"] for m in client.lrange(key, 0, -1)]
+            for p, key in lists.items() if client.llen(key)}
+
+
+def test_matching_issue_is_accepted_and_queued_on_its_tier_at_its_priority(
+    make_app, idle_redis, idle_broker_url
+) -> None:
+    client = make_app(RULES, broker=idle_broker_url).test_client()
+    response = post(client, "issue", issue(culprit="app.database in acquire"))
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "accepted"
+    [job] = body["jobs"]
+    assert {k: job[k] for k in ("rule", "script", "tier", "priority_class", "status")} == {
+        "rule": "db", "script": "http-request", "tier": "prod", "priority_class": "A",
+        "status": "queued"}
+    assert queued(idle_redis, "remediator.prod") == {"0": [job["id"]]}
+    assert queued(idle_redis, "remediator.nonprod") == {}
+    record = json.loads(idle_redis.hget(f"remediator:job:{job['id']}", "params"))
+    assert record == {"url": "http://127.0.0.1:9/1170820242", "method": "POST"}
+
+
+def test_class_c_on_nonprod_lands_in_the_priority_6_list(make_app, idle_redis, idle_broker_url):
+    client = make_app(RULES, broker=idle_broker_url).test_client()
+    job = post(client, "issue", issue(title="Build failed: exit 2")).get_json()["jobs"][0]
+    assert queued(idle_redis, "remediator.nonprod") == {"6": [job["id"]]}
+
+
+def test_no_matching_rule_is_200_ignored_and_queues_nothing(make_app, idle_redis, idle_broker_url):
+    client = make_app(RULES, broker=idle_broker_url).test_client()
+    response = post(client, "issue", payload("issue_created"))
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ignored", "reason": "no rule matched issue.created"}
+    assert idle_redis.zcard("remediator:jobs") == 0
+
+
+@pytest.mark.parametrize("resource,name", [("comment", "comment_created"),
+                                           ("installation", "installation_created"),
+                                           ("seer", "issue_created")])
+def test_comment_installation_and_unknown_resources_are_200_ignored(
+    make_app, idle_redis, idle_broker_url, resource: str, name: str
+) -> None:
+    client = make_app(RULES, broker=idle_broker_url).test_client()
+    body = (PAYLOADS / f"{name}.json").read_bytes()
+    response = client.post("/sentry/webhook", data=body, headers=sentry_headers(resource, body))
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ignored"
+    assert idle_redis.zcard("remediator:jobs") == 0
+
+
+@pytest.mark.parametrize("body,reason", [
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe\x00", "not valid JSON"),
+    (b'{"action": "created", "data": {"issue": {"id": 1}}}', "does not fit a Sentry 'issue'"),
+    (b'{"action": 5, "data": []}', "does not fit"),
+    (b"[]", "does not fit"),
+])
+def test_malformed_or_misshapen_body_is_400_with_a_reason(make_app, idle_broker_url, body, reason):
+    client = make_app(RULES, broker=idle_broker_url).test_client()
+    response = client.post("/sentry/webhook", data=body, headers=sentry_headers("issue", body))
+    assert response.status_code == 400
+    assert reason in response.get_json()["reason"]
+
+
+def test_missing_resource_header_is_400(make_app, idle_broker_url) -> None:
+    client = make_app(RULES, broker=idle_broker_url).test_client()
+    body = encode(payload("issue_created"))
+    headers = sentry_headers("issue", body)
+    del headers["Sentry-Hook-Resource"]
+    response = client.post("/sentry/webhook", data=body, headers=headers)
+    assert response.status_code == 400
+    assert "Sentry-Hook-Resource" in response.get_json()["reason"]
+
+
+def test_body_over_the_limit_is_413(make_app, idle_redis, idle_broker_url) -> None:
+    client = make_app(RULES, broker=idle_broker_url, max_body_bytes=2048).test_client()
+    document = issue(culprit="database", title="x" * 4096)
+    response = post(client, "issue", document)
+    assert response.status_code == 413
+    assert response.get_json()["status"] == "error"
+    assert idle_redis.zcard("remediator:jobs") == 0
+
+
+def test_params_that_cannot_render_are_recorded_failed_and_never_queued(
+    make_app, idle_redis, idle_broker_url
+) -> None:
+    client = make_app(RULES, broker=idle_broker_url).test_client()
+    response = post(client, "issue", issue(title="Template trouble"))
+    assert response.status_code == 202
+    [job] = response.get_json()["jobs"]
+    assert job["status"] == "failed"
+    error = json.loads(idle_redis.hget(f"remediator:job:{job['id']}", "error"))
+    assert "'no_such_field' is undefined" in error
+    assert queued(idle_redis, "remediator.nonprod") == {}
+
+
+def test_params_the_script_rejects_are_recorded_failed_and_never_queued(
+    make_app, idle_redis, idle_broker_url
+) -> None:
+    client = make_app(RULES, broker=idle_broker_url).test_client()
+    [job] = post(client, "issue", issue(title="BadParams")).get_json()["jobs"]
+    assert job["status"] == "failed"
+    error = json.loads(idle_redis.hget(f"remediator:job:{job['id']}", "error"))
+    assert "invalid params for http-request" in error and "not an http" in error
+    assert queued(idle_redis, "remediator.nonprod") == {}
+
+
+def test_unreachable_broker_is_503_not_500(make_app) -> None:
+    client = make_app(RULES, broker="redis://127.0.0.1:1/0").test_client()
+    response = post(client, "issue", issue(culprit="database"))
+    assert response.status_code == 503
+    assert "broker unavailable" in response.get_json()["reason"]
