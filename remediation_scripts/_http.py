@@ -52,9 +52,7 @@ def call(
     return response
 
 
-def wait_healthy(
-    ctx: ScriptContext, url: str, *, attempts: int, interval: float, timeout: float
-) -> None:
+def wait_healthy(ctx: ScriptContext, url: str, *, attempts: int, interval: float, timeout: float) -> None:
     """Poll a health endpoint until it answers 2xx, recording each try."""
     for attempt in range(1, attempts + 1):
         try:

@@ -36,10 +36,15 @@ class RestartDbPool(Script):
 
     def run(self, params: RestartDbPoolParams, ctx: ScriptContext) -> dict[str, Any]:
         """Each step is recorded; the first that fails fails the job."""
-        call(ctx, "drain", params.method, params.drain_url,
-             timeout=params.timeout, headers=params.headers)
-        call(ctx, "restart", params.method, params.restart_url,
-             timeout=params.timeout, headers=params.headers)
-        wait_healthy(ctx, params.health_url, attempts=params.health_attempts,
-                     interval=params.health_interval, timeout=params.timeout)
+        call(ctx, "drain", params.method, params.drain_url, timeout=params.timeout, headers=params.headers)
+        call(
+            ctx, "restart", params.method, params.restart_url, timeout=params.timeout, headers=params.headers
+        )
+        wait_healthy(
+            ctx,
+            params.health_url,
+            attempts=params.health_attempts,
+            interval=params.health_interval,
+            timeout=params.timeout,
+        )
         return {"steps": [s["step"] for s in ctx.steps], "healthy": True}

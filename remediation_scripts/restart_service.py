@@ -49,11 +49,15 @@ class RestartService(Script):
             RunCommand().run(RunCommandParams(argv=params.command, timeout=params.timeout), ctx)
         else:
             assert params.url is not None
-            call(ctx, "restart", params.method, params.url,
-                 timeout=params.timeout, headers=params.headers)
+            call(ctx, "restart", params.method, params.url, timeout=params.timeout, headers=params.headers)
         if params.health_url:
-            wait_healthy(ctx, params.health_url, attempts=params.health_attempts,
-                         interval=params.health_interval, timeout=min(params.timeout, 30.0))
+            wait_healthy(
+                ctx,
+                params.health_url,
+                attempts=params.health_attempts,
+                interval=params.health_interval,
+                timeout=min(params.timeout, 30.0),
+            )
         return {
             "steps": [s["step"] for s in ctx.steps],
             "healthy": bool(params.health_url),

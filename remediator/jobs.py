@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import redis
 from pydantic import BaseModel, Field
@@ -77,7 +77,10 @@ LIST_SCAN_LIMIT = 5000
 def redis_client(url: str) -> redis.Redis:
     """A client for the job store with short timeouts, so a dead Redis fails fast."""
     return redis.Redis.from_url(
-        url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+        url,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=5,
         health_check_interval=30,
     )
 
@@ -91,7 +94,7 @@ class JobStore:
 
     def create(self, job: Job) -> Job:
         """Store a new job record."""
-        fields = {k: json.dumps(v) for k, v in job.model_dump(mode="json").items()}
+        fields: dict[Any, Any] = {k: json.dumps(v) for k, v in job.model_dump(mode="json").items()}
         with self.client.pipeline() as pipe:
             pipe.hset(_job_key(job.id), mapping=fields)
             pipe.expire(_job_key(job.id), self.ttl)
@@ -109,7 +112,9 @@ class JobStore:
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Set some fields of an existing record."""
-        encoded = {k: json.dumps(v.value if isinstance(v, StrEnum) else v) for k, v in fields.items()}
+        encoded: dict[Any, Any] = {
+            k: json.dumps(v.value if isinstance(v, StrEnum) else v) for k, v in fields.items()
+        }
         self.client.hset(_job_key(job_id), mapping=encoded)
 
     def start_attempt(self, job_id: str, worker: str) -> int:
@@ -117,11 +122,14 @@ class JobStore:
         key = _job_key(job_id)
         with self.client.pipeline() as pipe:
             pipe.hincrby(key, "attempts", 1)
-            pipe.hset(key, mapping={
-                "status": json.dumps(JobStatus.RUNNING.value),
-                "worker": json.dumps(worker),
-                "started_at": json.dumps(time.time()),
-            })
+            pipe.hset(
+                key,
+                mapping={
+                    "status": json.dumps(JobStatus.RUNNING.value),
+                    "worker": json.dumps(worker),
+                    "started_at": json.dumps(time.time()),
+                },
+            )
             attempts, _ = pipe.execute()
         return int(attempts)
 
@@ -133,19 +141,21 @@ class JobStore:
         limit: int = 50,
     ) -> list[Job]:
         """The newest jobs first, filtered."""
-        ids = self.client.zrevrange(INDEX_KEY, 0, LIST_SCAN_LIMIT - 1)
+        ids = cast(list[str], self.client.zrevrange(INDEX_KEY, 0, LIST_SCAN_LIMIT - 1))
         found: list[Job] = []
         for start in range(0, len(ids), 200):
             with self.client.pipeline(transaction=False) as pipe:
-                for job_id in ids[start:start + 200]:
+                for job_id in ids[start : start + 200]:
                     pipe.hgetall(_job_key(job_id))
                 rows = pipe.execute()
             for raw in rows:
                 if not raw:
                     continue
                 job = Job.model_validate({k: json.loads(v) for k, v in raw.items()})
-                if (status and job.status != status) or (tier and job.tier != tier) or (
-                    rule and job.rule != rule
+                if (
+                    (status and job.status != status)
+                    or (tier and job.tier != tier)
+                    or (rule and job.rule != rule)
                 ):
                     continue
                 found.append(job)

@@ -228,8 +228,7 @@ def parse_webhook(resource: str, document: Any) -> Webhook:
         return model.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}"
-            for err in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}" for err in exc.errors()[:5]
         )
         raise PayloadError(f"body does not fit a Sentry '{resource}' webhook: {problems}") from None
     except RecursionError:
@@ -293,9 +292,7 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
         actor_id=str(actor.id) if actor else "",
         **fields,
     )
-    context = {
-        f.name: getattr(subject, f.name) for f in dataclasses.fields(subject) if f.name != "context"
-    }
+    context = {f.name: getattr(subject, f.name) for f in dataclasses.fields(subject) if f.name != "context"}
     context["exception_type"] = next(iter(subject.exception_types), "")
     context["data"] = hook.model_dump(mode="json", by_alias=True)["data"]
     return dataclasses.replace(subject, context=context)

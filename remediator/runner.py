@@ -48,10 +48,7 @@ def run_job(store: JobStore, job_id: str, worker: str) -> dict[str, Any]:
     return output
 
 
-def _fail(
-    store: JobStore, job_id: str, ctx: ScriptContext, started: float, error: str
-) -> dict[str, Any]:
+def _fail(store: JobStore, job_id: str, ctx: ScriptContext, started: float, error: str) -> dict[str, Any]:
     output = {"steps": ctx.steps, "duration_s": round(time.monotonic() - started, 3)}
-    store.update(job_id, status=JobStatus.FAILED, error=error, output=output,
-                 finished_at=time.time())
+    store.update(job_id, status=JobStatus.FAILED, error=error, output=output, finished_at=time.time())
     raise JobFailed(error)

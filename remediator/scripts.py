@@ -69,9 +69,7 @@ def registry() -> Mapping[str, type[Script]]:
     scripts = _builtins()
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in scripts:
-            raise RuntimeError(
-                f"entry point {ep.value!r} registers script {ep.name!r}, which already exists"
-            )
+            raise RuntimeError(f"entry point {ep.value!r} registers script {ep.name!r}, which already exists")
         loaded = ep.load()
         if not (isinstance(loaded, type) and issubclass(loaded, Script)):
             raise RuntimeError(f"entry point {ep.value!r} is not a remediator.scripts.Script")

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORT")
     """Port of the web process."""
 
+    web_host: str = "127.0.0.1"
+    """Address the web process binds; 0.0.0.0 to accept Sentry from outside."""
+
     tiers: Annotated[tuple[str, ...], NoDecode] = defaults.DEFAULT_TIERS
     """Tiers rules may name, comma-separated; each has its own queue and worker."""
 

@@ -94,10 +94,14 @@ def run_up(settings: Settings, echo: Any = print) -> int:
     }
     secret_note = "generated, kept in " + str(data_dir / SECRETS_FILE) if generated else "given"
     echo(f"webhook:  POST http://127.0.0.1:{settings.port}/sentry/webhook")
-    echo(f"secret:   {env_secrets['REMEDIATOR_SENTRY_CLIENT_SECRET']} "
-         f"(the Sentry integration's client secret; {secret_note})")
-    echo(f"api:      http://127.0.0.1:{settings.port}/api/jobs  "
-         f"Authorization: Bearer {env_secrets['REMEDIATOR_API_TOKEN']}")
+    echo(
+        f"secret:   {env_secrets['REMEDIATOR_SENTRY_CLIENT_SECRET']} "
+        f"(the Sentry integration's client secret; {secret_note})"
+    )
+    echo(
+        f"api:      http://127.0.0.1:{settings.port}/api/jobs  "
+        f"Authorization: Bearer {env_secrets['REMEDIATOR_API_TOKEN']}"
+    )
     echo(f"rules:    {settings.rules_file}")
     echo(f"logs:     {logs / 'remediator.log'}" + (f" and {embedded.log_file}" if embedded else ""))
     echo("Ctrl-C stops everything.")

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from remediator.embedded_redis import EmbeddedRedis
-from tests.helpers import SECRET, TOKEN, HttpTarget, WorkerProcess
+from tests.helpers import SECRET, TOKEN, HttpTarget, WorkerProcess, clean
 
 _embedded: EmbeddedRedis | None = None
 _state_dir = Path(tempfile.mkdtemp(prefix="remediator-tests-"))
@@ -33,12 +33,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if not url:
         _embedded = EmbeddedRedis(_state_dir / "redis", persist=False).start()
         url = _embedded.url
-    os.environ.update({
-        "REMEDIATOR_BROKER_URL": _db_url(url, 0),
-        "REMEDIATOR_DATA_DIR": str(_state_dir / "var"),
-        "REMEDIATOR_SENTRY_CLIENT_SECRET": SECRET,
-        "REMEDIATOR_API_TOKEN": TOKEN,
-    })
+    os.environ.update(
+        {
+            "REMEDIATOR_BROKER_URL": _db_url(url, 0),
+            "REMEDIATOR_DATA_DIR": str(_state_dir / "var"),
+            "REMEDIATOR_SENTRY_CLIENT_SECRET": SECRET,
+            "REMEDIATOR_API_TOKEN": TOKEN,
+        }
+    )
     os.environ.pop("REMEDIATOR_RULES_FILE", None)
     os.environ.pop("REMEDIATOR_TIERS", None)
     from remediator.settings import get_settings
@@ -70,17 +72,11 @@ def log_dir() -> Path:
     return path
 
 
-def _clean(client: redis.Redis) -> None:
-    keys = list(client.scan_iter("remediator:*")) + list(client.scan_iter("remediator.*"))
-    if keys:
-        client.delete(*keys)
-
-
 @pytest.fixture
 def redis_db(broker_url: str) -> Iterator[redis.Redis]:
     """A client on database 0, with remediator's keys and queues cleared before the test."""
     client = redis.Redis.from_url(broker_url, decode_responses=True)
-    _clean(client)
+    clean(client)
     yield client
     client.close()
 
@@ -89,7 +85,7 @@ def redis_db(broker_url: str) -> Iterator[redis.Redis]:
 def idle_redis(idle_broker_url: str) -> Iterator[redis.Redis]:
     """A client on the idle database, cleared before the test."""
     client = redis.Redis.from_url(idle_broker_url, decode_responses=True)
-    _clean(client)
+    clean(client)
     yield client
     client.close()
 
@@ -118,8 +114,11 @@ def make_app(tmp_path: Path, broker_url: str):  # type: ignore[no-untyped-def]
     from remediator.settings import Settings
 
     def build(rules: str | None = None, broker: str | None = None, **settings: object):  # type: ignore[no-untyped-def]
-        values: dict[str, object] = {"broker_url": broker or broker_url,
-                                     "data_dir": tmp_path / "var", **settings}
+        values: dict[str, object] = {
+            "broker_url": broker or broker_url,
+            "data_dir": tmp_path / "var",
+            **settings,
+        }
         if rules is not None:
             path = tmp_path / "rules.yaml"
             path.write_text(rules)

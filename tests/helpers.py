@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
+import redis
+
 from remediator.signature import sign
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -46,8 +48,9 @@ def encode(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def wait_for(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.05,
-             what: str = "condition") -> T:
+def wait_for(
+    check: Callable[[], T], timeout: float = 20.0, interval: float = 0.05, what: str = "condition"
+) -> T:
     """Poll check until it returns something truthy; fail after timeout."""
     deadline = time.monotonic() + timeout
     while True:
@@ -70,9 +73,14 @@ class HttpTarget:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                target.requests.append({"method": self.command, "path": self.path,
-                                        "body": body.decode("utf-8", "replace"),
-                                        "headers": dict(self.headers)})
+                target.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "body": body.decode("utf-8", "replace"),
+                        "headers": dict(self.headers),
+                    }
+                )
                 code = 200
                 if self.path.startswith("/status/"):
                     code = int(self.path.split("/")[2])
@@ -105,8 +113,14 @@ class HttpTarget:
 class WorkerProcess:
     """A real `celery worker` process for one tier, as the Procfile runs it."""
 
-    def __init__(self, tier: str, log_dir: Path, env: dict[str, str] | None = None,
-                 concurrency: int = 2, name: str | None = None) -> None:
+    def __init__(
+        self,
+        tier: str,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+        concurrency: int = 2,
+        name: str | None = None,
+    ) -> None:
         self.tier = tier
         self.name = name or f"{tier}-test"
         self.log_path = log_dir / f"worker-{self.name}.log"
@@ -116,14 +130,29 @@ class WorkerProcess:
 
     def start(self, timeout: float = 30.0) -> WorkerProcess:
         argv = [
-            sys.executable, "-m", "celery", "-A", "remediator.celery_app", "worker",
-            "-Q", f"remediator.{self.tier}", "-n", f"{self.name}@%h", "-P", "prefork",
-            "-c", str(self.concurrency), "--without-mingle", "--without-gossip",
-            "--loglevel", "INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "remediator.celery_app",
+            "worker",
+            "-Q",
+            f"remediator.{self.tier}",
+            "-n",
+            f"{self.name}@%h",
+            "-P",
+            "prefork",
+            "-c",
+            str(self.concurrency),
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                        env=self.env, start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+        )
         wait_for(lambda: self.ready() or self._died(), timeout, 0.1, f"worker {self.name} ready")
         if self.process.poll() is not None:
             raise AssertionError(f"worker {self.name} exited:\n{self.log()}")
@@ -158,3 +187,10 @@ def running_worker(tier: str, log_dir: Path, **kwargs: Any) -> Iterator[WorkerPr
         yield worker
     finally:
         worker.stop()
+
+
+def clean(client: redis.Redis) -> None:
+    """Delete remediator's job-store keys and queues (never anything else)."""
+    keys = list(client.scan_iter("remediator:*")) + list(client.scan_iter("remediator.*"))
+    if keys:
+        client.delete(*keys)

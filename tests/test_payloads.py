@@ -29,8 +29,7 @@ def test_issue_created_parses_with_project_metadata_and_string_id() -> None:
     assert (subject.actor_type, subject.actor_id) == ("application", "sentry")
 
 
-@pytest.mark.parametrize("action", ["created", "resolved", "assigned", "ignored", "archived",
-                                    "unresolved"])
+@pytest.mark.parametrize("action", ["created", "resolved", "assigned", "ignored", "archived", "unresolved"])
 def test_every_issue_action_parses(action: str) -> None:
     document = payload("issue_created") | {"action": action}
     assert subject_of("issue", parse_webhook("issue", document)).action == action
@@ -50,8 +49,9 @@ def test_event_alert_tags_are_pairs_and_become_a_mapping() -> None:
 def test_error_created_has_the_event_under_data_error() -> None:
     document = payload("event_alert_triggered")
     event = document["data"]["event"] | {"environment": "production"}
-    hook = parse_webhook("error", {"action": "created", "data": {"error": event},
-                                   "installation": document["installation"]})
+    hook = parse_webhook(
+        "error", {"action": "created", "data": {"error": event}, "installation": document["installation"]}
+    )
     assert isinstance(hook, ErrorWebhook)
     subject = subject_of("error", hook)
     assert subject.environment == "production"

@@ -26,26 +26,41 @@ def load(text: str) -> object:
     return parse_rules(text, scripts=registry())
 
 
-@pytest.mark.parametrize("text,message", [
-    (VALID.replace("title:", "titel:"), "rule 'probe': match.titel: unknown field"),
-    (VALID.replace("http-request", "restart-db"),
-     "rule 'probe': job.script: unknown script 'restart-db'; known: analyze-production-error"),
-    (VALID.replace("{contains: boom}", "{regex: '(unclosed'}"),
-     "rule 'probe': match.title.regex: invalid regular expression"),
-    (VALID.replace("tier: prod", "tier: staging"),
-     "rule 'probe': job.tier: unknown tier 'staging'; known: prod, nonprod"),
-    (VALID.replace("class: A", "class: Z"), "rule 'probe': job.class:"),
-    (VALID.replace("{{ issue_id }}", "{{ issue_id"), "rule 'probe': job.params: template does not"),
-    (VALID.replace("{contains: boom}", "{contains: boom, equals: boom}"),
-     "rule 'probe': match.title: Value error, give exactly one of"),
-    (VALID.replace("match: {", "match: {resource: [comment], "),
-     "rule 'probe': match.resource: Value error, unknown resource comment"),
-    (VALID + VALID.split("rules:")[1], "rule name 'probe' is used twice"),
-    ("rules:\n  - match: {}\n    job: {script: http-request, tier: prod, class: A}\n",
-     "rule #1: name: Field required"),
-    ("- just a list", "expected a mapping with a 'rules' list"),
-    ("rules: [", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (VALID.replace("title:", "titel:"), "rule 'probe': match.titel: unknown field"),
+        (
+            VALID.replace("http-request", "restart-db"),
+            "rule 'probe': job.script: unknown script 'restart-db'; known: analyze-production-error",
+        ),
+        (
+            VALID.replace("{contains: boom}", "{regex: '(unclosed'}"),
+            "rule 'probe': match.title.regex: invalid regular expression",
+        ),
+        (
+            VALID.replace("tier: prod", "tier: staging"),
+            "rule 'probe': job.tier: unknown tier 'staging'; known: prod, nonprod",
+        ),
+        (VALID.replace("class: A", "class: Z"), "rule 'probe': job.class:"),
+        (VALID.replace("{{ issue_id }}", "{{ issue_id"), "rule 'probe': job.params: template does not"),
+        (
+            VALID.replace("{contains: boom}", "{contains: boom, equals: boom}"),
+            "rule 'probe': match.title: Value error, give exactly one of",
+        ),
+        (
+            VALID.replace("match: {", "match: {resource: [comment], "),
+            "rule 'probe': match.resource: Value error, unknown resource comment",
+        ),
+        (VALID + VALID.split("rules:")[1], "rule name 'probe' is used twice"),
+        (
+            "rules:\n  - match: {}\n    job: {script: http-request, tier: prod, class: A}\n",
+            "rule #1: name: Field required",
+        ),
+        ("- just a list", "expected a mapping with a 'rules' list"),
+        ("rules: [", "not valid YAML"),
+    ],
+)
 def test_invalid_rules_fail_to_load_naming_rule_and_field(text: str, message: str) -> None:
     with pytest.raises(RuleError) as caught:
         load(text)
@@ -80,24 +95,49 @@ def _production_event() -> object:
 
 
 SEED = [
-    (lambda: _issue(title="Build failed: tsc exited 2"),
-     "fix-build-errors", "nonprod", "B", "ci-cd", "remediator.nonprod", 3),
-    (lambda: _issue(culprit="app.database.pool in acquire"),
-     "restart-db-pool", "prod", "A", "self-healing", "remediator.prod", 0),
-    (lambda: _issue(type="OutOfMemoryError"),
-     "restart-service", "prod", "A", "self-healing", "remediator.prod", 0),
-    (_production_event,
-     "analyze-production-error", "prod", "B", "error-analysis", "remediator.prod", 3),
+    (
+        lambda: _issue(title="Build failed: tsc exited 2"),
+        "fix-build-errors",
+        "nonprod",
+        "B",
+        "ci-cd",
+        "remediator.nonprod",
+        3,
+    ),
+    (
+        lambda: _issue(culprit="app.database.pool in acquire"),
+        "restart-db-pool",
+        "prod",
+        "A",
+        "self-healing",
+        "remediator.prod",
+        0,
+    ),
+    (
+        lambda: _issue(type="OutOfMemoryError"),
+        "restart-service",
+        "prod",
+        "A",
+        "self-healing",
+        "remediator.prod",
+        0,
+    ),
+    (_production_event, "analyze-production-error", "prod", "B", "error-analysis", "remediator.prod", 3),
 ]
 
 
 @pytest.mark.parametrize("make_subject,script,tier,klass,namespace,queue,priority", SEED)
-def test_shipped_rules_route_the_seed_mapping(make_subject, script, tier, klass, namespace,
-                                              queue, priority) -> None:
+def test_shipped_rules_route_the_seed_mapping(
+    make_subject, script, tier, klass, namespace, queue, priority
+) -> None:
     rules = load_rules(EXAMPLE_RULES, scripts=registry())
     [spec] = plan(rules, make_subject())
     assert (spec.script, spec.tier, spec.priority_class, spec.namespace) == (
-        script, tier, PriorityClass(klass), namespace)
+        script,
+        tier,
+        PriorityClass(klass),
+        namespace,
+    )
     assert (spec.queue, spec.priority) == (queue, priority)
     assert spec.render_error is None
 
@@ -105,8 +145,11 @@ def test_shipped_rules_route_the_seed_mapping(make_subject, script, tier, klass,
 def test_production_error_job_gets_params_rendered_from_the_payload() -> None:
     rules = load_rules(EXAMPLE_RULES, scripts=registry())
     [spec] = plan(rules, _production_event())
-    assert spec.params == {"sentry_issue_id": "1117540176", "error_type": "ReferenceError",
-                           "culprit": "?(<anonymous>)"}
+    assert spec.params == {
+        "sentry_issue_id": "1117540176",
+        "error_type": "ReferenceError",
+        "culprit": "?(<anonymous>)",
+    }
 
 
 def test_example_payload_with_no_matching_rule_plans_nothing() -> None:

@@ -40,8 +40,9 @@ def test_uppercase_hex_signature_is_accepted() -> None:
     assert verify(SECRET, body, sign(SECRET, body).upper())
 
 
-@pytest.mark.parametrize("name,resource", [("issue_created", "issue"),
-                                           ("event_alert_triggered", "event_alert")])
+@pytest.mark.parametrize(
+    "name,resource", [("issue_created", "issue"), ("event_alert_triggered", "event_alert")]
+)
 def test_webhook_with_bad_signature_gets_401_and_submits_nothing(
     make_app, redis_db, name: str, resource: str
 ) -> None:

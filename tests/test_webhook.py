@@ -42,8 +42,11 @@ def issue(**changes: str) -> dict:  # type: ignore[type-arg]
 def queued(client: redis.Redis, queue: str) -> dict[str, list[str]]:
     """Task ids waiting in each of a queue's priority lists (kombu's Redis layout)."""
     lists = {"0": queue, **{p: f"{queue}\x06\x16{p}" for p in ("3", "6", "9")}}
-    return {p: [json.loads(m)["headers"]["id"] for m in client.lrange(key, 0, -1)]
-            for p, key in lists.items() if client.llen(key)}
+    return {
+        p: [json.loads(m)["headers"]["id"] for m in client.lrange(key, 0, -1)]
+        for p, key in lists.items()
+        if client.llen(key)
+    }
 
 
 def test_matching_issue_is_accepted_and_queued_on_its_tier_at_its_priority(
@@ -56,8 +59,12 @@ def test_matching_issue_is_accepted_and_queued_on_its_tier_at_its_priority(
     assert body["status"] == "accepted"
     [job] = body["jobs"]
     assert {k: job[k] for k in ("rule", "script", "tier", "priority_class", "status")} == {
-        "rule": "db", "script": "http-request", "tier": "prod", "priority_class": "A",
-        "status": "queued"}
+        "rule": "db",
+        "script": "http-request",
+        "tier": "prod",
+        "priority_class": "A",
+        "status": "queued",
+    }
     assert queued(idle_redis, "remediator.prod") == {"0": [job["id"]]}
     assert queued(idle_redis, "remediator.nonprod") == {}
     record = json.loads(idle_redis.hget(f"remediator:job:{job['id']}", "params"))
@@ -78,9 +85,10 @@ def test_no_matching_rule_is_200_ignored_and_queues_nothing(make_app, idle_redis
     assert idle_redis.zcard("remediator:jobs") == 0
 
 
-@pytest.mark.parametrize("resource,name", [("comment", "comment_created"),
-                                           ("installation", "installation_created"),
-                                           ("seer", "issue_created")])
+@pytest.mark.parametrize(
+    "resource,name",
+    [("comment", "comment_created"), ("installation", "installation_created"), ("seer", "issue_created")],
+)
 def test_comment_installation_and_unknown_resources_are_200_ignored(
     make_app, idle_redis, idle_broker_url, resource: str, name: str
 ) -> None:
@@ -92,13 +100,16 @@ def test_comment_installation_and_unknown_resources_are_200_ignored(
     assert idle_redis.zcard("remediator:jobs") == 0
 
 
-@pytest.mark.parametrize("body,reason", [
-    (b"{not json", "not valid JSON"),
-    (b"\xff\xfe\x00", "not valid JSON"),
-    (b'{"action": "created", "data": {"issue": {"id": 1}}}', "does not fit a Sentry 'issue'"),
-    (b'{"action": 5, "data": []}', "does not fit"),
-    (b"[]", "does not fit"),
-])
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00", "not valid JSON"),
+        (b'{"action": "created", "data": {"issue": {"id": 1}}}', "does not fit a Sentry 'issue'"),
+        (b'{"action": 5, "data": []}', "does not fit"),
+        (b"[]", "does not fit"),
+    ],
+)
 def test_malformed_or_misshapen_body_is_400_with_a_reason(make_app, idle_broker_url, body, reason):
     client = make_app(RULES, broker=idle_broker_url).test_client()
     response = client.post("/sentry/webhook", data=body, headers=sentry_headers("issue", body))

@@ -1,0 +1,5 @@
+"""`python -m remediator` is the `remediator` command."""
+
+from remediator.cli import main
+
+main()

@@ -1,0 +1,105 @@
+"""/api/* needs the bearer token; /healthz is open and reports the broker and heartbeats."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from remediator.defaults import PriorityClass
+from remediator.health import record_heartbeat
+from remediator.jobs import Job, JobStatus, JobStore, redis_client
+from tests.helpers import TOKEN
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def store(broker_url, redis_db) -> JobStore:  # type: ignore[no-untyped-def]
+    return JobStore(redis_client(broker_url))
+
+
+def add(store: JobStore, **fields: object) -> Job:
+    values: dict[str, object] = {
+        "rule": "r1",
+        "script": "http-request",
+        "tier": "prod",
+        "priority_class": PriorityClass.A,
+        "namespace": "ns",
+        "queue": "remediator.prod",
+        **fields,
+    }
+    return store.create(Job(**values))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer nope"}, {"Authorization": f"Basic {TOKEN}"}, {"Authorization": TOKEN}],
+)
+def test_api_without_the_right_bearer_token_is_401(make_app, store, headers) -> None:
+    client = make_app().test_client()
+    assert client.get("/api/jobs", headers=headers).status_code == 401
+    assert client.get("/api/jobs/x", headers=headers).status_code == 401
+
+
+def test_job_is_shown_by_id_and_unknown_id_is_404(make_app, store) -> None:
+    job = add(store, params={"url": "http://x"})
+    client = make_app().test_client()
+    body = client.get(f"/api/jobs/{job.id}", headers=AUTH).get_json()
+    assert body["id"] == job.id and body["params"] == {"url": "http://x"}
+    assert body["status"] == "queued" and body["attempts"] == 0
+    assert client.get("/api/jobs/nope", headers=AUTH).status_code == 404
+
+
+def test_jobs_list_newest_first_filtered_by_status_tier_and_rule(make_app, store) -> None:
+    now = time.time()
+    a = add(store, created_at=now - 3)
+    b = add(store, created_at=now - 2, tier="nonprod", queue="remediator.nonprod", status=JobStatus.FAILED)
+    c = add(store, created_at=now - 1, rule="r2")
+    client = make_app().test_client()
+
+    def ids(query: str) -> list[str]:
+        return [j["id"] for j in client.get(f"/api/jobs{query}", headers=AUTH).get_json()["jobs"]]
+
+    assert ids("") == [c.id, b.id, a.id]
+    assert ids("?status=failed") == [b.id]
+    assert ids("?tier=prod") == [c.id, a.id]
+    assert ids("?rule=r2") == [c.id]
+    assert ids("?limit=1") == [c.id]
+    assert client.get("/api/jobs?status=bogus", headers=AUTH).status_code == 400
+    assert client.get("/api/jobs?limit=x", headers=AUTH).status_code == 400
+
+
+def test_healthz_is_open_and_reports_broker_and_tier_heartbeats(make_app, redis_db) -> None:
+    record_heartbeat(redis_db, {"tier": "prod", "worker": "prod@host", "at": time.time()})
+    response = make_app().test_client().get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["broker"] == "ok"
+    assert body["tiers"]["prod"]["worker"] == "prod@host"
+    assert body["tiers"]["prod"]["stale"] is False
+    assert body["tiers"]["nonprod"] == {"last_heartbeat": None}
+
+
+def test_healthz_is_503_when_the_broker_is_unreachable(make_app) -> None:
+    response = make_app(broker="redis://127.0.0.1:1/0").test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["broker"].startswith("unreachable")
+
+
+def test_heartbeat_sent_to_a_tier_queue_is_answered_by_that_tiers_worker(workers, redis_db) -> None:
+    from remediator.celery_app import celery_app
+    from remediator.defaults import HEARTBEAT_TASK, queue_for
+    from remediator.health import health_report
+    from tests.helpers import wait_for
+
+    for tier in ("prod", "nonprod"):
+        celery_app.send_task(HEARTBEAT_TASK, args=[tier], queue=queue_for(tier), priority=0)
+    _, report = wait_for(
+        lambda: (lambda r: r if all("worker" in t for t in r[1]["tiers"].values()) else None)(
+            health_report(redis_db, ("prod", "nonprod"))
+        ),
+        what="heartbeats",
+    )
+    assert report["tiers"]["prod"]["worker"].startswith("prod-test@")
+    assert report["tiers"]["nonprod"]["worker"].startswith("nonprod-test@")

@@ -1,0 +1,96 @@
+"""The `remediator` command: rules check/test, jobs list/show, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from remediator.cli import main
+from remediator.defaults import PriorityClass
+from remediator.jobs import Job, JobStore, redis_client
+from tests.helpers import PAYLOADS, payload
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_rules_check_lists_the_shipped_rules(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["rules", "check"])
+    assert result.exit_code == 0, result.output
+    assert "4 rules OK" in result.output
+    assert "database-pool: restart-db-pool on prod, class A, namespace self-healing" in result.output
+
+
+def test_rules_check_reports_the_rule_and_field_and_fails(runner: CliRunner, tmp_path: Path):
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("rules:\n  - name: x\n    match: {}\n    job: {script: nope, tier: prod, class: A}\n")
+    result = runner.invoke(main, ["rules", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "rule 'x': job.script: unknown script 'nope'" in result.output
+
+
+def test_rules_test_prints_the_job_it_would_submit(runner: CliRunner, tmp_path: Path) -> None:
+    document = payload("issue_created")
+    document["data"]["issue"]["culprit"] = "app/database/pool.py in acquire"
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(document))
+    result = runner.invoke(main, ["rules", "test", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "rule 'database-pool' matches" in result.output
+    job = json.loads(result.output.split("it would submit:\n", 1)[1])
+    assert job["script"] == "restart-db-pool" and job["queue"] == "remediator.prod"
+    assert job["broker_priority"] == 0 and job["sentry_issue_id"] == "1170820242"
+
+
+def test_rules_test_with_no_match_says_so_and_exits_1(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main, ["rules", "test", str(PAYLOADS / "issue_created.json"), "--resource", "issue"]
+    )
+    assert result.exit_code == 1
+    assert "no rule matches this issue.created" in result.output
+
+
+def test_rules_test_rejects_a_payload_that_is_not_a_webhook(runner: CliRunner, tmp_path: Path):
+    path = tmp_path / "p.json"
+    path.write_text("{oops")
+    result = runner.invoke(main, ["rules", "test", str(path), "--resource", "issue"])
+    assert result.exit_code == 1 and "not valid JSON" in result.output
+
+
+def test_jobs_list_and_show_read_the_store(runner: CliRunner, broker_url, redis_db) -> None:
+    store = JobStore(redis_client(broker_url))
+    job = store.create(
+        Job(
+            rule="r",
+            script="run-command",
+            tier="nonprod",
+            priority_class=PriorityClass.C,
+            namespace="n",
+            queue="remediator.nonprod",
+        )
+    )
+    listed = runner.invoke(main, ["jobs", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert job.id in listed.output and "queued" in listed.output
+    shown = runner.invoke(main, ["jobs", "show", job.id])
+    assert json.loads(shown.output)["script"] == "run-command"
+    missing = runner.invoke(main, ["jobs", "show", "nope"])
+    assert missing.exit_code == 1 and "no job nope" in missing.output
+
+
+def test_invalid_setting_fails_naming_the_variable(runner: CliRunner, monkeypatch) -> None:
+    monkeypatch.setenv("REMEDIATOR_WORKER_CONCURRENCY", "zero")
+    result = runner.invoke(main, ["rules", "check"])
+    assert result.exit_code == 1
+    assert "REMEDIATOR_WORKER_CONCURRENCY" in result.output
+
+
+def test_worker_for_an_unknown_tier_is_refused(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["worker", "staging"])
+    assert result.exit_code == 1
+    assert "unknown tier 'staging'; known: prod, nonprod" in result.output

@@ -1,0 +1,126 @@
+"""Jobs run on real worker processes and their records show how they ended."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from remediator.jobs import Job, JobStatus, JobStore, redis_client
+from tests.helpers import encode, payload, sentry_headers, wait_for
+
+
+def rules_for(target: str) -> str:
+    return f"""
+rules:
+  - name: ping
+    match: {{title: {{contains: "ping"}}}}
+    job: {{script: http-request, tier: prod, class: A, namespace: probes,
+          params: {{url: "{target}/hook/{{{{ issue_id }}}}", method: POST,
+                    json: {{title: "{{{{ title }}}}"}}}}}}
+  - name: broken-endpoint
+    match: {{title: {{contains: "broken"}}}}
+    job: {{script: http-request, tier: nonprod, class: B, params: {{url: "{target}/status/500"}}}}
+  - name: db
+    match: {{culprit: {{contains: database}}}}
+    job: {{script: restart-db-pool, tier: prod, class: A, params: {{
+          drain_url: "{target}/pool/drain", restart_url: "{target}/pool/restart",
+          health_url: "{target}/healthz", health_interval: 0}}}}
+  - name: db-unhealthy
+    match: {{culprit: {{contains: flaky}}}}
+    job: {{script: restart-db-pool, tier: prod, class: A, params: {{
+          drain_url: "{target}/pool/drain", restart_url: "{target}/pool/restart",
+          health_url: "{target}/status/503", health_attempts: 2, health_interval: 0}}}}
+  - name: command
+    match: {{title: {{contains: "command"}}}}
+    job: {{script: run-command, tier: nonprod, class: C,
+          params: {{argv: ["{sys.executable}", "-c", "import sys; print('echo:', sys.argv[1])",
+                            "{{{{ title }}}}"]}}}}
+  - name: build
+    match: {{title: {{contains: "Build failed"}}}}
+    job: {{script: fix-build-errors, tier: nonprod, class: B}}
+"""
+
+
+def submit(make_app, target: str, **issue: str) -> str:  # type: ignore[no-untyped-def]
+    client = make_app(rules_for(target)).test_client()
+    document = payload("issue_created")
+    document["data"]["issue"].update(issue)
+    body = encode(document)
+    response = client.post("/sentry/webhook", data=body, headers=sentry_headers("issue", body))
+    assert response.status_code == 202, response.get_json()
+    job_id: str = response.get_json()["jobs"][0]["id"]
+    return job_id
+
+
+def finished(broker_url: str, job_id: str, timeout: float = 30.0) -> Job:
+    store = JobStore(redis_client(broker_url))
+
+    def done() -> Job | None:
+        job = store.get(job_id)
+        return job if job and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED) else None
+
+    return wait_for(done, timeout, what=f"job {job_id} to finish")
+
+
+@pytest.fixture(autouse=True)
+def _workers(workers, redis_db):  # type: ignore[no-untyped-def]
+    return workers
+
+
+def test_http_request_job_succeeds_with_its_output(make_app, http_target, broker_url) -> None:
+    job_id = submit(make_app, http_target.url, title="ping the service")
+    job = finished(broker_url, job_id)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.output is not None and job.output["status"] == 200
+    assert job.attempts == 1
+    assert job.worker is not None and job.worker.startswith("prod-test@")
+    assert job.started_at is not None and job.finished_at is not None
+    assert job.finished_at >= job.started_at >= job.created_at
+    [call] = http_target.requests
+    assert (call["method"], call["path"]) == ("POST", "/hook/1170820242")
+    assert '"title": "ping the service"' in call["body"]
+
+
+def test_failing_http_request_gives_failed_with_the_error(make_app, http_target, broker_url):
+    job = finished(broker_url, submit(make_app, http_target.url, title="broken thing"))
+    assert job.status == JobStatus.FAILED
+    assert job.error is not None and "answered 500, expected 2xx" in job.error
+    assert job.worker is not None and job.worker.startswith("nonprod-test@")
+    assert job.output is not None and job.output["steps"][0]["status"] == 500
+
+
+def test_restart_db_pool_drains_restarts_and_health_checks_in_order(
+    make_app, http_target, broker_url
+) -> None:
+    job = finished(broker_url, submit(make_app, http_target.url, culprit="app.database.pool"))
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert http_target.paths() == ["/pool/drain", "/pool/restart", "/healthz"]
+    assert job.output is not None
+    assert [s["step"] for s in job.output["steps"]] == ["drain", "restart", "health-check #1"]
+
+
+def test_restart_db_pool_that_never_gets_healthy_fails_naming_the_step(
+    make_app, http_target, broker_url
+) -> None:
+    job = finished(broker_url, submit(make_app, http_target.url, culprit="flaky"))
+    assert job.status == JobStatus.FAILED
+    assert job.error is not None and "not healthy after 2 tries" in job.error
+    assert http_target.paths() == ["/pool/drain", "/pool/restart", "/status/503", "/status/503"]
+
+
+def test_run_command_passes_payload_text_as_one_argument_not_to_a_shell(
+    make_app, http_target, broker_url
+) -> None:
+    title = "command; touch /tmp/pwned-$(id -u) `reboot` && echo"
+    job = finished(broker_url, submit(make_app, http_target.url, title=title))
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.output is not None
+    assert job.output["stdout"] == f"echo: {title}\n"
+    assert job.output["exit_status"] == 0
+
+
+def test_placeholder_script_fails_loudly_instead_of_pretending(make_app, http_target, broker_url):
+    job = finished(broker_url, submit(make_app, http_target.url, title="Build failed: tsc"))
+    assert job.status == JobStatus.FAILED
+    assert job.error is not None and "placeholder and is not configured" in job.error
