@@ -20,7 +20,12 @@ from remediator.scripts import get_script
 log = logging.getLogger(__name__)
 
 SOFT_LIMIT_MARGIN = 5
-"""Seconds between a script's soft time limit (an exception it may catch) and the kill."""
+"""Seconds between the soft time limit (an exception the job records) and the kill."""
+
+
+def soft_limit(hard: int) -> float:
+    """The soft limit for a hard one: a margin before it, at most a tenth of it."""
+    return hard - min(SOFT_LIMIT_MARGIN, hard / 10)
 
 
 class Dispatcher:
@@ -47,6 +52,7 @@ class Dispatcher:
             queue=spec.queue,
         )
         script = get_script(spec.script)
+        job.time_limit = spec.time_limit or script.time_limit
         error = spec.render_error
         if error is None:
             try:
@@ -64,8 +70,8 @@ class Dispatcher:
                     task_id=job.id,
                     queue=spec.queue,
                     priority=spec.priority,
-                    time_limit=script.time_limit,
-                    soft_time_limit=max(1, script.time_limit - SOFT_LIMIT_MARGIN),
+                    time_limit=job.time_limit,
+                    soft_time_limit=soft_limit(job.time_limit),
                 )
         except (redis.RedisError, OperationalError, OSError) as exc:
             log.error("job %s: broker unavailable: %s", job.id, exc)

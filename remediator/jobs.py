@@ -43,6 +43,8 @@ class Job(BaseModel):
     sentry_resource: str | None = None
     sentry_action: str | None = None
     queue: str
+    time_limit: int | None = None
+    """Hard limit in seconds; the worker kills the job after it."""
     worker: str | None = None
     attempts: int = 0
     created_at: float = Field(default_factory=time.time)

@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+from billiard.exceptions import SoftTimeLimitExceeded
 from pydantic import ValidationError
 
 from remediator.errors import ScriptError
@@ -38,6 +39,10 @@ def run_job(store: JobStore, job_id: str, worker: str) -> dict[str, Any]:
         output = script_cls().run(params, ctx)
     except ValidationError as exc:
         return _fail(store, job_id, ctx, started, f"invalid params for {job.script}: {exc}")
+    except SoftTimeLimitExceeded:
+        return _fail(
+            store, job_id, ctx, started, f"stopped at the soft time limit (hard limit {job.time_limit}s)"
+        )
     except (ScriptError, KeyError) as exc:
         return _fail(store, job_id, ctx, started, str(exc).strip("'\""))
     except Exception as exc:
@@ -52,3 +57,11 @@ def _fail(store: JobStore, job_id: str, ctx: ScriptContext, started: float, erro
     output = {"steps": ctx.steps, "duration_s": round(time.monotonic() - started, 3)}
     store.update(job_id, status=JobStatus.FAILED, error=error, output=output, finished_at=time.time())
     raise JobFailed(error)
+
+
+def record_killed(store: JobStore, job_id: str, reason: str) -> None:
+    """Record a job the worker killed (hard time limit) unless it already has an outcome."""
+    job = store.get(job_id)
+    if job is None or job.status in FINISHED:
+        return
+    store.update(job_id, status=JobStatus.FAILED, error=reason, finished_at=time.time())

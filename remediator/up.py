@@ -91,6 +91,8 @@ def run_up(settings: Settings, echo: Any = print) -> int:
         "REMEDIATOR_DATA_DIR": str(data_dir),
         "PORT": str(settings.port),
         "PYTHONUNBUFFERED": "1",
+        # The Procfile's `remediator ...` commands come from this same installation.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     secret_note = "generated, kept in " + str(data_dir / SECRETS_FILE) if generated else "given"
     echo(f"webhook:  POST http://127.0.0.1:{settings.port}/sentry/webhook")

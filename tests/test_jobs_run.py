@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 
 import pytest
 
 from remediator.jobs import Job, JobStatus, JobStore, redis_client
-from tests.helpers import encode, payload, sentry_headers, wait_for
+from tests.helpers import SECRET, TOKEN, encode, payload, sentry_headers, wait_for
 
 
 def rules_for(target: str) -> str:
@@ -36,6 +38,14 @@ rules:
     job: {{script: run-command, tier: nonprod, class: C,
           params: {{argv: ["{sys.executable}", "-c", "import sys; print('echo:', sys.argv[1])",
                             "{{{{ title }}}}"]}}}}
+  - name: env
+    match: {{title: {{contains: "environment"}}}}
+    job: {{script: run-command, tier: nonprod, class: C,
+          params: {{argv: ["{sys.executable}", "-c", "import os, json; print(json.dumps(dict(os.environ)))"],
+                    env: {{EXTRA: "yes"}}}}}}
+  - name: slow
+    match: {{title: {{contains: "slow"}}}}
+    job: {{script: run-command, tier: nonprod, class: C, time_limit: 2, params: {{argv: [sleep, "30"]}}}}
   - name: build
     match: {{title: {{contains: "Build failed"}}}}
     job: {{script: fix-build-errors, tier: nonprod, class: B}}
@@ -124,3 +134,55 @@ def test_placeholder_script_fails_loudly_instead_of_pretending(make_app, http_ta
     job = finished(broker_url, submit(make_app, http_target.url, title="Build failed: tsc"))
     assert job.status == JobStatus.FAILED
     assert job.error is not None and "placeholder and is not configured" in job.error
+
+
+def test_run_command_gets_a_minimal_environment_without_the_workers_secrets(
+    make_app, http_target, broker_url
+) -> None:
+    job = finished(broker_url, submit(make_app, http_target.url, title="print environment"))
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.output is not None
+    env = json.loads(job.output["stdout"])
+    assert env["EXTRA"] == "yes" and "PATH" in env
+    assert not [k for k in env if k.startswith("REMEDIATOR_")]
+    assert TOKEN not in job.output["stdout"] and SECRET not in job.output["stdout"]
+
+
+def test_job_over_its_rules_time_limit_is_stopped_and_recorded_failed(
+    make_app, http_target, broker_url
+) -> None:
+    started = time.monotonic()
+    job = finished(broker_url, submit(make_app, http_target.url, title="slow job"), timeout=20)
+    assert job.status == JobStatus.FAILED
+    assert job.time_limit == 2
+    assert job.error is not None and "soft time limit (hard limit 2s)" in job.error
+    assert time.monotonic() - started < 10
+
+
+def test_job_killed_at_the_hard_time_limit_is_recorded_failed(broker_url, redis_db) -> None:
+    # Celery calls on_failure in the main worker process after it kills the pool child.
+    from billiard.exceptions import TimeLimitExceeded
+
+    from remediator.defaults import PriorityClass
+    from tasks.remediation import run_job
+
+    store = JobStore(redis_client(broker_url))
+    job = store.create(
+        Job(
+            rule="r",
+            script="run-command",
+            tier="prod",
+            namespace="n",
+            priority_class=PriorityClass.A,
+            queue="remediator.prod",
+            status=JobStatus.RUNNING,
+        )
+    )
+    run_job.on_failure(TimeLimitExceeded(7), job.id, [job.id], {}, None)
+    killed = store.get(job.id)
+    assert killed is not None and killed.status == JobStatus.FAILED
+    assert killed.error == "killed at the hard time limit (7s)"
+    # An outcome already recorded is never overwritten.
+    store.update(job.id, status=JobStatus.SUCCEEDED, error=None)
+    run_job.on_failure(TimeLimitExceeded(7), job.id, [job.id], {}, None)
+    assert store.get(job.id).status == JobStatus.SUCCEEDED  # type: ignore[union-attr]

@@ -57,6 +57,10 @@ def load(text: str) -> object:
             "rules:\n  - match: {}\n    job: {script: http-request, tier: prod, class: A}\n",
             "rule #1: name: Field required",
         ),
+        (
+            VALID.replace("class: A,", "class: A, time_limit: 9999,"),
+            "rule 'probe': job: Value error, time_limit 9999s is over script 'http-request'",
+        ),
         ("- just a list", "expected a mapping with a 'rules' list"),
         ("rules: [", "not valid YAML"),
     ],

@@ -165,3 +165,37 @@ def test_unreachable_broker_is_503_not_500(make_app) -> None:
     response = post(client, "issue", issue(culprit="database"))
     assert response.status_code == 503
     assert "broker unavailable" in response.get_json()["reason"]
+
+
+def _production_event() -> dict:  # type: ignore[type-arg]
+    document = payload("event_alert_triggered")
+    document["data"]["event"]["environment"] = "production"
+    return document
+
+
+def _oom() -> dict:  # type: ignore[type-arg]
+    document = payload("issue_created")
+    document["data"]["issue"]["metadata"]["type"] = "OutOfMemoryError"
+    return document
+
+
+@pytest.mark.parametrize(
+    "resource,document,rule,queue,priority",
+    [
+        ("issue", issue(title="Build failed: tsc exited 2"), "build-failed", "remediator.nonprod", "3"),
+        ("issue", issue(culprit="app/database/pool.py"), "database-pool", "remediator.prod", "0"),
+        ("issue", _oom(), "out-of-memory", "remediator.prod", "0"),
+        ("event_alert", _production_event(), "production-error", "remediator.prod", "3"),
+    ],
+)
+def test_shipped_rules_put_each_seed_case_on_its_tier_queue_at_its_priority(
+    make_app, idle_redis, idle_broker_url, resource, document, rule, queue, priority
+) -> None:
+    client = make_app(broker=idle_broker_url).test_client()
+    response = post(client, resource, document)
+    assert response.status_code == 202, response.get_json()
+    [job] = response.get_json()["jobs"]
+    assert job["rule"] == rule
+    other = "remediator.prod" if queue == "remediator.nonprod" else "remediator.nonprod"
+    assert queued(idle_redis, queue) == {priority: [job["id"]]}
+    assert queued(idle_redis, other) == {}

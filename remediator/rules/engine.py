@@ -21,6 +21,8 @@ class JobSpec:
     priority_class: PriorityClass
     namespace: str
     params: dict[str, Any] = field(default_factory=dict)
+    time_limit: int | None = None
+    """The rule's hard time limit, if it lowers the script's."""
     render_error: str | None = None
     """Set when the params could not be rendered; such a job is recorded, never run."""
 
@@ -87,6 +89,7 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         priority_class=job.priority_class,
         namespace=job.namespace,
         params=params,
+        time_limit=job.time_limit,
         render_error=error,
     )
 

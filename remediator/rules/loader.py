@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,13 @@ from pydantic import ValidationError
 from remediator import defaults
 from remediator.errors import RuleError
 from remediator.rules.model import RuleSet
+from remediator.scripts import Script
 
 
 def load_rules(
-    path: Path, scripts: Iterable[str] | None = None, tiers: Iterable[str] = defaults.DEFAULT_TIERS
+    path: Path,
+    scripts: Mapping[str, type[Script]] | None = None,
+    tiers: Iterable[str] = defaults.DEFAULT_TIERS,
 ) -> RuleSet:
     """Load and validate a rule file; every problem is reported in one RuleError."""
     try:
@@ -28,10 +31,10 @@ def load_rules(
 def parse_rules(
     text: str,
     source: str = "<rules>",
-    scripts: Iterable[str] | None = None,
+    scripts: Mapping[str, type[Script]] | None = None,
     tiers: Iterable[str] = defaults.DEFAULT_TIERS,
 ) -> RuleSet:
-    """Validate rule-file text against the known scripts and tiers."""
+    """Validate rule-file text against the known scripts (name -> class) and tiers."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -40,7 +43,7 @@ def parse_rules(
         document = {}
     if not isinstance(document, dict):
         raise RuleError(f"{source}: expected a mapping with a 'rules' list at the top")
-    context = {"scripts": set(scripts) if scripts is not None else None, "tiers": tuple(tiers)}
+    context = {"scripts": scripts, "tiers": tuple(tiers)}
     try:
         return RuleSet.model_validate(document, context=context)
     except ValidationError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import (
@@ -122,6 +123,19 @@ class JobTemplate(_Strict):
     priority_class: PriorityClass = Field(alias="class")
     namespace: str = Field(default="default", pattern=NAME_PATTERN)
     params: dict[str, Any] = Field(default_factory=dict)
+    time_limit: int | None = Field(default=None, ge=1)
+    """Hard limit in seconds for this rule's jobs; at most the script's own limit."""
+
+    @model_validator(mode="after")
+    def _limit_within_script(self, info: ValidationInfo) -> JobTemplate:
+        scripts = (info.context or {}).get("scripts") or {}
+        script = scripts.get(self.script) if isinstance(scripts, Mapping) else None
+        if self.time_limit is not None and script is not None and self.time_limit > script.time_limit:
+            raise ValueError(
+                f"time_limit {self.time_limit}s is over script {self.script!r}'s own limit "
+                f"of {script.time_limit}s"
+            )
+        return self
 
     @field_validator("script")
     @classmethod
