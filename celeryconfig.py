@@ -26,6 +26,7 @@ task_queue_max_priority = max(defaults.REDIS_PRIORITY_STEPS)
 task_default_queue = f"{defaults.QUEUE_PREFIX}default"
 broker_transport_options = {
     "priority_steps": defaults.REDIS_PRIORITY_STEPS,
+    "sep": defaults.PRIORITY_SEP,
     "queue_order_strategy": "priority",
     # Longer than the longest hard time limit, or a running job is handed out twice.
     "visibility_timeout": max(3600, 2 * longest_time_limit()),
@@ -62,7 +63,7 @@ beat_schedule = {
         # Routed to the tier's own queue, so the tier's own worker answers it.
         "options": {
             "queue": defaults.queue_for(tier),
-            "priority": defaults.CLASS_TO_REDIS_PRIORITY[defaults.PriorityClass.A],
+            "priority": defaults.FOLLOWUP_PRIORITY,
             "expires": defaults.HEARTBEAT_INTERVAL_SECONDS,
         },
     }

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from remediation_scripts._http import HttpUrl, call
-from remediator.scripts import Script, ScriptContext
+from remediator.scripts import SECRET, Script, ScriptContext
 
 
 class HttpRequestParams(BaseModel):
@@ -18,7 +18,7 @@ class HttpRequestParams(BaseModel):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
     url: HttpUrl
     json_body: Any = Field(default=None, alias="json")
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, json_schema_extra=SECRET)
     expected_status: list[int] | None = None
     """Statuses that count as success; any 2xx when not given."""
     timeout: float = Field(default=10.0, gt=0, le=300)

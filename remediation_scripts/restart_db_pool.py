@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from remediation_scripts._http import HttpUrl, call, wait_healthy
-from remediator.scripts import Script, ScriptContext
+from remediator.scripts import SECRET, Script, ScriptContext
 
 
 class RestartDbPoolParams(BaseModel):
@@ -19,7 +19,7 @@ class RestartDbPoolParams(BaseModel):
     restart_url: HttpUrl
     health_url: HttpUrl
     method: Literal["POST", "PUT"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, json_schema_extra=SECRET)
     timeout: float = Field(default=10.0, gt=0, le=120)
     health_attempts: int = Field(default=5, ge=1, le=60)
     health_interval: float = Field(default=2.0, ge=0, le=60)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from remediation_scripts._http import HttpUrl, call, wait_healthy
 from remediation_scripts.run_command import RunCommand, RunCommandParams
-from remediator.scripts import Script, ScriptContext
+from remediator.scripts import SECRET, Script, ScriptContext
 
 
 class RestartServiceParams(BaseModel):
@@ -20,7 +20,7 @@ class RestartServiceParams(BaseModel):
     command: list[str] | None = Field(default=None, min_length=1)
     url: HttpUrl | None = None
     method: Literal["POST", "PUT"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, json_schema_extra=SECRET)
     health_url: HttpUrl | None = None
     timeout: float = Field(default=60.0, gt=0, le=600)
     health_attempts: int = Field(default=10, ge=1, le=120)

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from remediator.errors import ScriptError
-from remediator.scripts import Script, ScriptContext
+from remediator.scripts import SECRET, Script, ScriptContext
 
 OUTPUT_EXCERPT = 4000
 """How much of stdout/stderr a job's output keeps (the end of each)."""
@@ -27,7 +27,7 @@ class RunCommandParams(BaseModel):
     argv: list[str] = Field(min_length=1)
     """The program and its arguments, one item each; no shell parses them."""
     timeout: float = Field(default=60.0, gt=0, le=3600)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict, json_schema_extra=SECRET)
     cwd: str | None = None
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from remediator.app import runtime
 from remediator.health import health_report
-from remediator.jobs import JobStatus
+from remediator.jobs import Job, JobStatus
+from remediator.scripts import redact
 
 bp = Blueprint("api", __name__)
 
@@ -47,7 +49,7 @@ def show_job(job_id: str) -> ResponseReturnValue:
     job = runtime().store.get(job_id)
     if job is None:
         abort(404, description=f"no job {job_id}")
-    return jsonify(job.model_dump(mode="json"))
+    return jsonify(_public(job))
 
 
 @bp.get("/api/jobs")
@@ -67,4 +69,36 @@ def list_jobs() -> ResponseReturnValue:
         rule=request.args.get("rule") or None,
         limit=limit,
     )
-    return jsonify(jobs=[j.model_dump(mode="json") for j in jobs])
+    return jsonify(jobs=[_public(j) for j in jobs])
+
+
+@bp.get("/api/rules")
+def list_rules() -> ResponseReturnValue:
+    """The loaded rules with their outcome counts (succeeded, failed, verified, ineffective)."""
+    rt = runtime()
+    rules = rt.rules.rules
+    stats = rt.store.rule_stats([r.name for r in rules])
+    return jsonify(
+        rules=[
+            {
+                "name": r.name,
+                "description": r.description,
+                "enabled": r.enabled,
+                "script": r.job.script,
+                "tier": r.job.tier,
+                "priority_class": r.job.priority_class.value,
+                "namespace": r.job.namespace,
+                "verify_after": r.verify_after,
+                "resolve_issue": r.resolve_issue,
+                "outcomes": stats[r.name],
+            }
+            for r in rules
+        ]
+    )
+
+
+def _public(job: Job) -> dict[str, Any]:
+    """A job as the API shows it: params marked secret are [Filtered]."""
+    document = job.model_dump(mode="json")
+    document["params"] = redact(job.script, document["params"])
+    return document

@@ -14,6 +14,7 @@ from remediator.dispatch import Dispatcher
 from remediator.jobs import JobStore, redis_client
 from remediator.rules import RuleSet, load_rules
 from remediator.scripts import registry
+from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,12 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
         celery = create_celery(broker_url)
     store = JobStore(redis_client(broker_url), settings.job_retention_days)
+    init_sentry(settings, "web")
 
     app = Flask("remediator")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["remediator"] = Runtime(settings, rules, store, Dispatcher(celery, store))
+    dispatcher = Dispatcher(celery, store, writeback=settings.writeback_enabled)
+    app.extensions["remediator"] = Runtime(settings, rules, store, dispatcher)
 
     from remediator import api, webhooks
 

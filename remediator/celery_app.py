@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
 
 
 def create_celery(broker_url: str | None = None) -> Celery:
@@ -13,6 +15,22 @@ def create_celery(broker_url: str | None = None) -> Celery:
         app.conf.broker_url = broker_url
         app.conf.result_backend = broker_url
     return app
+
+
+@signals.celeryd_init.connect
+def _worker_telemetry(**_: Any) -> None:
+    from remediator.sentry.telemetry import init_sentry
+    from remediator.settings import get_settings
+
+    init_sentry(get_settings(), "worker")
+
+
+@signals.beat_init.connect
+def _beat_telemetry(**_: Any) -> None:
+    from remediator.sentry.telemetry import init_sentry
+    from remediator.settings import get_settings
+
+    init_sentry(get_settings(), "beat")
 
 
 celery_app = create_celery()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class PriorityClass(StrEnum):
@@ -16,6 +17,9 @@ class PriorityClass(StrEnum):
 
 REDIS_PRIORITY_STEPS = [0, 3, 6, 9]
 """kombu's priority lists on Redis; a message lands in the step at or below its priority."""
+
+PRIORITY_SEP = "\x06\x16"
+"""kombu's separator between a queue's name and its priority step in the list key."""
 
 CLASS_TO_REDIS_PRIORITY: dict[PriorityClass, int] = {
     PriorityClass.A: 0,
@@ -43,6 +47,36 @@ HEARTBEAT_TASK = "remediator.heartbeat"
 HEARTBEAT_INTERVAL_SECONDS = 60.0
 """How often beat sends each tier its heartbeat."""
 
+VERIFY_TASK = "remediator.verify"
+"""Name of the Celery task that checks in Sentry whether a job's fix held."""
+
+WRITEBACK_TASK = "remediator.writeback"
+"""Name of the Celery task that comments on the Sentry issue about a job."""
+
+VERIFY_AFTER_SECONDS = 600.0
+"""Default quiet window after a job succeeds before it counts as verified."""
+
+MAX_VERIFY_AFTER_SECONDS = 3000.0
+"""Longest verify_after: under the broker's visibility timeout, so the check runs once."""
+
+FOLLOWUP_PRIORITY = 0
+"""Write-backs, verifications and heartbeats go first on their tier's queue."""
+
+JOB_TRANSACTION_OP = "batch.job"
+"""Op of every job's Sentry transaction (named `Batch Job: <script>`)."""
+
+MONITOR_SLUG = "batch-worker-{tier}"
+"""Sentry cron monitor of each tier's worker."""
+
+MONITOR_CONFIG: dict[str, Any] = {
+    "schedule": {"type": "interval", "value": 1, "unit": "minute"},
+    "checkin_margin": 2,
+    "max_runtime": 5,
+    "failure_issue_threshold": 3,
+    "recovery_threshold": 1,
+}
+"""Cron monitor of each tier's worker (the seed's config); the timezone comes from settings."""
+
 KEY_PREFIX = "remediator:"
 """Prefix of every Redis key the job store writes (never a Celery/kombu key)."""
 
@@ -62,6 +96,10 @@ FIRING_ACTIONS: dict[str, tuple[str, ...]] = {
     "metric_alert": ("critical", "warning"),
 }
 """Actions a rule matches when it names no `action`: the ones that mean 'a problem exists'."""
+
+
+CANCELLING_ACTIONS = frozenset({"resolved", "ignored", "archived"})
+"""`issue` actions after which a job still queued for that issue is cancelled."""
 
 
 def queue_for(tier: str) -> str:

@@ -10,7 +10,7 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 from pydantic import ValidationError
 
-from remediator.defaults import RUN_JOB_TASK
+from remediator.defaults import FOLLOWUP_PRIORITY, RUN_JOB_TASK, VERIFY_TASK, WRITEBACK_TASK
 from remediator.errors import BrokerUnavailable
 from remediator.jobs import Job, JobStatus, JobStore
 from remediator.payloads import Subject
@@ -28,12 +28,26 @@ def soft_limit(hard: int) -> float:
     return hard - min(SOFT_LIMIT_MARGIN, hard / 10)
 
 
+def send_writeback(celery: Celery, job: Job, kind: str) -> None:
+    """Queue a comment about the job on its Sentry issue (on the job's tier, first in line)."""
+    celery.send_task(WRITEBACK_TASK, args=[job.id, kind], queue=job.queue, priority=FOLLOWUP_PRIORITY)
+
+
+def send_verify(celery: Celery, job: Job) -> None:
+    """Queue the check that the job's fix held, verify_after seconds from now."""
+    celery.send_task(
+        VERIFY_TASK, args=[job.id], queue=job.queue, priority=FOLLOWUP_PRIORITY, countdown=job.verify_after
+    )
+
+
 class Dispatcher:
     """Turns JobSpecs into stored, queued jobs."""
 
-    def __init__(self, celery: Celery, store: JobStore) -> None:
+    def __init__(self, celery: Celery, store: JobStore, writeback: bool = False) -> None:
         self.celery = celery
         self.store = store
+        self.writeback = writeback
+        """Whether Sentry's API is configured: then each queued job gets a comment."""
 
     def submit(self, spec: JobSpec, subject: Subject) -> Job:
         """Record the job and queue it; a job whose params are invalid is recorded as
@@ -50,6 +64,8 @@ class Dispatcher:
             sentry_resource=subject.resource,
             sentry_action=subject.action,
             queue=spec.queue,
+            verify_after=spec.verify_after,
+            resolve_issue=spec.resolve_issue,
         )
         script = get_script(spec.script)
         job.time_limit = spec.time_limit or script.time_limit
@@ -63,6 +79,8 @@ class Dispatcher:
             job.status, job.error, job.finished_at = JobStatus.FAILED, error, time.time()
         try:
             self.store.create(job)
+            if error is None and self.writeback and job.sentry_issue_id:
+                send_writeback(self.celery, job, "submitted")
             if error is None:
                 self.celery.send_task(
                     RUN_JOB_TASK,
@@ -77,3 +95,19 @@ class Dispatcher:
             log.error("job %s: broker unavailable: %s", job.id, exc)
             raise BrokerUnavailable(f"broker unavailable: {exc}") from exc
         return job
+
+    def cancel_for_issue(self, issue_id: str, reason: str) -> list[str]:
+        """Cancel the issue's jobs that have not started; returns their ids."""
+        cancelled = [
+            job_id
+            for job_id in self.store.jobs_for_issue(issue_id)
+            if self.store.transition(
+                job_id, JobStatus.QUEUED, JobStatus.CANCELLED, error=reason, finished_at=time.time()
+            )
+        ]
+        if cancelled:
+            for job_id in cancelled:
+                self.store.add_note(job_id, "cancel", ok=True, detail=reason)
+            # The claim in the worker refuses cancelled jobs anyway; revoking spares the trip.
+            self.celery.control.revoke(cancelled)
+        return cancelled

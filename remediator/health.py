@@ -8,7 +8,13 @@ from typing import Any
 
 import redis
 
-from remediator.defaults import HEARTBEAT_INTERVAL_SECONDS, KEY_PREFIX
+from remediator.defaults import (
+    HEARTBEAT_INTERVAL_SECONDS,
+    KEY_PREFIX,
+    PRIORITY_SEP,
+    REDIS_PRIORITY_STEPS,
+    queue_for,
+)
 
 
 def _heartbeat_key(tier: str) -> str:
@@ -18,6 +24,27 @@ def _heartbeat_key(tier: str) -> str:
 def record_heartbeat(client: redis.Redis, beat: dict[str, Any]) -> None:
     """Store a tier's latest heartbeat (kept for ten intervals)."""
     client.set(_heartbeat_key(beat["tier"]), json.dumps(beat), ex=int(HEARTBEAT_INTERVAL_SECONDS * 10))
+
+
+def queue_depth(client: redis.Redis, tier: str) -> int:
+    """Messages waiting on a tier's queue: the sum over kombu's priority lists."""
+    queue = queue_for(tier)
+    keys = [queue if step == 0 else f"{queue}{PRIORITY_SEP}{step}" for step in REDIS_PRIORITY_STEPS]
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.llen(key)
+        return sum(int(n) for n in pipe.execute())
+
+
+def tier_problems(client: redis.Redis, tier: str, max_depth: int) -> list[str]:
+    """Why a tier is unhealthy (empty when it is healthy)."""
+    try:
+        depth = queue_depth(client, tier)
+    except redis.RedisError as exc:
+        return [f"broker unreachable: {exc}"]
+    if depth > max_depth:
+        return [f"queue {queue_for(tier)} holds {depth} jobs (bound {max_depth})"]
+    return []
 
 
 def health_report(client: redis.Redis, tiers: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
@@ -39,5 +66,6 @@ def health_report(client: redis.Redis, tiers: tuple[str, ...]) -> tuple[bool, di
             "last_heartbeat_age_s": age,
             "worker": beat["worker"],
             "stale": age > 3 * HEARTBEAT_INTERVAL_SECONDS,
+            "problems": beat.get("problems", []),
         }
     return True, {"status": "ok", "broker": "ok", "tiers": report}

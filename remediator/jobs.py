@@ -21,10 +21,21 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    VERIFIED = "verified"
+    """Succeeded, and Sentry saw no new events in the verification window."""
+    INEFFECTIVE = "ineffective"
+    """Succeeded, but the issue kept producing events."""
+    CANCELLED = "cancelled"
+    """The issue was resolved or ignored before the job started."""
 
 
-FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED})
-"""Statuses a job does not leave."""
+FINISHED = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.VERIFIED, JobStatus.INEFFECTIVE, JobStatus.CANCELLED}
+)
+"""Statuses after which a job never runs (again)."""
+
+OUTCOMES = ("succeeded", "failed", "verified", "ineffective")
+"""Outcomes counted per rule."""
 
 
 class Job(BaseModel):
@@ -45,13 +56,20 @@ class Job(BaseModel):
     queue: str
     time_limit: int | None = None
     """Hard limit in seconds; the worker kills the job after it."""
+    verify_after: float | None = None
+    """Seconds after success at which Sentry is asked whether the issue went quiet."""
+    resolve_issue: bool = True
+    """Whether verification resolves the Sentry issue (else it only comments)."""
     worker: str | None = None
     attempts: int = 0
     created_at: float = Field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
+    verified_at: float | None = None
     output: dict[str, Any] | None = None
     error: str | None = None
+    notes: list[dict[str, Any]] = Field(default_factory=list)
+    """What happened around the job: write-backs to Sentry, verification, cancellation."""
 
     def summary(self) -> dict[str, Any]:
         """The fields the webhook answers with."""
@@ -64,9 +82,28 @@ class Job(BaseModel):
             "status": self.status.value,
         }
 
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, once finished."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
 
 def _job_key(job_id: str) -> str:
     return f"{KEY_PREFIX}job:{job_id}"
+
+
+def _notes_key(job_id: str) -> str:
+    return f"{KEY_PREFIX}job:{job_id}:notes"
+
+
+def _issue_key(issue_id: str) -> str:
+    return f"{KEY_PREFIX}issue:{issue_id}:jobs"
+
+
+def _stats_key(rule: str) -> str:
+    return f"{KEY_PREFIX}rule-stats:{rule}"
 
 
 INDEX_KEY = f"{KEY_PREFIX}jobs"
@@ -74,6 +111,27 @@ INDEX_KEY = f"{KEY_PREFIX}jobs"
 
 LIST_SCAN_LIMIT = 5000
 """How many of the newest jobs a filtered listing looks through."""
+
+_Q = json.dumps(JobStatus.QUEUED.value)
+_R = json.dumps(JobStatus.RUNNING.value)
+
+# Start an attempt only if the job may still run: queued, or running (a redelivery after a
+# crash). Atomic, so a cancellation and a start never both win.
+_CLAIM = f"""
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= '{_Q}' and status ~= '{_R}' then return false end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'status', '{_R}', 'worker', ARGV[1], 'started_at', ARGV[2])
+return attempts
+"""
+
+# Move a job from one status to another only if it is still in the first.
+_TRANSITION = """
+if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -87,53 +145,88 @@ def redis_client(url: str) -> redis.Redis:
     )
 
 
+def _decode(raw: dict[str, str], notes: list[str]) -> Job:
+    fields = {k: json.loads(v) for k, v in raw.items()}
+    fields["notes"] = [json.loads(n) for n in notes]
+    return Job.model_validate(fields)
+
+
+def _encode(fields: dict[str, Any]) -> dict[Any, Any]:
+    return {k: json.dumps(v.value if isinstance(v, StrEnum) else v) for k, v in fields.items()}
+
+
 class JobStore:
     """Job records as Redis hashes (one field per attribute, so updates never race)."""
 
     def __init__(self, client: redis.Redis, retention_days: int = 30) -> None:
         self.client = client
         self.ttl = retention_days * 86400
+        self._claim = client.register_script(_CLAIM)
+        self._transition = client.register_script(_TRANSITION)
 
     def create(self, job: Job) -> Job:
         """Store a new job record."""
-        fields: dict[Any, Any] = {k: json.dumps(v) for k, v in job.model_dump(mode="json").items()}
+        fields = job.model_dump(mode="json", exclude={"notes"})
         with self.client.pipeline() as pipe:
-            pipe.hset(_job_key(job.id), mapping=fields)
+            pipe.hset(_job_key(job.id), mapping=_encode(fields))
             pipe.expire(_job_key(job.id), self.ttl)
             pipe.zadd(INDEX_KEY, {job.id: job.created_at})
             pipe.zremrangebyscore(INDEX_KEY, "-inf", time.time() - self.ttl)
+            if job.sentry_issue_id:
+                pipe.sadd(_issue_key(job.sentry_issue_id), job.id)
+                pipe.expire(_issue_key(job.sentry_issue_id), self.ttl)
             pipe.execute()
         return job
 
     def get(self, job_id: str) -> Job | None:
         """The job record, or None if there is none (or it has expired)."""
-        raw = self.client.hgetall(_job_key(job_id))
-        if not raw:
-            return None
-        return Job.model_validate({k: json.loads(v) for k, v in raw.items()})
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(_job_key(job_id))
+            pipe.lrange(_notes_key(job_id), 0, -1)
+            raw, notes = pipe.execute()
+        return _decode(raw, notes) if raw else None
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Set some fields of an existing record."""
-        encoded: dict[Any, Any] = {
-            k: json.dumps(v.value if isinstance(v, StrEnum) else v) for k, v in fields.items()
-        }
-        self.client.hset(_job_key(job_id), mapping=encoded)
+        self.client.hset(_job_key(job_id), mapping=_encode(fields))
 
-    def start_attempt(self, job_id: str, worker: str) -> int:
-        """Mark a job running on worker and count the attempt; returns the attempt number."""
-        key = _job_key(job_id)
+    def transition(self, job_id: str, old: JobStatus, new: JobStatus, **fields: Any) -> bool:
+        """Move a job from status old to new (setting fields) only if it is still old."""
+        args: list[Any] = [json.dumps(old.value), json.dumps(new.value)]
+        for key, value in _encode(fields).items():
+            args += [key, value]
+        return bool(self._transition(keys=[_job_key(job_id)], args=args))
+
+    def claim(self, job_id: str, worker: str) -> int | None:
+        """Start an attempt if the job may run; returns the attempt number, or None."""
+        attempts = self._claim(keys=[_job_key(job_id)], args=[json.dumps(worker), json.dumps(time.time())])
+        return int(attempts) if attempts else None
+
+    def add_note(self, job_id: str, kind: str, **detail: Any) -> None:
+        """Append a note (write-back, verification, cancellation...) to the job."""
+        note = json.dumps({"kind": kind, "at": time.time(), **detail})
         with self.client.pipeline() as pipe:
-            pipe.hincrby(key, "attempts", 1)
-            pipe.hset(
-                key,
-                mapping={
-                    "status": json.dumps(JobStatus.RUNNING.value),
-                    "worker": json.dumps(worker),
-                    "started_at": json.dumps(time.time()),
-                },
-            )
-            attempts, _ = pipe.execute()
-        return int(attempts)
+            pipe.rpush(_notes_key(job_id), note)
+            pipe.expire(_notes_key(job_id), self.ttl)
+            pipe.execute()
+
+    def jobs_for_issue(self, issue_id: str) -> list[str]:
+        """Ids of the jobs submitted for a Sentry issue."""
+        return sorted(cast(set[str], self.client.smembers(_issue_key(issue_id))))
+
+    def count_outcome(self, rule: str, outcome: str) -> None:
+        """Count one outcome (succeeded, failed, verified, ineffective) against a rule."""
+        self.client.hincrby(_stats_key(rule), outcome, 1)
+
+    def rule_stats(self, rules: list[str]) -> dict[str, dict[str, int]]:
+        """Outcome counts per rule (zero where none yet)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for rule in rules:
+                pipe.hgetall(_stats_key(rule))
+            rows = pipe.execute()
+        return {
+            rule: {o: int(row.get(o, 0)) for o in OUTCOMES} for rule, row in zip(rules, rows, strict=True)
+        }
 
     def list(
         self,
@@ -149,11 +242,12 @@ class JobStore:
             with self.client.pipeline(transaction=False) as pipe:
                 for job_id in ids[start : start + 200]:
                     pipe.hgetall(_job_key(job_id))
+                    pipe.lrange(_notes_key(job_id), 0, -1)
                 rows = pipe.execute()
-            for raw in rows:
+            for raw, notes in zip(rows[::2], rows[1::2], strict=True):
                 if not raw:
                     continue
-                job = Job.model_validate({k: json.loads(v) for k, v in raw.items()})
+                job = _decode(raw, notes)
                 if (
                     (status and job.status != status)
                     or (tier and job.tier != tier)

@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
 
 ENTRY_POINT_GROUP = "remediator.scripts"
 """Third-party packages register `name = "module:ScriptClass"` in this group."""
@@ -89,3 +90,44 @@ def get_script(name: str) -> type[Script]:
 def longest_time_limit() -> int:
     """The largest hard time limit of any registered script (seconds)."""
     return max(script.time_limit for script in registry().values())
+
+
+SECRET: JsonDict = {"secret": True}
+"""`Field(json_schema_extra=SECRET)` marks a param whose values never leave the worker:
+they are kept out of telemetry and shown as [Filtered] by the API."""
+
+
+def _secret_fields(script: type[Script]) -> list[str]:
+    return [
+        name
+        for name, info in script.Params.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("secret")
+    ]
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def secret_values(script: type[Script], params: dict[str, Any]) -> list[str]:
+    """Every string inside the params marked secret."""
+    return [
+        leaf
+        for name in _secret_fields(script)
+        if name in params
+        for leaf in _leaves(params[name])
+        if isinstance(leaf, str)
+    ]
+
+
+def redact(script_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The params with those marked secret replaced by [Filtered]."""
+    script = registry().get(script_name)
+    if script is None:
+        return params
+    hidden = set(_secret_fields(script))
+    return {k: ("[Filtered]" if k in hidden else v) for k, v in params.items()}

@@ -6,10 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from remediator import defaults
+from remediator import __version__, defaults
 from remediator.errors import ConfigurationError
 
 EXAMPLE_RULES = Path(__file__).parent / "rules" / "example_rules.yaml"
@@ -56,6 +56,57 @@ class Settings(BaseSettings):
 
     job_retention_days: int = Field(default=30, ge=1)
     """How long job records are kept in Redis."""
+
+    max_queue_depth: int = Field(default=1000, ge=1)
+    """A tier whose queue holds more jobs than this reports an unhealthy heartbeat."""
+
+    sentry_dsn: str | None = Field(
+        default=None, validation_alias=AliasChoices("SENTRY_DSN", "REMEDIATOR_SENTRY_DSN")
+    )
+    """DSN for remediator's own telemetry (transactions, errors, cron check-ins)."""
+
+    sentry_environment: str = Field(
+        default="production",
+        validation_alias=AliasChoices("SENTRY_ENVIRONMENT", "REMEDIATOR_SENTRY_ENVIRONMENT"),
+    )
+    """The environment remediator's own telemetry is reported under."""
+
+    sentry_release: str = Field(
+        default=f"remediator@{__version__}",
+        validation_alias=AliasChoices("SENTRY_RELEASE", "REMEDIATOR_SENTRY_RELEASE"),
+    )
+    """The release remediator's own telemetry is reported under."""
+
+    sentry_traces_sample_rate: float = Field(default=1.0, ge=0, le=1)
+    """Share of jobs and requests traced."""
+
+    sentry_api_url: str = "https://sentry.io/api/0"
+    """Base of Sentry's REST API (write-back and verification)."""
+
+    sentry_auth_token: str | None = None
+    """Token for Sentry's REST API (scopes event:read, event:write)."""
+
+    sentry_org: str | None = None
+    """Organization slug for the REST API's org-scoped paths."""
+
+    sentry_app_id: str | None = None
+    """The integration's own id (its uuid): webhooks our API calls cause are ignored."""
+
+    public_url: str | None = None
+    """Where people reach this service, for links in Sentry comments (default http://127.0.0.1:PORT)."""
+
+    timezone: str = "UTC"
+    """Timezone of the cron monitors' schedule."""
+
+    @property
+    def writeback_enabled(self) -> bool:
+        """Whether Sentry's REST API is configured for comments, resolution and verification."""
+        return bool(self.sentry_auth_token and self.sentry_org)
+
+    def job_url(self, job_id: str) -> str:
+        """Where a job's record can be seen."""
+        base = (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+        return f"{base}/api/jobs/{job_id}"
 
     @field_validator("tiers", mode="before")
     @classmethod
@@ -110,7 +161,7 @@ def load_settings() -> Settings:
         lines = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
-            var = "PORT" if field.lower() == "port" else f"REMEDIATOR_{field.upper()}"
+            var = field.upper() if field.isupper() else f"REMEDIATOR_{field.upper()}"
             lines.append(f"{var}: {err['msg']}")
         raise ConfigurationError("invalid settings:\n  " + "\n  ".join(lines)) from None
 

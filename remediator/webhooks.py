@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from remediator.app import runtime
-from remediator.defaults import SENTRY_RESOURCES_IGNORED
+from remediator.defaults import CANCELLING_ACTIONS, SENTRY_RESOURCES_IGNORED
 from remediator.errors import BrokerUnavailable, PayloadError
 from remediator.payloads import MODELS, decode_json, parse_webhook, subject_of
 from remediator.rules import plan
@@ -46,12 +47,23 @@ def receive() -> ResponseReturnValue:
     except PayloadError as exc:
         return jsonify(status="error", reason=str(exc)), 400
 
-    specs = plan(rt.rules, subject)
-    if not specs:
-        return _ignored(f"no rule matched {resource}.{subject.action}")
+    app_id = rt.settings.sentry_app_id
+    if app_id and subject.actor_type == "application" and subject.actor_id == app_id:
+        return _ignored("caused by remediator's own API call")
+
     try:
+        cancelled = []
+        if resource == "issue" and subject.action in CANCELLING_ACTIONS and subject.issue_id:
+            reason = f"issue {subject.action} in Sentry before the job started"
+            cancelled = rt.dispatcher.cancel_for_issue(subject.issue_id, reason)
+        specs = plan(rt.rules, subject)
+        if not specs and cancelled:
+            return jsonify(status="cancelled", cancelled=cancelled), 200
+        if not specs:
+            return _ignored(f"no rule matched {resource}.{subject.action}")
         jobs = [rt.dispatcher.submit(spec, subject) for spec in specs]
-    except BrokerUnavailable as exc:
-        return jsonify(status="error", reason=str(exc)), 503
+    except (BrokerUnavailable, redis.RedisError) as exc:
+        reason = str(exc) if isinstance(exc, BrokerUnavailable) else f"broker unavailable: {exc}"
+        return jsonify(status="error", reason=reason), 503
     log.info("webhook %s.%s: submitted %s", resource, subject.action, [j.id for j in jobs])
     return jsonify(status="accepted", jobs=[j.summary() for j in jobs]), 202

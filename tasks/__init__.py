@@ -2,5 +2,6 @@
 
 from tasks.heartbeat import heartbeat
 from tasks.remediation import run_job
+from tasks.sentry import verify, writeback
 
-__all__ = ["heartbeat", "run_job"]
+__all__ = ["heartbeat", "run_job", "verify", "writeback"]

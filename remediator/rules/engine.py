@@ -23,6 +23,8 @@ class JobSpec:
     params: dict[str, Any] = field(default_factory=dict)
     time_limit: int | None = None
     """The rule's hard time limit, if it lowers the script's."""
+    verify_after: float = 600.0
+    resolve_issue: bool = True
     render_error: str | None = None
     """Set when the params could not be rendered; such a job is recorded, never run."""
 
@@ -90,6 +92,8 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         namespace=job.namespace,
         params=params,
         time_limit=job.time_limit,
+        verify_after=rule.verify_after,
+        resolve_issue=rule.resolve_issue,
         render_error=error,
     )
 

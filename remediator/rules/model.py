@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -163,6 +164,22 @@ class JobTemplate(_Strict):
         return value
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _parse_duration(value: Any) -> Any:
+    if isinstance(value, str):
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+        if not found:
+            raise ValueError(f"{value!r} is not a duration: use seconds, or e.g. 30s, 10m, 1h")
+        return float(found[1]) * _UNITS[found[2] or "s"]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)]
+"""Seconds, given as a number or as `30s`, `10m`, `1h`, `1d`."""
+
+
 class Rule(_Strict):
     """A named mapping from a kind of Sentry issue to a remediation job."""
 
@@ -171,6 +188,21 @@ class Rule(_Strict):
     enabled: bool = True
     match: Match
     job: JobTemplate
+    verify_after: Duration = defaults.VERIFY_AFTER_SECONDS
+    """After a job succeeds, how long Sentry must stay quiet before the fix counts as verified."""
+    resolve_issue: bool = True
+    """Whether a verified fix resolves the Sentry issue (false: comment only)."""
+
+    @field_validator("verify_after")
+    @classmethod
+    def _within_visibility(cls, value: float) -> float:
+        if value > defaults.MAX_VERIFY_AFTER_SECONDS:
+            raise ValueError(
+                f"at most {defaults.MAX_VERIFY_AFTER_SECONDS:.0f}s: a later check would outlive "
+                "the broker's visibility timeout and run twice"
+            )
+        return value
+
     continue_matching: bool = Field(default=False, alias="continue")
     """When true, later rules are still tried after this one matched."""
 

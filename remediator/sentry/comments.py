@@ -1,0 +1,69 @@
+"""The texts remediator posts on Sentry issues. Each carries the job id: Sentry refuses the
+same text twice on an issue within an hour."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from remediator.jobs import Job, JobStatus
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def human_duration(seconds: float) -> str:
+    """1.2s, 3m 05s, 2h 01m."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def _what(job: Job) -> str:
+    return f"{job.script} ({job.tier}, class {job.priority_class.value})"
+
+
+def submitted(job: Job) -> str:
+    """Posted when a job is submitted for the issue."""
+    return f"Automated remediation job {job.id} submitted: {_what(job)}, rule '{job.rule}'."
+
+
+def finished(job: Job, url: str) -> str:
+    """Posted when the job has run."""
+    took = human_duration(job.duration) if job.duration is not None else "an unknown time"
+    if job.status == JobStatus.SUCCEEDED:
+        outcome = f"succeeded in {took}"
+        if job.verify_after is not None:
+            outcome += (
+                f"; remediator will check in {human_duration(job.verify_after)} that no new events arrive"
+            )
+    else:
+        outcome = f"failed after {took}: {job.error}"
+    return f"Automated remediation job {job.id} {outcome}. {_what(job)}. Details: {url}"
+
+
+def verified(job: Job, first_seen: float, resolved: bool) -> str:
+    """Posted when the issue stayed quiet after the job."""
+    assert job.finished_at is not None and job.verified_at is not None
+    recovery = human_duration(job.verified_at - first_seen)
+    action = (
+        "Resolving the issue." if resolved else "Leaving the issue's status as it is (resolve_issue: false)."
+    )
+    return (
+        f"Verified: no new events since remediation job {job.id} ({job.script}) finished at "
+        f"{_when(job.finished_at)}. Time to recovery (first event to verified): {recovery}. {action}"
+    )
+
+
+def ineffective(job: Job, last_seen: float) -> str:
+    """Posted when events kept coming after the job."""
+    assert job.finished_at is not None
+    return (
+        f"Remediation job {job.id} ({job.script}) did not stop this issue: events kept arriving "
+        f"after it finished at {_when(job.finished_at)} (last seen {_when(last_seen)}). "
+        f"Recorded as ineffective for rule '{job.rule}'."
+    )

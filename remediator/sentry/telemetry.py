@@ -1,0 +1,128 @@
+"""remediator's own telemetry: sentry-sdk in every process, job transactions, no secrets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.flask import FlaskIntegration
+from sentry_sdk.types import Event, Hint
+
+from remediator import defaults
+from remediator.jobs import Job
+from remediator.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FILTERED = "[Filtered]"
+SECRET_SETTINGS = ("sentry_client_secret", "api_token", "sentry_auth_token")
+MIN_SECRET_LENGTH = 6
+"""Shorter values are not scrubbed (they would blank out ordinary words)."""
+
+_secrets: set[str] = set()
+
+
+def register_secret(value: object) -> None:
+    """Never let this value reach Sentry, wherever it appears in an event."""
+    if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+        _secrets.add(value)
+
+
+def scrub(value: Any) -> Any:
+    """A copy of value with every registered secret replaced by [Filtered]."""
+    if not _secrets:
+        return value
+    if isinstance(value, str):
+        for secret in _secrets:
+            if secret in value:
+                value = value.replace(secret, FILTERED)
+        return value
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+def _before_send(event: Event, hint: Hint) -> Event | None:
+    scrubbed: Event = scrub(event)
+    return scrubbed
+
+
+def init_sentry(settings: Settings, component: str) -> bool:
+    """Start sentry-sdk for this process when SENTRY_DSN is set; returns whether it did."""
+    for name in SECRET_SETTINGS:
+        register_secret(getattr(settings, name))
+    if not settings.sentry_dsn:
+        return False
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn,
+        environment=settings.sentry_environment,
+        release=settings.sentry_release,
+        traces_sample_rate=settings.sentry_traces_sample_rate,
+        send_default_pii=False,
+        integrations=[
+            FlaskIntegration(),
+            # Heartbeats send their own check-ins with the monitor config; beat's own
+            # monitoring would name monitors after schedule keys instead.
+            CeleryIntegration(propagate_traces=True, monitor_beat_tasks=False),
+        ],
+        before_send=_before_send,
+        before_send_transaction=_before_send,
+    )
+    sentry_sdk.set_tag("component", component)
+    log.info(
+        "sentry-sdk initialised for %s (environment %s, release %s)",
+        component,
+        settings.sentry_environment,
+        settings.sentry_release,
+    )
+    return True
+
+
+def job_tags(job: Job) -> dict[str, str]:
+    """The tags every job's transaction and error carry."""
+    return {
+        "tier": job.tier,
+        "namespace": job.namespace,
+        "class": job.priority_class.value,
+        "job_id": job.id,
+        "script": job.script,
+        "rule": job.rule,
+        "sentry_issue_id": job.sentry_issue_id or "",
+    }
+
+
+def job_context(job: Job) -> dict[str, Any]:
+    """The `job` context of a job's events."""
+    return {
+        "id": job.id,
+        "script": job.script,
+        "class": job.priority_class.value,
+        "tier": job.tier,
+        "namespace": job.namespace,
+        "rule": job.rule,
+        "attempt": job.attempts,
+    }
+
+
+def start_job(job: Job) -> None:
+    """Name the Celery task's transaction after the job and tag everything it sends."""
+    scope = sentry_sdk.get_current_scope()
+    for key, value in job_tags(job).items():
+        scope.set_tag(key, value)
+    scope.set_context("job", job_context(job))
+    transaction = scope.transaction
+    if transaction is not None:
+        transaction.name = f"Batch Job: {job.script}"
+        transaction.op = defaults.JOB_TRANSACTION_OP
+        transaction.source = "custom"
+
+
+def finish_job(ok: bool) -> None:
+    """Set the job transaction's status: ok or internal_error."""
+    transaction = sentry_sdk.get_current_scope().transaction
+    if transaction is not None:
+        transaction.set_status("ok" if ok else "internal_error")

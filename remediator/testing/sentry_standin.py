@@ -1,0 +1,344 @@
+"""A local Sentry stand-in: envelope ingestion plus the REST subset remediator uses.
+
+It is a real HTTP server (werkzeug, in a thread) that keeps everything in memory, so tests
+assert on what actually reached "Sentry" and `remediator up --demo` runs the whole loop
+with no Sentry account. Supported: POST /api/<project>/envelope/ (gzip, deflate, br) and,
+under /api/0/organizations/<org>/, issues GET/PUT, issue comments POST, events list and
+latest. Control endpoints under /_standin/ create issues and events from other processes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from remediator.testing.envelopes import EnvelopeError, decompress, parse_envelope
+
+RESOLVE_STATUSES = {"resolved", "resolvedInNextRelease", "unresolved", "ignored"}
+DUPLICATE_COMMENT_WINDOW = 3600.0
+
+
+def iso(ts: float) -> str:
+    """Sentry's timestamp format."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SentryStandIn:
+    """In-memory Sentry over real HTTP. Thread-safe; inspect it from the test process."""
+
+    def __init__(
+        self,
+        token: str = "standin-token",
+        org: str = "acme",
+        project_id: int = 1,
+        public_key: str = "publickey",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.token, self.org, self.project_id, self.public_key = token, org, project_id, public_key
+        self._lock = threading.Lock()
+        self.envelopes: list[dict[str, Any]] = []
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.comments: dict[str, list[dict[str, Any]]] = {}
+        self.api_calls: list[dict[str, Any]] = []
+        self._throttle: list[dict[str, Any]] = []
+        handler = type("Handler", (_Handler,), {"standin": self})
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def dsn(self) -> str:
+        """A DSN that sends sentry-sdk's envelopes here."""
+        return f"{self.url.replace('http://', f'http://{self.public_key}@')}/{self.project_id}"
+
+    @property
+    def api_url(self) -> str:
+        """REMEDIATOR_SENTRY_API_URL for this stand-in."""
+        return f"{self.url}/api/0"
+
+    def start(self) -> SentryStandIn:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="sentry-standin")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SentryStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget everything received and every issue."""
+        with self._lock:
+            for store in (self.envelopes, self.api_calls, self._throttle):
+                store.clear()
+            for mapping in (self.issues, self.events, self.comments):
+                mapping.clear()
+
+    # -- what arrived --------------------------------------------------------------------
+    def items(self, item_type: str) -> list[Any]:
+        """Payloads of every envelope item of a type (event, transaction, check_in, ...)."""
+        with self._lock:
+            return [p for env in self.envelopes for h, p in env["items"] if h.get("type") == item_type]
+
+    def transactions(self) -> list[dict[str, Any]]:
+        """Transactions received."""
+        return self.items("transaction")
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Error events received."""
+        return self.items("event")
+
+    def check_ins(self, monitor_slug: str | None = None) -> list[dict[str, Any]]:
+        """Cron check-ins received, optionally for one monitor."""
+        return [c for c in self.items("check_in") if monitor_slug in (None, c.get("monitor_slug"))]
+
+    def raw_bodies(self) -> list[bytes]:
+        """Every envelope exactly as decoded (for 'no secret anywhere' checks)."""
+        with self._lock:
+            return [env["raw"] for env in self.envelopes]
+
+    def comment_texts(self, issue_id: str) -> list[str]:
+        """Texts of the comments posted on an issue, in order."""
+        with self._lock:
+            return [c["data"]["text"] for c in self.comments.get(issue_id, [])]
+
+    # -- what it serves --------------------------------------------------------------------
+    def add_issue(self, issue_id: str, title: str = "Error", **fields: Any) -> dict[str, Any]:
+        """Create an issue (as the REST API would show it) with one event."""
+        now = time.time()
+        issue = {
+            "id": issue_id,
+            "shortId": f"PROJ-{issue_id}",
+            "title": title,
+            "culprit": "",
+            "level": "error",
+            "status": "unresolved",
+            "substatus": "ongoing",
+            "firstSeen": iso(now),
+            "lastSeen": iso(now),
+            "count": "0",
+            "userCount": 0,
+            "project": {"id": str(self.project_id), "slug": "demo", "name": "demo"},
+            "metadata": {},
+            "permalink": f"{self.url}/organizations/{self.org}/issues/{issue_id}/",
+            **fields,
+        }
+        with self._lock:
+            self.issues[issue_id] = issue
+            self.events.setdefault(issue_id, [])
+            self.comments.setdefault(issue_id, [])
+        self.add_event(issue_id, at=now)
+        return issue
+
+    def add_event(self, issue_id: str, at: float | None = None) -> dict[str, Any]:
+        """A new event on an issue: it moves lastSeen and count, as in Sentry."""
+        at = time.time() if at is None else at
+        with self._lock:
+            issue = self.issues[issue_id]
+            event_id = f"{len(self.events[issue_id]) + 1:032x}"
+            event = {
+                "id": event_id,
+                "eventID": event_id,
+                "groupID": issue_id,
+                "title": issue["title"],
+                "dateCreated": iso(at),
+                "_ts": at,
+            }
+            self.events[issue_id].append(event)
+            issue["lastSeen"] = iso(max(at, _parse(issue["lastSeen"])))
+            issue["count"] = str(int(issue["count"]) + 1)
+            return event
+
+    def throttle(
+        self, times: int = 1, retry_after: float | None = 1.0, reset_in: float | None = None
+    ) -> None:
+        """Answer the next `times` REST calls 429 with Retry-After (and/or the reset header)."""
+        with self._lock:
+            self._throttle.extend({"retry_after": retry_after, "reset_in": reset_in} for _ in range(times))
+
+    # -- HTTP ----------------------------------------------------------------------------
+    # Plain http.server rather than Flask: a process that runs sentry-sdk with the Flask
+    # integration would otherwise trace the stand-in itself and feed it its own envelopes.
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        """Answer one request: (status, extra headers, JSON body)."""
+        match = _ENVELOPE.fullmatch(path)
+        if match and method == "POST":
+            try:
+                raw = decompress(body, headers.get("Content-Encoding", ""))
+                header, items = parse_envelope(raw)
+            except (EnvelopeError, OSError, ValueError) as exc:
+                return 400, {}, {"detail": str(exc)}
+            with self._lock:
+                self.envelopes.append(
+                    {
+                        "project_id": int(match[1]),
+                        "header": header,
+                        "items": items,
+                        "raw": raw,
+                        "auth": headers.get("X-Sentry-Auth"),
+                    }
+                )
+            return 200, {}, {"id": header.get("event_id")}
+        if path.startswith("/api/0/"):
+            return self._api(method, path, query, headers, body)
+        if path.startswith("/_standin/"):
+            return self._control(method, path, body)
+        return 404, {}, {"detail": "not found"}
+
+    def _api(
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        document = _json(body)
+        with self._lock:
+            self.api_calls.append({"method": method, "path": path, "at": time.time(), "json": document})
+            throttled = self._throttle.pop(0) if self._throttle else None
+        token = (headers.get("Authorization") or "").removeprefix("Bearer ")
+        if not hmac.compare_digest(token.encode(), self.token.encode()):
+            return 401, {}, {"detail": "Invalid token"}
+        if throttled is not None:
+            extra = {}
+            if throttled["retry_after"] is not None:
+                extra["Retry-After"] = str(throttled["retry_after"])
+            if throttled["reset_in"] is not None:
+                extra["X-Sentry-Rate-Limit-Reset"] = str(int(time.time() + throttled["reset_in"]))
+            return 429, extra, {"detail": "You are attempting to use this endpoint too frequently."}
+        match = _ISSUE.fullmatch(path)
+        if not match or match[1] != self.org:
+            return 404, {}, {"detail": "The requested resource does not exist"}
+        issue_id, rest = match[2], match[3] or ""
+        with self._lock:
+            issue = self.issues.get(issue_id)
+            if issue is None:
+                return 404, {}, {"detail": "The requested resource does not exist"}
+            if rest == "" and method == "GET":
+                return 200, {}, issue
+            if rest == "" and method == "PUT":
+                return self._update(issue, document or {})
+            if rest == "comments/" and method == "POST":
+                return self._comment(issue_id, document or {})
+            events = self.events[issue_id]
+            if rest == "events/latest/" and method == "GET":
+                return 200, {}, _public(events[-1])
+            if rest == "events/" and method == "GET":
+                since = _parse(query["start"]) if query.get("start") else float("-inf")
+                return 200, {}, [_public(e) for e in reversed(events) if e["_ts"] >= since][:100]
+        return 405, {}, {"detail": f'Method "{method}" not allowed.'}
+
+    def _update(self, issue: dict[str, Any], body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        status = body.get("status")
+        if status not in RESOLVE_STATUSES:
+            return 400, {}, {"status": [f'"{status}" is not a valid choice.']}
+        if status == "resolvedInNextRelease":
+            return 400, {}, {"detail": "Cannot resolve in next release without a release"}
+        issue["status"] = status
+        issue["statusDetails"] = body.get("statusDetails", {})
+        return 200, {}, {"status": status, "statusDetails": issue["statusDetails"]}
+
+    def _comment(self, issue_id: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        text = body.get("text")
+        if not isinstance(text, str) or not text:
+            return 400, {}, {"text": ["This field is required."]}
+        now = time.time()
+        if any(
+            c["data"]["text"] == text and now - c["_ts"] < DUPLICATE_COMMENT_WINDOW
+            for c in self.comments[issue_id]
+        ):
+            return 400, {}, {"detail": "You have already posted that comment."}
+        note = {
+            "id": str(sum(len(v) for v in self.comments.values()) + 1),
+            "type": "note",
+            "data": {"text": text},
+            "dateCreated": iso(now),
+            "_ts": now,
+        }
+        self.comments[issue_id].append(note)
+        return 201, {}, _public(note)
+
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], Any]:
+        if path == "/_standin/issues" and method == "POST":
+            document = dict(_json(body) or {})
+            return 201, {}, self.add_issue(str(document.pop("id")), **document)
+        match = re.fullmatch(r"/_standin/issues/([^/]+)/events", path)
+        if match and method == "POST":
+            return 201, {}, _public(self.add_event(match[1]))
+        if path == "/_standin/state" and method == "GET":
+            with self._lock:
+                return (
+                    200,
+                    {},
+                    {
+                        "issues": self.issues,
+                        "comments": {k: [c["data"]["text"] for c in v] for k, v in self.comments.items()},
+                        "envelopes": len(self.envelopes),
+                    },
+                )
+        return 404, {}, {"detail": "not found"}
+
+
+_ENVELOPE = re.compile(r"/api/(\d+)/envelope/")
+_ISSUE = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/(comments/|events/|events/latest/)?")
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    standin: SentryStandIn
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        status, extra, document = self.standin.handle(self.command, url.path, query, self.headers, body)
+        reply = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        for key, value in extra.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(reply)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _parse(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
