@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -38,7 +39,8 @@ def main() -> None:
 
 @main.command()
 @click.option("--port", type=int, help="Web port (default: $PORT or 8000).")
-def up(port: int | None) -> None:
+@click.option("--demo", is_flag=True, help="Also run a local Sentry stand-in and point everything at it.")
+def up(port: int | None, demo: bool) -> None:
     """Run everything: embedded Redis (unless REMEDIATOR_BROKER_URL is set), web, one
     worker per tier, beat. Ctrl-C stops it all."""
     from remediator.up import run_up
@@ -48,7 +50,7 @@ def up(port: int | None) -> None:
         settings = settings.model_copy(update={"port": port})
     try:
         _check_rules(settings)
-        sys.exit(run_up(settings, echo=click.echo))
+        sys.exit(run_up(settings, echo=click.echo, demo=demo))
     except RemediatorError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -224,6 +226,44 @@ def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> 
                 indent=2,
             )
         )
+
+
+@main.group()
+def demo() -> None:
+    """Play Sentry against `remediator up --demo`."""
+
+
+@demo.command("send")
+@click.option("--issue-id", default=lambda: str(int(time.time()) % 10**9), show_default="time-based")
+@click.option("--title", default="OperationalError: connection pool exhausted", show_default=True)
+@click.option("--culprit", default="app.database.pool in acquire", show_default=True)
+def demo_send(issue_id: str, title: str, culprit: str) -> None:
+    """Create an issue in the stand-in and deliver its signed issue.created webhook."""
+    from remediator.demo import send
+    from remediator.up import resolve_secrets
+
+    settings = _settings()
+    env, _ = resolve_secrets(settings)
+    try:
+        status, body = send(settings, env["REMEDIATOR_SENTRY_CLIENT_SECRET"], issue_id, title, culprit)
+    except (RemediatorError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"issue {issue_id}: webhook answered {status} {json.dumps(body)}")
+    for job in body.get("jobs", []):
+        click.echo(f"  watch it: remediator jobs show {job['id']}")
+
+
+@demo.command("event")
+@click.argument("issue_id")
+def demo_event(issue_id: str) -> None:
+    """Record one more event on a stand-in issue (so its fix turns out ineffective)."""
+    from remediator.demo import new_event
+
+    try:
+        new_event(_settings(), issue_id)
+    except (RemediatorError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"issue {issue_id}: one more event")
 
 
 @main.group()

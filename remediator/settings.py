@@ -22,7 +22,7 @@ EMBEDDED_BROKER_FILE = "embedded-redis.url"
 class Settings(BaseSettings):
     """Configuration from the environment (`REMEDIATOR_` prefix; `PORT` for the web port)."""
 
-    model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="ignore", populate_by_name=True)
 
     broker_url: str | None = None
     """Redis URL of the broker and job store; unset means the embedded Redis of `remediator up`."""
@@ -97,6 +97,9 @@ class Settings(BaseSettings):
 
     timezone: str = "UTC"
     """Timezone of the cron monitors' schedule."""
+
+    demo_verify_after: float = Field(default=30.0, ge=0)
+    """`remediator up --demo`: the demo rules' verification window (seconds)."""
 
     @property
     def writeback_enabled(self) -> bool:

@@ -62,7 +62,7 @@ class _Tee:
         return self.streams[0].isatty()
 
 
-def run_up(settings: Settings, echo: Any = print) -> int:
+def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
     """Run the whole system in the foreground until Ctrl-C; returns the exit status."""
     import honcho.manager
     from honcho.environ import expand_processes, parse_procfile
@@ -84,8 +84,16 @@ def run_up(settings: Settings, echo: Any = print) -> int:
         url_file.write_text(broker_url + "\n")
         echo(f"broker:   embedded Redis {broker_url}, data in {data_dir / 'redis'}")
 
+    demo_env: dict[str, str] = {}
+    standin = None
+    if demo:
+        from remediator.demo import start_demo
+
+        standin, demo_env = start_demo(settings, data_dir)
+
     env = {
         **os.environ,
+        **demo_env,
         **env_secrets,
         "REMEDIATOR_BROKER_URL": broker_url,
         "REMEDIATOR_DATA_DIR": str(data_dir),
@@ -104,7 +112,10 @@ def run_up(settings: Settings, echo: Any = print) -> int:
         f"api:      http://127.0.0.1:{settings.port}/api/jobs  "
         f"Authorization: Bearer {env_secrets['REMEDIATOR_API_TOKEN']}"
     )
-    echo(f"rules:    {settings.rules_file}")
+    echo(f"rules:    {demo_env.get('REMEDIATOR_RULES_FILE', settings.rules_file)}")
+    if standin is not None:
+        echo(f"demo:     Sentry stand-in at {standin.url} (telemetry and write-back go there)")
+        echo("          try: remediator demo send   then: remediator jobs list")
     echo(f"logs:     {logs / 'remediator.log'}" + (f" and {embedded.log_file}" if embedded else ""))
     echo("Ctrl-C stops everything.")
 
@@ -117,6 +128,8 @@ def run_up(settings: Settings, echo: Any = print) -> int:
         try:
             manager.loop()
         finally:
+            if standin is not None:
+                standin.stop()
             if embedded is not None:
                 url_file.unlink(missing_ok=True)
                 embedded.stop()

@@ -17,9 +17,11 @@ import pytest
 import redis
 
 from remediator.embedded_redis import EmbeddedRedis
-from tests.helpers import SECRET, TOKEN, HttpTarget, WorkerProcess, clean
+from remediator.testing import SentryStandIn
+from tests.helpers import APP_ID, SECRET, STANDIN_TOKEN, TOKEN, HttpTarget, WorkerProcess, clean
 
 _embedded: EmbeddedRedis | None = None
+_standin = SentryStandIn(token=STANDIN_TOKEN, org="acme")
 _state_dir = Path(tempfile.mkdtemp(prefix="remediator-tests-"))
 
 
@@ -33,8 +35,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if not url:
         _embedded = EmbeddedRedis(_state_dir / "redis", persist=False).start()
         url = _embedded.url
+    _standin.start()
     os.environ.update(
         {
+            # Every worker process reports to the local Sentry stand-in and writes back to it.
+            "SENTRY_DSN": _standin.dsn,
+            "SENTRY_ENVIRONMENT": "test",
+            "REMEDIATOR_SENTRY_API_URL": _standin.api_url,
+            "REMEDIATOR_SENTRY_AUTH_TOKEN": STANDIN_TOKEN,
+            "REMEDIATOR_SENTRY_ORG": "acme",
+            "REMEDIATOR_SENTRY_APP_ID": APP_ID,
             "REMEDIATOR_BROKER_URL": _db_url(url, 0),
             "REMEDIATOR_DATA_DIR": str(_state_dir / "var"),
             "REMEDIATOR_SENTRY_CLIENT_SECRET": SECRET,
@@ -49,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    _standin.stop()
     if _embedded is not None:
         _embedded.stop()
 
@@ -114,9 +125,12 @@ def make_app(tmp_path: Path, broker_url: str):  # type: ignore[no-untyped-def]
     from remediator.settings import Settings
 
     def build(rules: str | None = None, broker: str | None = None, **settings: object):  # type: ignore[no-untyped-def]
+        # In-process apps neither report to Sentry nor write back unless a test asks.
         values: dict[str, object] = {
             "broker_url": broker or broker_url,
             "data_dir": tmp_path / "var",
+            "sentry_dsn": None,
+            "sentry_auth_token": None,
             **settings,
         }
         if rules is not None:
@@ -126,3 +140,10 @@ def make_app(tmp_path: Path, broker_url: str):  # type: ignore[no-untyped-def]
         return create_app(Settings(**values))  # type: ignore[arg-type]
 
     return build
+
+
+@pytest.fixture
+def standin() -> SentryStandIn:
+    """The session's Sentry stand-in, emptied for this test."""
+    _standin.reset()
+    return _standin

@@ -23,6 +23,8 @@ from remediator.signature import sign
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "test-client-secret"
 TOKEN = "test-api-token"
+STANDIN_TOKEN = "test-sentry-auth-token"
+APP_ID = "5f0e8a1e-remediator-test-app"
 
 T = TypeVar("T")
 
@@ -60,6 +62,18 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def wait_for_items(
+    fetch: Callable[[], list[T]], count: int = 1, timeout: float = 20.0, what: str = "items"
+) -> list[T]:
+    """Poll fetch until it returns at least count items."""
+
+    def enough() -> list[T] | None:
+        items = fetch()
+        return items if len(items) >= count else None
+
+    return wait_for(enough, timeout, 0.1, what)
 
 
 class HttpTarget:

@@ -98,3 +98,94 @@ rules:
     assert refuses(redis_port), "embedded Redis still running after Ctrl-C"
     assert not (tmp_path / "var" / "embedded-redis.url").exists()
     assert "embedded Redis stopped" in (tmp_path / "up.log").read_text()
+
+
+def test_up_demo_closes_the_loop_and_links_the_webhook_trace_to_the_job(tmp_path: Path) -> None:
+    # Given `remediator up --demo` with nothing configured
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMEDIATOR_", "SENTRY_"))}
+    port = free_port()
+    env.update(PORT=str(port), REMEDIATOR_DEMO_VERIFY_AFTER="1")
+    log = open(tmp_path / "up.log", "wb")  # noqa: SIM115
+    up = subprocess.Popen(
+        [sys.executable, "-m", "remediator", "up", "--demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def healthy() -> bool:
+            try:
+                return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+            except requests.RequestException:
+                assert up.poll() is None, (tmp_path / "up.log").read_text()
+                return False
+
+        wait_for(healthy, timeout=60, interval=0.25, what="remediator up --demo")
+        # When Sentry (played by `remediator demo send`) reports a database issue
+        sent = subprocess.run(
+            [sys.executable, "-m", "remediator", "demo", "send", "--issue-id", "4242"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert "webhook answered 202" in sent.stdout
+        job_id = sent.stdout.split("remediator jobs show ")[1].split()[0]
+        token = json.loads((tmp_path / "var" / "secrets.json").read_text())["api_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        def verified() -> dict | None:  # type: ignore[type-arg]
+            job = requests.get(f"{base}/api/jobs/{job_id}", headers=auth, timeout=2).json()
+            assert job["status"] not in ("failed", "ineffective"), job
+            return job if job["status"] == "verified" else None
+
+        # Then the job runs, is verified, and the issue is resolved with comments on it
+        job = wait_for(verified, timeout=60, interval=0.25, what="the job to be verified")
+        assert job["script"] == "restart-db-pool" and job["worker"].startswith("prod@")
+        standin = json.loads((tmp_path / "var" / "sentry-standin.json").read_text())["url"]
+
+        def loop_closed() -> dict | None:  # type: ignore[type-arg]
+            state = requests.get(f"{standin}/_standin/state", timeout=2).json()
+            texts = state["comments"].get("4242", [])
+            return state if len(texts) >= 3 else None
+
+        state = wait_for(loop_closed, timeout=30, interval=0.25, what="three comments")
+        assert state["issues"]["4242"]["status"] == "resolved"
+        texts = state["comments"]["4242"]
+        assert "submitted" in texts[0] or "submitted" in texts[1]
+        assert texts[-1].startswith("Verified")
+
+        # And the webhook's request and the job share one trace in Sentry
+        def traces() -> tuple[dict, dict] | None:  # type: ignore[type-arg]
+            items = requests.get(f"{standin}/_standin/envelopes", timeout=2).json()
+            txns = [i["payload"] for i in items if i["type"] == "transaction"]
+            job_txn = next((t for t in txns if t.get("tags", {}).get("job_id") == job_id), None)
+            web_txn = next(
+                (
+                    t
+                    for t in txns
+                    if t["contexts"]["trace"].get("op") == "http.server"
+                    and t.get("request", {}).get("url", "").endswith("/sentry/webhook")
+                ),
+                None,
+            )
+            return (web_txn, job_txn) if web_txn and job_txn else None
+
+        web_txn, job_txn = wait_for(traces, timeout=30, interval=0.25, what="both transactions")
+        assert job_txn["contexts"]["trace"]["op"] == "batch.job"
+        assert job_txn["contexts"]["trace"]["trace_id"] == web_txn["contexts"]["trace"]["trace_id"]
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(up.pid, signal.SIGKILL)
+            raise
+        log.close()
+    assert refuses(port)

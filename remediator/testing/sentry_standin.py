@@ -286,6 +286,21 @@ class SentryStandIn:
         match = re.fullmatch(r"/_standin/issues/([^/]+)/events", path)
         if match and method == "POST":
             return 201, {}, _public(self.add_event(match[1]))
+        if path.startswith("/_standin/service/"):
+            # A pretend service's admin endpoints (drain, restart, healthz) for the demo.
+            return 200, {}, {"ok": True, "path": path.removeprefix("/_standin/service")}
+        if path == "/_standin/envelopes" and method == "GET":
+            with self._lock:
+                return (
+                    200,
+                    {},
+                    [
+                        {"type": h.get("type"), "payload": p}
+                        for env in self.envelopes
+                        for h, p in env["items"]
+                        if not isinstance(p, bytes)
+                    ],
+                )
         if path == "/_standin/state" and method == "GET":
             with self._lock:
                 return (
