@@ -68,4 +68,15 @@ beat_schedule = {
         },
     }
     for tier in _settings.tiers
+} | {
+    f"sweep-{tier}": {
+        "task": defaults.SWEEP_TASK,
+        "schedule": defaults.HEARTBEAT_INTERVAL_SECONDS,
+        "options": {
+            "queue": defaults.queue_for(tier),
+            "priority": defaults.FOLLOWUP_PRIORITY,
+            "expires": defaults.HEARTBEAT_INTERVAL_SECONDS,
+        },
+    }
+    for tier in _settings.tiers
 }

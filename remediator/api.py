@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from remediator import controls
 from remediator.app import runtime
+from remediator.errors import JobStateError
 from remediator.health import health_report
 from remediator.jobs import Job, JobStatus
 from remediator.scripts import redact
@@ -72,12 +75,92 @@ def list_jobs() -> ResponseReturnValue:
     return jsonify(jobs=[_public(j) for j in jobs])
 
 
+def _actor() -> str:
+    body = request.get_json(silent=True) or {}
+    by = body.get("by") if isinstance(body, dict) else None
+    if not isinstance(by, str) or not by.strip():
+        abort(400, description='say who decides: a JSON body {"by": "<name>"}')
+    return by.strip()[:200]
+
+
+def _act(action: Callable[[], Job]) -> ResponseReturnValue:
+    try:
+        job = action()
+    except JobStateError as exc:
+        code = 404 if str(exc).startswith("no job") else 409
+        abort(code, description=str(exc))
+    return jsonify(_public(job))
+
+
+@bp.post("/api/jobs/<job_id>/approve")
+def approve_job(job_id: str) -> ResponseReturnValue:
+    """Approve a job waiting for approval: it is queued. Body: {"by": name}."""
+    by = _actor()
+    return _act(lambda: runtime().dispatcher.approve(job_id, by))
+
+
+@bp.post("/api/jobs/<job_id>/reject")
+def reject_job(job_id: str) -> ResponseReturnValue:
+    """Reject a job waiting for approval. Body: {"by": name, "reason": optional}."""
+    by = _actor()
+    why = str((request.get_json(silent=True) or {}).get("reason") or "")[:500]
+    return _act(lambda: runtime().dispatcher.reject(job_id, by, why))
+
+
+@bp.post("/api/jobs/<job_id>/release")
+def release_job(job_id: str) -> ResponseReturnValue:
+    """Queue a job held while paused. Body: {"by": name}."""
+    by = _actor()
+    return _act(lambda: runtime().dispatcher.release(job_id, by))
+
+
+@bp.post("/api/jobs/<job_id>/discard")
+def discard_job(job_id: str) -> ResponseReturnValue:
+    """Drop a job held while paused. Body: {"by": name}."""
+    by = _actor()
+    return _act(lambda: runtime().dispatcher.discard(job_id, by))
+
+
+@bp.get("/api/pause")
+def pause_state() -> ResponseReturnValue:
+    """Whether remediation is paused, and why."""
+    reason = controls.paused(runtime().store.client)
+    return jsonify(paused=reason is not None, reason=reason)
+
+
+@bp.post("/api/pause")
+def pause() -> ResponseReturnValue:
+    """Pause remediation: every match is recorded as held. Body: {"by", "reason"}."""
+    by = _actor()
+    why = str((request.get_json(silent=True) or {}).get("reason") or "")[:500]
+    controls.pause(runtime().store.client, f"paused by {by}" + (f": {why}" if why else ""))
+    return pause_state()
+
+
+@bp.post("/api/resume")
+def resume() -> ResponseReturnValue:
+    """Resume remediation (held jobs stay held until released or discarded)."""
+    controls.resume(runtime().store.client)
+    return pause_state()
+
+
+@bp.post("/api/rules/<name>/enable")
+def enable_rule(name: str) -> ResponseReturnValue:
+    """Close a rule's circuit breaker."""
+    rt = runtime()
+    if name not in {r.name for r in rt.rules.rules}:
+        abort(404, description=f"no rule {name!r}")
+    was_open = controls.enable_rule(rt.store.client, name)
+    return jsonify(rule=name, enabled=True, was_disabled=was_open)
+
+
 @bp.get("/api/rules")
 def list_rules() -> ResponseReturnValue:
     """The loaded rules with their outcome counts (succeeded, failed, verified, ineffective)."""
     rt = runtime()
     rules = rt.rules.rules
     stats = rt.store.rule_stats([r.name for r in rules])
+    breakers = controls.breakers(rt.store.client, [r.name for r in rules])
     return jsonify(
         rules=[
             {
@@ -91,6 +174,11 @@ def list_rules() -> ResponseReturnValue:
                 "verify_after": r.verify_after,
                 "resolve_issue": r.resolve_issue,
                 "outcomes": stats[r.name],
+                "approval": r.needs_approval(),
+                "dry_run": r.dry_run,
+                "once_within": r.once_within,
+                "max_runs": r.max_runs.model_dump() if r.max_runs else None,
+                "breaker": breakers[r.name],
             }
             for r in rules
         ]

@@ -10,7 +10,7 @@ from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from remediator.dispatch import Dispatcher
+from remediator.dispatch import Dispatcher, dispatcher_for
 from remediator.jobs import JobStore, redis_client
 from remediator.rules import RuleSet, load_rules
 from remediator.scripts import registry
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
     app = Flask("remediator")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    dispatcher = Dispatcher(celery, store, writeback=settings.writeback_enabled)
+    dispatcher = dispatcher_for(settings, celery, store)
     app.extensions["remediator"] = Runtime(settings, rules, store, dispatcher)
 
     from remediator import api, webhooks

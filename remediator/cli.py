@@ -315,6 +315,88 @@ def jobs_list(status: str | None, tier: str | None, rule: str | None, limit: int
         click.echo(line[:width])
 
 
+def _dispatcher() -> Any:
+    from remediator.celery_app import create_celery
+    from remediator.dispatch import dispatcher_for
+
+    settings = _settings()
+    store = _store()
+    return dispatcher_for(settings, create_celery(settings.effective_broker_url()), store)
+
+
+def _decide(action: str, job_id: str, by: str, *extra: str) -> None:
+    import redis
+
+    try:
+        job = getattr(_dispatcher(), action)(job_id, by, *extra)
+    except (RemediatorError, redis.RedisError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"job {job.id}: {job.status.value} ({job.reason})")
+
+
+@jobs.command("approve")
+@click.argument("job_id")
+@click.option("--by", required=True, help="Who approves (recorded on the job).")
+def jobs_approve(job_id: str, by: str) -> None:
+    """Approve a job waiting for approval: it is queued."""
+    _decide("approve", job_id, by)
+
+
+@jobs.command("reject")
+@click.argument("job_id")
+@click.option("--by", required=True, help="Who rejects (recorded on the job).")
+@click.option("--reason", default="", help="Why.")
+def jobs_reject(job_id: str, by: str, reason: str) -> None:
+    """Reject a job waiting for approval: it never runs."""
+    _decide("reject", job_id, by, reason)
+
+
+@jobs.command("release")
+@click.argument("job_id")
+@click.option("--by", required=True)
+def jobs_release(job_id: str, by: str) -> None:
+    """Queue a job held while remediation was paused."""
+    _decide("release", job_id, by)
+
+
+@jobs.command("discard")
+@click.argument("job_id")
+@click.option("--by", required=True)
+def jobs_discard(job_id: str, by: str) -> None:
+    """Drop a job held while remediation was paused."""
+    _decide("discard", job_id, by)
+
+
+@main.command()
+@click.option("--by", required=True, help="Who pauses.")
+@click.option("--reason", default="", help="Why.")
+def pause(by: str, reason: str) -> None:
+    """Pause remediation: from now on every match is recorded as held."""
+    from remediator import controls
+
+    controls.pause(_store().client, f"paused by {by}" + (f": {reason}" if reason else ""))
+    click.echo("remediation paused: matches are held (remediator jobs list --status held)")
+
+
+@main.command()
+def resume() -> None:
+    """Resume remediation (held jobs stay held until released or discarded)."""
+    from remediator import controls
+
+    controls.resume(_store().client)
+    click.echo("remediation resumed")
+
+
+@rules.command("enable")
+@click.argument("name")
+def rules_enable(name: str) -> None:
+    """Close a rule's circuit breaker after fixing what kept failing."""
+    from remediator import controls
+
+    was_open = controls.enable_rule(_store().client, name)
+    click.echo(f"rule {name!r} enabled" + ("" if was_open else " (it was not disabled)"))
+
+
 @jobs.command("show")
 @click.argument("job_id")
 def jobs_show(job_id: str) -> None:

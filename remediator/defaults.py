@@ -47,6 +47,9 @@ HEARTBEAT_TASK = "remediator.heartbeat"
 HEARTBEAT_INTERVAL_SECONDS = 60.0
 """How often beat sends each tier its heartbeat."""
 
+SWEEP_TASK = "remediator.sweep"
+"""Name of the Celery task that expires approvals nobody gave."""
+
 VERIFY_TASK = "remediator.verify"
 """Name of the Celery task that checks in Sentry whether a job's fix held."""
 
@@ -76,6 +79,21 @@ MONITOR_CONFIG: dict[str, Any] = {
     "recovery_threshold": 1,
 }
 """Cron monitor of each tier's worker (the seed's config); the timezone comes from settings."""
+
+DEFAULT_STORM_KEY = "{{ issue_id or alert_id or event_id or title }}"
+"""What once_within and concurrency count per, unless a rule names its own key."""
+
+DEDUP_WINDOW_SECONDS = 600.0
+"""A repeated delivery of the same content within this window is a duplicate."""
+
+REPLAY_WINDOW_SECONDS = 300.0
+"""Sentry-Hook-Timestamp further than this from now (past or future) is refused."""
+
+BREAKER_AFTER = 3
+"""Consecutive failed or ineffective jobs after which a rule disables itself."""
+
+APPROVAL_TTL_SECONDS = 3600.0
+"""How long a job waits for approval before it expires."""
 
 KEY_PREFIX = "remediator:"
 """Prefix of every Redis key the job store writes (never a Celery/kombu key)."""

@@ -33,3 +33,7 @@ class ScriptNotConfigured(ScriptError):
 
 class BrokerUnavailable(RemediatorError):
     """The broker could not be reached to submit a job."""
+
+
+class JobStateError(RemediatorError):
+    """An operator action does not fit the job's status (approving a job that ran, say)."""

@@ -11,6 +11,7 @@ from typing import Any, cast
 import redis
 from pydantic import BaseModel, Field
 
+from remediator import controls
 from remediator.defaults import KEY_PREFIX, PriorityClass
 
 
@@ -27,11 +28,34 @@ class JobStatus(StrEnum):
     """Succeeded, but the issue kept producing events."""
     CANCELLED = "cancelled"
     """The issue was resolved or ignored before the job started."""
+    DUPLICATE = "duplicate"
+    """A repeated delivery of content already handled (see related_job)."""
+    THROTTLED = "throttled"
+    """once_within, max_runs or the tier's cap said no (see reason)."""
+    COALESCED = "coalesced"
+    """Another job of the rule for the same key was pending or running (see related_job)."""
+    SUPPRESSED = "suppressed"
+    """The rule's circuit breaker is open."""
+    HELD = "held"
+    """Remediation is paused; release or discard it."""
+    DISCARDED = "discarded"
+    """A held job an operator chose not to run."""
+    DRY_RUN = "dry_run"
+    """Evaluated and recorded; nothing ran."""
+    AWAITING_APPROVAL = "awaiting_approval"
+    """Waiting for a person to approve or reject it."""
+    REJECTED = "rejected"
+    """A person said no."""
+    EXPIRED = "expired"
+    """Nobody approved it in time."""
+    NEEDS_ATTENTION = "needs_attention"
+    """Not re-run blindly after a crash: its script is not idempotent."""
 
 
-FINISHED = frozenset(
-    {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.VERIFIED, JobStatus.INEFFECTIVE, JobStatus.CANCELLED}
-)
+PENDING = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD, JobStatus.AWAITING_APPROVAL})
+"""Statuses a job can still leave by running or by a decision."""
+
+FINISHED = frozenset(set(JobStatus) - PENDING)
 """Statuses after which a job never runs (again)."""
 
 OUTCOMES = ("succeeded", "failed", "verified", "ineffective")
@@ -68,6 +92,15 @@ class Job(BaseModel):
     verified_at: float | None = None
     output: dict[str, Any] | None = None
     error: str | None = None
+    reason: str | None = None
+    """Why the job is in a status it did not run to (throttled, held, duplicate...)."""
+    related_job: str | None = None
+    """The job this one is a duplicate of, was coalesced into, or was throttled by."""
+    storm_key: str | None = None
+    """The rule's key for once_within and concurrency."""
+    breaker_after: int = 0
+    """The rule's circuit-breaker threshold when the job was submitted."""
+    approved_by: str | None = None
     notes: list[dict[str, Any]] = Field(default_factory=list)
     """What happened around the job: write-backs to Sentry, verification, cancellation."""
 
@@ -134,6 +167,12 @@ return 1
 """
 
 
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 def redis_client(url: str) -> redis.Redis:
     """A client for the job store with short timeouts, so a dead Redis fails fast."""
     return redis.Redis.from_url(
@@ -163,6 +202,7 @@ class JobStore:
         self.ttl = retention_days * 86400
         self._claim = client.register_script(_CLAIM)
         self._transition = client.register_script(_TRANSITION)
+        self._release = client.register_script(_RELEASE)
 
     def create(self, job: Job) -> Job:
         """Store a new job record."""
@@ -197,6 +237,11 @@ class JobStore:
             args += [key, value]
         return bool(self._transition(keys=[_job_key(job_id)], args=args))
 
+    def release_slot(self, job: Job) -> None:
+        """Free the rule's concurrency slot for the job's key, if the job still holds it."""
+        if job.storm_key is not None:
+            self._release(keys=[controls.active_key(job.rule, job.storm_key)], args=[job.id])
+
     def claim(self, job_id: str, worker: str) -> int | None:
         """Start an attempt if the job may run; returns the attempt number, or None."""
         attempts = self._claim(keys=[_job_key(job_id)], args=[json.dumps(worker), json.dumps(time.time())])
@@ -214,9 +259,16 @@ class JobStore:
         """Ids of the jobs submitted for a Sentry issue."""
         return sorted(cast(set[str], self.client.smembers(_issue_key(issue_id))))
 
-    def count_outcome(self, rule: str, outcome: str) -> None:
-        """Count one outcome (succeeded, failed, verified, ineffective) against a rule."""
-        self.client.hincrby(_stats_key(rule), outcome, 1)
+    def count_outcome(self, job: Job, outcome: str, resets_breaker: bool = False) -> str | None:
+        """Count one outcome (succeeded, failed, verified, ineffective) against the job's
+        rule and feed its circuit breaker; returns the reason if the breaker opened."""
+        self.client.hincrby(_stats_key(job.rule), outcome, 1)
+        reason = controls.note_outcome(
+            self.client, job.rule, outcome, job.id, job.breaker_after, resets_breaker
+        )
+        if reason:
+            self.add_note(job.id, "breaker", ok=False, detail=f"rule {job.rule!r} disabled: {reason}")
+        return reason
 
     def rule_stats(self, rules: list[str]) -> dict[str, dict[str, int]]:
         """Outcome counts per rule (zero where none yet)."""

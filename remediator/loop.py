@@ -35,6 +35,10 @@ def comment_text(job: Job, kind: str, settings: Settings) -> str:
         return comments.submitted(job)
     if kind == "finished":
         return comments.finished(job, settings.job_url(job.id))
+    if kind == "dry_run":
+        return comments.dry_run(job)
+    if kind == "awaiting_approval":
+        return comments.awaiting_approval(job)
     raise ValueError(f"unknown write-back kind {kind!r}")
 
 
@@ -64,13 +68,13 @@ def verify(store: JobStore, api: SentryApi, job: Job) -> JobStatus | None:
     if last_seen > job.finished_at:
         if not store.transition(job.id, JobStatus.SUCCEEDED, JobStatus.INEFFECTIVE):
             return None
-        store.count_outcome(job.rule, "ineffective")
+        store.count_outcome(job, "ineffective")
         _announce(store, api, job, "ineffective", comments.ineffective(job, last_seen))
         return JobStatus.INEFFECTIVE
     now = time.time()
     if not store.transition(job.id, JobStatus.SUCCEEDED, JobStatus.VERIFIED, verified_at=now):
         return None
-    store.count_outcome(job.rule, "verified")
+    store.count_outcome(job, "verified", resets_breaker=True)
     job = job.model_copy(update={"status": JobStatus.VERIFIED, "verified_at": now})
     if job.resolve_issue and issue.get("status") != "resolved":
         try:

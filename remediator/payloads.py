@@ -205,10 +205,22 @@ class Subject:
     tags: dict[str, str] = field(default_factory=dict)
     issue_id: str | None = None
     event_id: str | None = None
+    alert_id: str | None = None
+    """The metric alert incident's id (metric_alert only)."""
     actor_type: str = ""
     actor_id: str = ""
     context: dict[str, Any] = field(default_factory=dict)
     """What templates in a rule's params see: the normalised fields and the raw `data`."""
+
+
+def content_id(subject: Subject) -> str:
+    """What identifies the thing a webhook is about, for dedup: the issue for `issue`, the
+    event for `error`/`event_alert`, the incident for `metric_alert`."""
+    if subject.resource == "issue":
+        return subject.issue_id or ""
+    if subject.resource == "metric_alert":
+        return subject.alert_id or ""
+    return subject.event_id or subject.issue_id or ""
 
 
 def decode_json(body: bytes) -> Any:
@@ -281,6 +293,7 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
             "level": hook.action,
             "environment": alert.alert_rule.environment or "",
             "project": alert.projects[0] if alert.projects else "",
+            "alert_id": alert.id,
         }
     else:  # pragma: no cover - MODELS and this function change together
         raise PayloadError(f"no subject for resource {resource!r}")

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from remediator import __version__, defaults
+from remediator.durations import parse_duration
 from remediator.errors import ConfigurationError
 
 EXAMPLE_RULES = Path(__file__).parent / "rules" / "example_rules.yaml"
@@ -98,6 +99,23 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     """Timezone of the cron monitors' schedule."""
 
+    dry_run: bool = False
+    """Evaluate and record every match, run nothing (every rule, whatever it says)."""
+
+    replay_window_seconds: float = Field(default=defaults.REPLAY_WINDOW_SECONDS, gt=0)
+    """Webhooks whose Sentry-Hook-Timestamp is further than this from now are refused (401)."""
+
+    approval_ttl_seconds: float = Field(default=defaults.APPROVAL_TTL_SECONDS, gt=0)
+    """How long a job waits for approval before it expires."""
+
+    tier_max_runs: Annotated[dict[str, tuple[int, float]], NoDecode] = Field(
+        default_factory=lambda: {"prod": (60, 3600.0), "nonprod": (600, 3600.0)}
+    )
+    """Cap on jobs per tier across all rules: `prod=60/1h,nonprod=600/1h`."""
+
+    spool_drain_interval: float = Field(default=1.0, gt=0)
+    """Seconds between the web process's attempts to submit spooled webhooks."""
+
     demo_verify_after: float = Field(default=30.0, ge=0)
     """`remediator up --demo`: the demo rules' verification window (seconds)."""
 
@@ -127,6 +145,21 @@ class Settings(BaseSettings):
             if not tier.replace("-", "").replace("_", "").isalnum():
                 raise ValueError(f"tier {tier!r}: use letters, digits, '-' and '_' only")
         return value
+
+    @field_validator("tier_max_runs", mode="before")
+    @classmethod
+    def _parse_caps(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        caps: dict[str, tuple[int, float]] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            tier, _, cap = part.partition("=")
+            count, _, window = cap.partition("/")
+            try:
+                caps[tier.strip()] = (int(count), parse_duration(window or "1h"))
+            except ValueError:
+                raise ValueError(f"{part!r}: write caps as prod=60/1h,nonprod=600/1h") from None
+        return caps
 
     @field_validator("broker_url")
     @classmethod

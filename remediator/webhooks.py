@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from flask import Blueprint, jsonify, request
@@ -11,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from remediator.app import runtime
 from remediator.defaults import CANCELLING_ACTIONS, SENTRY_RESOURCES_IGNORED
 from remediator.errors import BrokerUnavailable, PayloadError
+from remediator.jobs import JobStatus
 from remediator.payloads import MODELS, decode_json, parse_webhook, subject_of
 from remediator.rules import plan
 from remediator.signature import verify
@@ -18,6 +20,14 @@ from remediator.signature import verify
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
+
+
+def fresh(stamp: str, window: float) -> bool:
+    """Whether a Sentry-Hook-Timestamp (unix seconds) is within window of now."""
+    try:
+        return abs(time.time() - float(stamp)) <= window
+    except ValueError:
+        return False
 
 
 def _ignored(reason: str) -> ResponseReturnValue:
@@ -33,6 +43,13 @@ def receive() -> ResponseReturnValue:
     if not verify(secret, body, request.headers.get("Sentry-Hook-Signature")):
         log.warning("webhook %s: bad or missing signature", request.headers.get("Request-ID"))
         return jsonify(status="error", reason="invalid or missing Sentry-Hook-Signature"), 401
+
+    stamp = request.headers.get("Sentry-Hook-Timestamp", "")
+    if not fresh(stamp, rt.settings.replay_window_seconds):
+        log.warning(
+            "webhook %s: timestamp %r outside the replay window", request.headers.get("Request-ID"), stamp
+        )
+        return jsonify(status="error", reason="missing, stale or future Sentry-Hook-Timestamp"), 401
 
     resource = request.headers.get("Sentry-Hook-Resource", "").strip()
     if not resource:
@@ -65,5 +82,7 @@ def receive() -> ResponseReturnValue:
     except (BrokerUnavailable, redis.RedisError) as exc:
         reason = str(exc) if isinstance(exc, BrokerUnavailable) else f"broker unavailable: {exc}"
         return jsonify(status="error", reason=reason), 503
-    log.info("webhook %s.%s: submitted %s", resource, subject.action, [j.id for j in jobs])
+    log.info("webhook %s.%s: %s", resource, subject.action, [(j.id, j.status.value) for j in jobs])
+    if all(j.status == JobStatus.DUPLICATE for j in jobs):
+        return jsonify(status="duplicate", job=jobs[0].related_job), 200
     return jsonify(status="accepted", jobs=[j.summary() for j in jobs]), 202

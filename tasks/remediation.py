@@ -55,7 +55,13 @@ class RemediationTask(Task):  # type: ignore[misc]
 )
 def run_job(self: Task, job_id: str) -> dict[str, Any]:
     """Run the job whose record is stored under job_id."""
-    job = runner.run_job(worker_store(), job_id, worker=self.request.hostname or "unknown")
+    settings = get_settings()
+    job = runner.run_job(
+        worker_store(),
+        job_id,
+        worker=self.request.hostname or "unknown",
+        verifiable=settings.writeback_enabled,
+    )
     if job is None:
         return {"skipped": True}
     _follow_up(self.app, job)

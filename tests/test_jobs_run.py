@@ -16,6 +16,7 @@ def rules_for(target: str) -> str:
     return f"""
 rules:
   - name: ping
+    approval: false
     match: {{title: {{contains: "ping"}}}}
     job: {{script: http-request, tier: prod, class: A, namespace: probes,
           params: {{url: "{target}/hook/{{{{ issue_id }}}}", method: POST,
@@ -24,11 +25,13 @@ rules:
     match: {{title: {{contains: "broken"}}}}
     job: {{script: http-request, tier: nonprod, class: B, params: {{url: "{target}/status/500"}}}}
   - name: db
+    approval: false
     match: {{culprit: {{contains: database}}}}
     job: {{script: restart-db-pool, tier: prod, class: A, params: {{
           drain_url: "{target}/pool/drain", restart_url: "{target}/pool/restart",
           health_url: "{target}/healthz", health_interval: 0}}}}
   - name: db-unhealthy
+    approval: false
     match: {{culprit: {{contains: flaky}}}}
     job: {{script: restart-db-pool, tier: prod, class: A, params: {{
           drain_url: "{target}/pool/drain", restart_url: "{target}/pool/restart",

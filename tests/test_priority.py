@@ -17,7 +17,7 @@ from tests.helpers import clean, running_worker, wait_for
 BACKLOG = 40
 
 
-def spec(klass: PriorityClass, rule: str) -> JobSpec:
+def spec(klass: PriorityClass, rule: str, n: int) -> JobSpec:
     return JobSpec(
         rule=rule,
         script="run-command",
@@ -25,7 +25,12 @@ def spec(klass: PriorityClass, rule: str) -> JobSpec:
         priority_class=klass,
         namespace="test",
         params={"argv": ["sleep", "0.05"]},
+        key=str(n),
     )
+
+
+def issue(n: int) -> Subject:
+    return Subject(resource="issue", action="created", issue_id=str(n))
 
 
 def test_class_a_submitted_after_a_class_c_backlog_starts_before_it_drains(
@@ -37,10 +42,9 @@ def test_class_a_submitted_after_a_class_c_backlog_starts_before_it_drains(
     clean(raw)
     store = JobStore(redis_client(backlog_url))
     dispatcher = Dispatcher(create_celery(backlog_url), store)
-    subject = Subject(resource="issue", action="created")
-    backlog = [dispatcher.submit(spec(PriorityClass.C, "backlog"), subject) for _ in range(BACKLOG)]
+    backlog = [dispatcher.submit(spec(PriorityClass.C, "backlog", n), issue(n)) for n in range(BACKLOG)]
     # When a class-A job is submitted after them and the worker comes up
-    urgent = dispatcher.submit(spec(PriorityClass.A, "urgent"), subject)
+    urgent = dispatcher.submit(spec(PriorityClass.A, "urgent", BACKLOG), issue(BACKLOG))
     env = {"REMEDIATOR_BROKER_URL": backlog_url}
     with running_worker("prod", log_dir, env=env, concurrency=1, name="prio"):
         jobs = wait_for(

@@ -30,6 +30,7 @@ def rules_for(target: str, verify_after: float = 1, resolve: bool = True) -> str
     return f"""
 rules:
   - name: heal
+    approval: false
     verify_after: {verify_after}
     resolve_issue: {str(resolve).lower()}
     match: {{culprit: {{contains: database}}}}

@@ -31,6 +31,7 @@ def test_up_serves_healthz_runs_a_signed_webhooks_job_and_stops_cleanly(tmp_path
     rules.write_text(f"""
 rules:
   - name: db
+    approval: false
     match: {{culprit: {{contains: database}}}}
     job: {{script: http-request, tier: prod, class: A,
           params: {{url: "{http_target.url}/fix/{{{{ issue_id }}}}", method: POST}}}}

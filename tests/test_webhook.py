@@ -13,6 +13,7 @@ from tests.helpers import PAYLOADS, encode, payload, sentry_headers
 RULES = """
 rules:
   - name: db
+    approval: false
     match: {culprit: {contains: database}}
     job: {script: http-request, tier: prod, class: A, namespace: self-healing,
           params: {url: "http://127.0.0.1:9/{{ issue_id }}", method: POST}}
@@ -197,5 +198,15 @@ def test_shipped_rules_put_each_seed_case_on_its_tier_queue_at_its_priority(
     [job] = response.get_json()["jobs"]
     assert job["rule"] == rule
     other = "remediator.prod" if queue == "remediator.nonprod" else "remediator.nonprod"
+    if priority == "0":
+        # prod rules of class A wait for a person by default; approval queues them
+        assert job["status"] == "awaiting_approval"
+        assert queued(idle_redis, queue) == {}
+        approved = client.post(
+            f"/api/jobs/{job['id']}/approve",
+            json={"by": "alice"},
+            headers={"Authorization": "Bearer test-api-token"},
+        )
+        assert approved.status_code == 200, approved.get_json()
     assert queued(idle_redis, queue) == {priority: [job["id"]]}
     assert queued(idle_redis, other) == {}

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from remediator.defaults import CLASS_TO_REDIS_PRIORITY, PriorityClass, queue_for
+from remediator.defaults import (
+    BREAKER_AFTER,
+    CLASS_TO_REDIS_PRIORITY,
+    DEDUP_WINDOW_SECONDS,
+    VERIFY_AFTER_SECONDS,
+    PriorityClass,
+    queue_for,
+)
 from remediator.payloads import Subject
 from remediator.rules.model import Condition, Match, Rule, RuleSet
 from remediator.rules.templating import TemplateError, render
@@ -23,8 +30,16 @@ class JobSpec:
     params: dict[str, Any] = field(default_factory=dict)
     time_limit: int | None = None
     """The rule's hard time limit, if it lowers the script's."""
-    verify_after: float = 600.0
+    verify_after: float = VERIFY_AFTER_SECONDS
     resolve_issue: bool = True
+    key: str = ""
+    """What once_within and concurrency count per (the rule's rendered key)."""
+    dedup_window: float = DEDUP_WINDOW_SECONDS
+    once_within: float | None = None
+    max_runs: tuple[int, float] | None = None
+    breaker_after: int = BREAKER_AFTER
+    approval: bool = False
+    dry_run: bool = False
     render_error: str | None = None
     """Set when the params could not be rendered; such a job is recorded, never run."""
 
@@ -82,8 +97,10 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
     error = None
     try:
         params = render(job.params, subject.context)
+        key = str(render(rule.key, subject.context))
     except (TemplateError, ArithmeticError, ValueError, TypeError) as exc:
-        params, error = {}, f"params could not be rendered: {type(exc).__name__}: {exc}"
+        params, key = {}, ""
+        error = f"params could not be rendered: {type(exc).__name__}: {exc}"
     return JobSpec(
         rule=rule.name,
         script=job.script,
@@ -94,6 +111,13 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         time_limit=job.time_limit,
         verify_after=rule.verify_after,
         resolve_issue=rule.resolve_issue,
+        key=key,
+        dedup_window=rule.dedup_window,
+        once_within=rule.once_within,
+        max_runs=(rule.max_runs.count, rule.max_runs.per) if rule.max_runs else None,
+        breaker_after=rule.breaker_after,
+        approval=rule.needs_approval(),
+        dry_run=rule.dry_run,
         render_error=error,
     )
 

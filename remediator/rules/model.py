@@ -18,6 +18,7 @@ from pydantic import (
 
 from remediator import defaults
 from remediator.defaults import PriorityClass
+from remediator.durations import parse_duration
 from remediator.rules.templating import TemplateError, check_templates
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -164,20 +165,32 @@ class JobTemplate(_Strict):
         return value
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_MAX_RUNS = re.compile(r"\s*(\d+)\s*(?:per|/)\s*(\S+)\s*")
 
 
 def _parse_duration(value: Any) -> Any:
-    if isinstance(value, str):
-        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
-        if not found:
-            raise ValueError(f"{value!r} is not a duration: use seconds, or e.g. 30s, 10m, 1h")
-        return float(found[1]) * _UNITS[found[2] or "s"]
-    return value
+    return parse_duration(value) if isinstance(value, str) else value
 
 
 Duration = Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)]
 """Seconds, given as a number or as `30s`, `10m`, `1h`, `1d`."""
+
+
+class MaxRuns(_Strict):
+    """`count` jobs `per` window; written `{count: 5, per: 1h}` or `5 per 1h`."""
+
+    count: int = Field(ge=1)
+    per: Duration
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            found = _MAX_RUNS.fullmatch(value)
+            if not found:
+                raise ValueError(f"{value!r}: write it as '5 per 1h' or {{count: 5, per: 1h}}")
+            return {"count": int(found[1]), "per": found[2]}
+        return value
 
 
 class Rule(_Strict):
@@ -192,6 +205,35 @@ class Rule(_Strict):
     """After a job succeeds, how long Sentry must stay quiet before the fix counts as verified."""
     resolve_issue: bool = True
     """Whether a verified fix resolves the Sentry issue (false: comment only)."""
+    key: str = defaults.DEFAULT_STORM_KEY
+    """Template naming what once_within and concurrency count per (default: the issue)."""
+    dedup_window: Duration = defaults.DEDUP_WINDOW_SECONDS
+    """A repeated delivery (same resource, action and issue/event) within it is a duplicate."""
+    once_within: Duration | None = None
+    """At most one job per key within this window; later matches are recorded throttled."""
+    max_runs: MaxRuns | None = None
+    """At most `count` jobs of this rule `per` window, whatever the key."""
+    breaker_after: int = Field(default=defaults.BREAKER_AFTER, ge=0)
+    """After this many consecutive failed or ineffective jobs the rule disables itself (0: never)."""
+    approval: bool | None = None
+    """Whether a person must approve each job; default: yes for prod rules of class A."""
+    dry_run: bool = False
+    """Evaluate and record everything, run nothing."""
+
+    @field_validator("key")
+    @classmethod
+    def _key_compiles(cls, value: str) -> str:
+        try:
+            check_templates(value)
+        except TemplateError as exc:
+            raise ValueError(f"template does not compile: {exc}") from None
+        return value
+
+    def needs_approval(self) -> bool:
+        """Whether this rule's jobs wait for a person."""
+        if self.approval is not None:
+            return self.approval
+        return self.job.tier == "prod" and self.job.priority_class == PriorityClass.A
 
     @field_validator("verify_after")
     @classmethod

@@ -41,8 +41,10 @@ def finished(job: Job, url: str) -> str:
             outcome += (
                 f"; remediator will check in {human_duration(job.verify_after)} that no new events arrive"
             )
-    else:
+    elif job.status == JobStatus.FAILED:
         outcome = f"failed after {took}: {job.error}"
+    else:
+        outcome = f"ended {job.status.value}: {job.reason or job.error}"
     return f"Automated remediation job {job.id} {outcome}. {_what(job)}. Details: {url}"
 
 
@@ -66,4 +68,20 @@ def ineffective(job: Job, last_seen: float) -> str:
         f"Remediation job {job.id} ({job.script}) did not stop this issue: events kept arriving "
         f"after it finished at {_when(job.finished_at)} (last seen {_when(last_seen)}). "
         f"Recorded as ineffective for rule '{job.rule}'."
+    )
+
+
+def dry_run(job: Job) -> str:
+    """Posted instead of running, when the rule or the system is in dry-run mode."""
+    return (
+        f"Dry run (job {job.id}): would run {_what(job)} for rule '{job.rule}' with params "
+        f"{sorted(job.params)}; nothing was executed."
+    )
+
+
+def awaiting_approval(job: Job) -> str:
+    """Posted when a job waits for a person."""
+    return (
+        f"Remediation job {job.id} is waiting for approval: {_what(job)}, rule "
+        f"'{job.rule}'. Approve with `remediator jobs approve {job.id} --by <name>`."
     )

@@ -1,0 +1,133 @@
+"""Storm control: the one atomic decision whether a planned job may be queued.
+
+Every check and every reservation happens in a single Lua script, so concurrent webhooks
+(several gunicorn workers, several web machines) never both get through a limit of one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import redis
+
+from remediator.controls import PAUSED_KEY, active_key, breaker_key
+from remediator.defaults import KEY_PREFIX
+from remediator.jobs import JobStatus
+from remediator.payloads import Subject, content_id
+from remediator.rules.engine import JobSpec
+
+_GATE = """
+local job_id, now = ARGV[1], tonumber(ARGV[2])
+local existing = redis.call('GET', KEYS[1])
+if existing then return {'duplicate', existing} end
+redis.call('SET', KEYS[1], job_id, 'EX', ARGV[3])
+local disabled = redis.call('HGET', KEYS[2], 'disabled_reason')
+if disabled then return {'suppressed', disabled} end
+local paused = redis.call('GET', KEYS[3])
+if paused then return {'held', paused} end
+local once = tonumber(ARGV[4])
+if once > 0 then
+  local previous = redis.call('GET', KEYS[4])
+  if previous then return {'once_within', previous} end
+end
+local active = redis.call('GET', KEYS[5])
+if active then return {'coalesced', active} end
+local rule_max, rule_per = tonumber(ARGV[5]), tonumber(ARGV[6])
+if rule_max > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - rule_per)
+  if redis.call('ZCARD', KEYS[6]) >= rule_max then return {'max_runs', ''} end
+end
+local tier_max, tier_per = tonumber(ARGV[7]), tonumber(ARGV[8])
+if tier_max > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - tier_per)
+  if redis.call('ZCARD', KEYS[7]) >= tier_max then return {'tier_cap', ''} end
+end
+if ARGV[9] == '1' then
+  if once > 0 then redis.call('SET', KEYS[4], job_id, 'EX', math.ceil(once)) end
+  redis.call('SET', KEYS[5], job_id, 'EX', ARGV[10])
+  if rule_max > 0 then
+    redis.call('ZADD', KEYS[6], now, job_id)
+    redis.call('EXPIRE', KEYS[6], math.ceil(rule_per))
+  end
+  if tier_max > 0 then
+    redis.call('ZADD', KEYS[7], now, job_id)
+    redis.call('EXPIRE', KEYS[7], math.ceil(tier_per))
+  end
+end
+return {'ok', ''}
+"""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate decided for one planned job."""
+
+    status: JobStatus
+    reason: str | None = None
+    related_job: str | None = None
+
+
+class Gate:
+    """Dedup, breaker, pause, once_within, concurrency, max_runs and the tier cap."""
+
+    def __init__(self, client: redis.Redis, tier_caps: dict[str, tuple[int, float]]) -> None:
+        self.client = client
+        self.tier_caps = tier_caps
+        self._gate = client.register_script(_GATE)
+
+    def decide(
+        self, spec: JobSpec, subject: Subject, job_id: str, reserve: bool, active_ttl: float
+    ) -> Verdict:
+        """Check every limit for the job and, if it may go ahead and reserve is set, take
+        its place in each (atomically)."""
+        rule, key = spec.rule, spec.key
+        content = f"{subject.resource}:{subject.action}:{content_id(subject)}"
+        rule_max, rule_per = spec.max_runs or (0, 1.0)
+        tier_max, tier_per = self.tier_caps.get(spec.tier, (0, 1.0))
+        keys = [
+            f"{KEY_PREFIX}dedup:{rule}:{content}",
+            breaker_key(rule),
+            PAUSED_KEY,
+            f"{KEY_PREFIX}once:{rule}:{key}",
+            active_key(rule, key),
+            f"{KEY_PREFIX}runs:rule:{rule}",
+            f"{KEY_PREFIX}runs:tier:{spec.tier}",
+        ]
+        args: list[str | float] = [
+            job_id,
+            time.time(),
+            max(1, math.ceil(spec.dedup_window)),
+            spec.once_within or 0,
+            rule_max,
+            rule_per,
+            tier_max,
+            tier_per,
+            "1" if reserve else "0",
+            max(1, math.ceil(active_ttl)),
+        ]
+        outcome, detail = (
+            x.decode() if isinstance(x, bytes) else x for x in self._gate(keys=keys, args=args)
+        )
+        if outcome == "ok":
+            return Verdict(JobStatus.QUEUED)
+        if outcome == "duplicate":
+            return Verdict(JobStatus.DUPLICATE, "the same delivery was already handled", detail)
+        if outcome == "suppressed":
+            return Verdict(JobStatus.SUPPRESSED, f"rule disabled: {detail}")
+        if outcome == "held":
+            return Verdict(JobStatus.HELD, f"remediation is paused: {detail}")
+        if outcome == "once_within":
+            return Verdict(
+                JobStatus.THROTTLED,
+                f"once_within {spec.once_within:g}s: a job for key {key!r} ran already",
+                detail,
+            )
+        if outcome == "coalesced":
+            return Verdict(JobStatus.COALESCED, f"a job for key {key!r} is already pending", detail)
+        if outcome == "max_runs":
+            return Verdict(
+                JobStatus.THROTTLED, f"max_runs: {rule_max} per {rule_per:g}s reached for rule {rule!r}"
+            )
+        return Verdict(JobStatus.THROTTLED, f"tier cap: {tier_max} per {tier_per:g}s reached on {spec.tier}")
