@@ -1,0 +1,85 @@
+"""A worker killed mid-job loses nothing: the job runs again (or, if its script is not
+idempotent, waits for a person as needs_attention). Real worker processes, real SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+
+from remediator.celery_app import create_celery
+from remediator.defaults import PriorityClass
+from remediator.dispatch import Dispatcher
+from remediator.jobs import Job, JobStatus, JobStore, redis_client
+from remediator.payloads import Subject
+from remediator.rules.engine import JobSpec
+from tests.helpers import WorkerProcess, clean, running_worker, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def crash_broker(broker_url: str) -> str:
+    url = broker_url.rsplit("/", 1)[0] + "/3"
+    clean(redis.Redis.from_url(url))
+    return url
+
+
+def submit(broker: str, script: str, params: dict) -> tuple[JobStore, Job]:  # type: ignore[type-arg]
+    store = JobStore(redis_client(broker))
+    spec = JobSpec(
+        rule="crash",
+        script=script,
+        tier="prod",
+        priority_class=PriorityClass.B,
+        namespace="t",
+        params=params,
+        key="k",
+    )
+    return store, Dispatcher(create_celery(broker), store).submit(
+        spec, Subject(resource="issue", action="created", issue_id="1")
+    )
+
+
+def kill_pool_child_once_running(worker: WorkerProcess, store: JobStore, job: Job) -> None:
+    wait_for(lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05, "the job to start")
+    assert worker.process is not None
+    [child] = psutil.Process(worker.process.pid).children()
+    os.kill(child.pid, signal.SIGKILL)
+
+
+def test_job_whose_pool_process_is_killed_runs_again_and_succeeds(crash_broker, log_dir: Path):
+    store, job = submit(crash_broker, "restart-service", {"command": ["sleep", "2"]})
+    env = {"REMEDIATOR_BROKER_URL": crash_broker}
+    with running_worker("prod", log_dir, env=env, concurrency=1, name="crash") as worker:
+        kill_pool_child_once_running(worker, store, job)
+        done = wait_for(
+            lambda: (j := store.get(job.id)) and j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j,
+            30,
+            0.1,
+            "the second attempt",
+        )
+    assert done.status == JobStatus.SUCCEEDED, done.error
+    assert done.attempts == 2
+
+
+def test_non_idempotent_job_killed_mid_run_is_not_rerun_blindly(crash_broker, log_dir: Path):
+    marker = log_dir / "runs.txt"
+    marker.unlink(missing_ok=True)
+    store, job = submit(crash_broker, "run-command", {"argv": ["sh", "-c", f"echo run >> {marker}; sleep 2"]})
+    env = {"REMEDIATOR_BROKER_URL": crash_broker}
+    with running_worker("prod", log_dir, env=env, concurrency=1, name="crash2") as worker:
+        kill_pool_child_once_running(worker, store, job)
+        done = wait_for(
+            lambda: (j := store.get(job.id)) and j.status == JobStatus.NEEDS_ATTENTION and j,
+            30,
+            0.1,
+            "needs_attention",
+        )
+    assert done.attempts == 2
+    assert "not idempotent" in (done.reason or "")
+    assert marker.read_text() == "run\n"  # the command ran once, never twice
