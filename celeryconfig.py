@@ -24,12 +24,16 @@ enable_utc = True
 task_default_priority = defaults.DEFAULT_REDIS_PRIORITY
 task_queue_max_priority = max(defaults.REDIS_PRIORITY_STEPS)
 task_default_queue = f"{defaults.QUEUE_PREFIX}default"
+# Longer than the longest hard time limit, or a running job is handed out twice.
+_visibility = _settings.visibility_timeout or max(3600, 2 * longest_time_limit())
 broker_transport_options = {
     "priority_steps": defaults.REDIS_PRIORITY_STEPS,
     "sep": defaults.PRIORITY_SEP,
     "queue_order_strategy": "priority",
-    # Longer than the longest hard time limit, or a running job is handed out twice.
-    "visibility_timeout": max(3600, 2 * longest_time_limit()),
+    "visibility_timeout": _visibility,
+    # Sweep for the unacknowledged jobs of dead workers every interval (not interval x 10).
+    "unacked_restore_interval": min(10, max(1, int(_visibility / 4))),
+    "unacked_restore_throttle": 1,
 }
 result_backend_transport_options = {"retry_policy": {"timeout": 5.0}}
 

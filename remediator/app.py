@@ -16,6 +16,7 @@ from remediator.rules import RuleSet, load_rules
 from remediator.scripts import registry
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
+from remediator.spool import Drainer, Spool
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class Runtime:
     rules: RuleSet
     store: JobStore
     dispatcher: Dispatcher
+    spool: Spool
+    drainer: Drainer
 
 
 def runtime() -> Runtime:
@@ -46,13 +49,27 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
         from remediator.celery_app import create_celery
 
         celery = create_celery(broker_url)
-    store = JobStore(redis_client(broker_url), settings.job_retention_days)
+    # Fail fast when Redis is down: the webhook must answer (spooled) within Sentry's 1 s.
+    store = JobStore(redis_client(broker_url, connect_timeout=0.3), settings.job_retention_days)
     init_sentry(settings, "web")
 
     app = Flask("remediator")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     dispatcher = dispatcher_for(settings, celery, store)
-    app.extensions["remediator"] = Runtime(settings, rules, store, dispatcher)
+    spool = Spool(settings.data_dir / "spool.sqlite3")
+    built: list[Runtime] = []
+
+    def resubmit(resource: str, body: bytes) -> None:
+        from remediator.webhooks import process
+
+        process(built[0], resource, body)
+
+    drainer = Drainer(spool, resubmit, settings.spool_drain_interval)
+    runtime_ = Runtime(settings, rules, store, dispatcher, spool, drainer)
+    built.append(runtime_)
+    app.extensions["remediator"] = runtime_
+    if len(spool):
+        runtime_.drainer.ensure_running()
 
     from remediator import api, webhooks
 

@@ -173,12 +173,12 @@ return 0
 """
 
 
-def redis_client(url: str) -> redis.Redis:
+def redis_client(url: str, connect_timeout: float = 2.0) -> redis.Redis:
     """A client for the job store with short timeouts, so a dead Redis fails fast."""
     return redis.Redis.from_url(
         url,
         decode_responses=True,
-        socket_connect_timeout=2,
+        socket_connect_timeout=connect_timeout,
         socket_timeout=5,
         health_check_interval=30,
     )

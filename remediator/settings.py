@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     )
     """Cap on jobs per tier across all rules: `prod=60/1h,nonprod=600/1h`."""
 
+    visibility_timeout: float | None = Field(default=None, gt=0)
+    """Seconds before a job taken by a worker that vanished is handed out again. Must exceed
+    every job's hard time limit; default max(3600, twice the longest script limit)."""
+
     spool_drain_interval: float = Field(default=1.0, gt=0)
     """Seconds between the web process's attempts to submit spooled webhooks."""
 

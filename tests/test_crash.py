@@ -83,3 +83,37 @@ def test_non_idempotent_job_killed_mid_run_is_not_rerun_blindly(crash_broker, lo
     assert done.attempts == 2
     assert "not idempotent" in (done.reason or "")
     assert marker.read_text() == "run\n"  # the command ran once, never twice
+
+
+def test_job_whose_whole_worker_is_killed_runs_on_another_worker_after_the_visibility_timeout(
+    crash_broker, log_dir: Path
+) -> None:
+    store = JobStore(redis_client(crash_broker))
+    spec = JobSpec(
+        rule="crash",
+        script="restart-service",
+        tier="prod",
+        time_limit=4,
+        priority_class=PriorityClass.B,
+        namespace="t",
+        key="k",
+        params={"command": ["sleep", "2"]},
+    )
+    job = Dispatcher(create_celery(crash_broker), store).submit(
+        spec, Subject(resource="issue", action="created", issue_id="2")
+    )
+    env = {"REMEDIATOR_BROKER_URL": crash_broker, "REMEDIATOR_VISIBILITY_TIMEOUT": "6"}
+    first = WorkerProcess("prod", log_dir, env=env, concurrency=1, name="doomed").start()
+    wait_for(lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05, "the job to start")
+    assert first.process is not None
+    os.killpg(first.process.pid, signal.SIGKILL)  # the machine dies: main process and pool
+    first.process.wait()
+    with running_worker("prod", log_dir, env=env, concurrency=1, name="survivor"):
+        done = wait_for(
+            lambda: (j := store.get(job.id)) and j.status == JobStatus.SUCCEEDED and j,
+            40,
+            0.2,
+            "another worker to run it after the visibility timeout",
+        )
+    assert done.attempts == 2
+    assert done.worker is not None and done.worker.startswith("survivor@")

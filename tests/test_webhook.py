@@ -4,6 +4,7 @@ everything else gets a clear status and submits nothing."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import redis
@@ -161,11 +162,15 @@ def test_params_the_script_rejects_are_recorded_failed_and_never_queued(
     assert queued(idle_redis, "remediator.nonprod") == {}
 
 
-def test_unreachable_broker_is_503_not_500(make_app) -> None:
+def test_unreachable_broker_spools_the_webhook_instead_of_failing(make_app) -> None:
     client = make_app(RULES, broker="redis://127.0.0.1:1/0").test_client()
+    started = time.monotonic()
     response = post(client, "issue", issue(culprit="database"))
-    assert response.status_code == 503
-    assert "broker unavailable" in response.get_json()["reason"]
+    assert time.monotonic() - started < 1.0
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "accepted" and body["spooled"] >= 1
+    assert "broker unavailable" in body["reason"]
 
 
 def _production_event() -> dict:  # type: ignore[type-arg]
