@@ -117,3 +117,16 @@ def test_job_whose_whole_worker_is_killed_runs_on_another_worker_after_the_visib
         )
     assert done.attempts == 2
     assert done.worker is not None and done.worker.startswith("survivor@")
+
+
+def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(crash_broker, log_dir: Path):
+    store, job = submit(crash_broker, "restart-service", {"command": ["sleep", "2"]})
+    env = {"REMEDIATOR_BROKER_URL": crash_broker}
+    worker = WorkerProcess("prod", log_dir, env=env, concurrency=1, name="graceful").start()
+    wait_for(lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05,
+             "the job to start")
+    assert worker.process is not None
+    worker.process.send_signal(signal.SIGTERM)  # warm shutdown
+    assert worker.process.wait(30) == 0
+    done = store.get(job.id)
+    assert done is not None and done.status == JobStatus.SUCCEEDED and done.attempts == 1
