@@ -25,6 +25,26 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
+def celery_command(*args: str) -> list[str]:
+    """`celery -A remediator.celery_app ARGS`, with this installation's Python."""
+    return [sys.executable, "-m", "celery", "-A", "remediator.celery_app", *args]
+
+
+def worker_options(tier: str, concurrency: int, name: str | None = None) -> list[str]:
+    """A tier's worker: its own queue only, task events on, one process per slot."""
+    return [
+        "-Q",
+        defaults.queue_for(tier),
+        "-n",
+        f"{name or tier}@%h",
+        "-E",
+        "-c",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+    ]
+
+
 def _exec(argv: list[str]) -> NoReturn:
     """Replace this process with argv, so signals reach the real server directly."""
     click.echo("exec: " + " ".join(argv), err=True)
@@ -95,25 +115,7 @@ def worker(tier: str, concurrency: int | None) -> None:
     settings = _settings()
     if tier not in settings.tiers:
         raise click.ClickException(f"unknown tier {tier!r}; known: {', '.join(settings.tiers)}")
-    _exec(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "remediator.celery_app",
-            "worker",
-            "-Q",
-            defaults.queue_for(tier),
-            "-n",
-            f"{tier}@%h",
-            "-E",
-            "-c",
-            str(concurrency or settings.worker_concurrency),
-            "--loglevel",
-            "INFO",
-        ]
-    )
+    _exec(celery_command("worker", *worker_options(tier, concurrency or settings.worker_concurrency)))
 
 
 @main.command()
@@ -121,20 +123,7 @@ def beat() -> None:
     """Run Celery beat (only one per deployment): it sends each tier its heartbeat."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _exec(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "remediator.celery_app",
-            "beat",
-            "-s",
-            str(settings.data_dir / "celerybeat-schedule"),
-            "--loglevel",
-            "INFO",
-        ]
-    )
+    _exec(celery_command("beat", "-s", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO"))
 
 
 def _check_rules(settings: Settings, path: Path | None = None) -> Any:

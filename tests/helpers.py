@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 
 import redis
 
+from remediator.cli import celery_command, worker_options
 from remediator.signature import sign
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -144,24 +144,11 @@ class WorkerProcess:
 
     def start(self, timeout: float = 30.0) -> WorkerProcess:
         argv = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "remediator.celery_app",
-            "worker",
-            "-Q",
-            f"remediator.{self.tier}",
-            "-n",
-            f"{self.name}@%h",
+            *celery_command("worker", *worker_options(self.tier, self.concurrency, self.name)),
             "-P",
             "prefork",
-            "-c",
-            str(self.concurrency),
             "--without-mingle",
             "--without-gossip",
-            "--loglevel",
-            "INFO",
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
         self.process = subprocess.Popen(

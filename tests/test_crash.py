@@ -123,8 +123,7 @@ def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(crash_broke
     store, job = submit(crash_broker, "restart-service", {"command": ["sleep", "2"]})
     env = {"REMEDIATOR_BROKER_URL": crash_broker}
     worker = WorkerProcess("prod", log_dir, env=env, concurrency=1, name="graceful").start()
-    wait_for(lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05,
-             "the job to start")
+    wait_for(lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05, "the job to start")
     assert worker.process is not None
     worker.process.send_signal(signal.SIGTERM)  # warm shutdown
     assert worker.process.wait(30) == 0
