@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from remediation_scripts.http_request import HttpRequest
+from remediation_scripts.noop import Noop
 from remediation_scripts.placeholders import AnalyzeProductionError, FixBuildErrors
 from remediation_scripts.restart_db_pool import RestartDbPool
 from remediation_scripts.restart_service import RestartService
@@ -16,4 +17,5 @@ BUILTINS: tuple[type[Script], ...] = (
     RestartService,
     FixBuildErrors,
     AnalyzeProductionError,
+    Noop,
 )

@@ -259,6 +259,24 @@ class JobStore:
         """Ids of the jobs submitted for a Sentry issue."""
         return sorted(cast(set[str], self.client.smembers(_issue_key(issue_id))))
 
+    def finish(self, job: Job, outcome: str, resets_breaker: bool, **fields: Any) -> None:
+        """Record a run's outcome in one round trip: the fields, the freed concurrency slot
+        and the rule's counts; the breaker is consulted only after a bad outcome."""
+        with self.client.pipeline() as pipe:
+            pipe.hset(_job_key(job.id), mapping=_encode(fields))
+            if job.storm_key is not None:
+                self._release(keys=[controls.active_key(job.rule, job.storm_key)], args=[job.id], client=pipe)
+            pipe.hincrby(_stats_key(job.rule), outcome, 1)
+            if resets_breaker:
+                pipe.hset(controls.breaker_key(job.rule), "consecutive", 0)
+            pipe.execute()
+        if outcome in controls.BAD_OUTCOMES:
+            reason = controls.note_outcome(
+                self.client, job.rule, outcome, job.id, job.breaker_after, resets=False
+            )
+            if reason:
+                self.add_note(job.id, "breaker", ok=False, detail=f"rule {job.rule!r} disabled: {reason}")
+
     def count_outcome(self, job: Job, outcome: str, resets_breaker: bool = False) -> str | None:
         """Count one outcome (succeeded, failed, verified, ineffective) against the job's
         rule and feed its circuit breaker; returns the reason if the breaker opened."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from pydantic import ValidationError
@@ -64,21 +65,18 @@ def run_job(store: JobStore, job_id: str, worker: str, verifiable: bool = False)
         log.exception("job %s: script %s raised", job_id, job.script)
         error = f"{type(exc).__name__}: {exc}"
     base = {"steps": ctx.steps, "duration_s": round(time.monotonic() - started, 3)}
-    store.update(
-        job_id,
-        status=JobStatus.FAILED if error else JobStatus.SUCCEEDED,
-        output=base if error else {**output, **base},
-        error=error,
-        finished_at=time.time(),
+    fields: dict[str, Any] = {
+        "status": JobStatus.FAILED if error else JobStatus.SUCCEEDED,
+        "output": base if error else {**output, **base},
+        "error": error,
+        "finished_at": time.time(),
+    }
+    will_verify = verifiable and job.sentry_issue_id is not None
+    store.finish(
+        job, "failed" if error else "succeeded", resets_breaker=error is None and not will_verify, **fields
     )
-    store.release_slot(job)
-    if error:
-        store.count_outcome(job, "failed")
-    else:
-        will_verify = verifiable and job.sentry_issue_id is not None
-        store.count_outcome(job, "succeeded", resets_breaker=not will_verify)
     telemetry.finish_job(ok=error is None)
-    return store.get(job_id)
+    return job.model_copy(update=fields)
 
 
 def _needs_attention(store: JobStore, job: Job, attempt: int) -> Job | None:

@@ -51,6 +51,24 @@ def _before_send(event: Event, hint: Hint) -> Event | None:
     return scrubbed
 
 
+def sampler(settings: Settings) -> Any:
+    """Trace every job (at the configured rate) and web requests at theirs; housekeeping
+    tasks (heartbeats, write-backs, sweeps) are not traced: their check-ins and errors say
+    enough, and a transaction each would cost more than it tells."""
+    job_rate = settings.sentry_traces_sample_rate
+    web_rate = settings.sentry_web_traces_sample_rate
+    if web_rate is None:
+        web_rate = job_rate
+
+    def decide(context: dict[str, Any]) -> float:
+        task = (context.get("celery_job") or {}).get("task")
+        if task is None:
+            return web_rate
+        return job_rate if task == defaults.RUN_JOB_TASK else 0.0
+
+    return decide
+
+
 def init_sentry(settings: Settings, component: str) -> bool:
     """Start sentry-sdk for this process when SENTRY_DSN is set; returns whether it did."""
     for name in SECRET_SETTINGS:
@@ -61,7 +79,7 @@ def init_sentry(settings: Settings, component: str) -> bool:
         dsn=settings.sentry_dsn,
         environment=settings.sentry_environment,
         release=settings.sentry_release,
-        traces_sample_rate=settings.sentry_traces_sample_rate,
+        traces_sampler=sampler(settings),
         send_default_pii=False,
         integrations=[
             FlaskIntegration(),

@@ -51,7 +51,7 @@ class SentryStandIn:
         self.api_calls: list[dict[str, Any]] = []
         self._throttle: list[dict[str, Any]] = []
         handler = type("Handler", (_Handler,), {"standin": self})
-        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server = _QuietServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -328,6 +328,13 @@ def _json(body: bytes) -> Any:
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up mid-request is not worth a traceback
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,48 @@
+"""The baselines: a minimal Flask endpoint that only calls apply_async of a no-op task, and
+that bare task, on the same broker with the same worker settings as remediator."""
+
+from __future__ import annotations
+
+import time
+
+from celery import Celery
+from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+
+QUEUE = "bench.baseline"
+
+
+def make_celery() -> Celery:
+    """A bare Celery app with remediator's own celeryconfig (same broker, same settings)."""
+    app = Celery("bench")
+    app.config_from_object("celeryconfig")
+    app.conf.beat_schedule = {}
+    return app
+
+
+celery_app = make_celery()
+
+
+@celery_app.task(name="bench.noop", acks_late=True)
+def noop(sent_at: float | None = None) -> float:
+    """Do nothing; return when it started (so dispatch latency can be measured)."""
+    started = time.time()
+    client = celery_app.backend.client
+    if sent_at is not None:
+        client.rpush("bench:baseline:latency", started - sent_at)
+    else:
+        client.rpush("bench:baseline:done", started)
+    return started
+
+
+def create_app() -> Flask:
+    """The baseline web app: read the body, submit a no-op task, answer 202."""
+    app = Flask("bench-baseline")
+
+    @app.post("/sentry/webhook")
+    def receive() -> ResponseReturnValue:
+        request.get_data()
+        result = noop.apply_async(queue=QUEUE, priority=9)
+        return jsonify(status="accepted", id=result.id), 202
+
+    return app
