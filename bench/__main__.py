@@ -237,6 +237,8 @@ def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> 
     last_finish = max(j.finished_at for j in done if j.finished_at)
     urgent_job = store.get(urgent.id)
     assert urgent_job is not None and urgent_job.started_at is not None
+    # the drain starts with the first job the worker took, whichever class it was
+    first_start = min(first_start, urgent_job.started_at)
     drain = last_finish - first_start
     ours_rate = len(done) / drain
     out: dict[str, Any] = {
