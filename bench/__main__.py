@@ -96,6 +96,13 @@ def table(r: dict[str, Any]) -> str:
             "-",
         ),
         (
+            "  same, web requests traced at 0.1 (jobs still at 1.0)",
+            i["remediator_web_sampled_saturation"]["rps"],
+            i["baseline_saturation"]["rps"],
+            ratio(i["remediator_web_sampled_saturation"]["rps"], i["baseline_saturation"]["rps"]),
+            "-",
+        ),
+        (
             f"Intake p50 / p99 at {i['half_rate_rps']:.0f} req/s (ms)",
             f"{i['remediator_half_rate']['p50_ms']} / {i['remediator_half_rate']['p99_ms']}",
             f"{i['baseline_half_rate']['p50_ms']} / {i['baseline_half_rate']['p99_ms']}",

@@ -59,6 +59,8 @@ def intake(env: dict[str, str], log_dir: Path, requests_n: int, seconds: float) 
     """Webhook intake under gunicorn: remediator vs a bare apply_async endpoint."""
     ours, ours_port = gunicorn("web", "remediator.app:create_app()", env, log_dir)
     base, base_port = gunicorn("baseline-web", "bench.baseline:create_app()", env, log_dir)
+    sampled_env = {**env, "REMEDIATOR_SENTRY_WEB_TRACES_SAMPLE_RATE": "0.1"}
+    sampled, sampled_port = gunicorn("web-sampled", "remediator.app:create_app()", sampled_env, log_dir)
     quiet_env = {k: v for k, v in env.items() if k != "SENTRY_DSN"}
     quiet, quiet_port = gunicorn("web-no-telemetry", "remediator.app:create_app()", quiet_env, log_dir)
     try:
@@ -68,6 +70,7 @@ def intake(env: dict[str, str], log_dir: Path, requests_n: int, seconds: float) 
             ("remediator", ours_port),
             ("baseline", base_port),
             ("remediator_no_telemetry", quiet_port),
+            ("remediator_web_sampled", sampled_port),
         ):
             loadgen.run(port, loadgen.signed_requests(SECRET, 300, first), max_seconds=20)
             first += 300
@@ -86,7 +89,7 @@ def intake(env: dict[str, str], log_dir: Path, requests_n: int, seconds: float) 
         out["baseline_web_peak_rss_mb"] = round(base.sample_rss() / 2**20, 1)
         return out
     finally:
-        for proc in (ours, base, quiet):
+        for proc in (ours, base, quiet, sampled):
             proc.stop()
 
 
