@@ -197,3 +197,15 @@ def transactions(items: list[dict[str, Any]], job_id: str) -> list[dict[str, Any
     ]
     job = [t for t in txns if t.get("tags", {}).get("job_id") == job_id]
     return [web[0], job[0]] if web and job else []
+
+
+def test_up_with_a_configured_broker_starts_no_embedded_redis(tmp_path: Path, broker_url: str):
+    shared = broker_url.rsplit("/", 1)[0] + "/4"
+    env = clean_env(REMEDIATOR_BROKER_URL=shared)
+    with running_up(tmp_path, env) as base:
+        assert requests.get(f"{base}/healthz", timeout=2).json()["broker"] == "ok"
+        assert not (tmp_path / "var" / "embedded-redis.url").exists()
+        assert not (tmp_path / "var" / "redis").exists()
+    output = (tmp_path / "up.log").read_text()
+    assert f"broker:   {shared} (REMEDIATOR_BROKER_URL; no embedded Redis)" in output
+    assert "embedded Redis stopped" not in output
