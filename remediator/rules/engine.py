@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,37 +57,87 @@ class JobSpec:
         return CLASS_TO_REDIS_PRIORITY[self.priority_class]
 
 
+TextTest = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class CompiledMatch:
+    """A rule's match as plain functions: built once per rule set, tried per webhook."""
+
+    actions: dict[str, frozenset[str]]
+    """Per resource the rule answers, the actions it answers."""
+    texts: tuple[tuple[str, TextTest], ...]
+    exception_type: TextTest | None
+    tags: tuple[tuple[str, TextTest], ...]
+
+    def __call__(self, subject: Subject) -> bool:
+        actions = self.actions.get(subject.resource)
+        if actions is None or subject.action not in actions:
+            return False
+        for name, test in self.texts:
+            if not test(getattr(subject, name)):
+                return False
+        if self.exception_type is not None and not any(map(self.exception_type, subject.exception_types)):
+            return False
+        for key, test in self.tags:
+            value = subject.tags.get(key)
+            if value is None or not test(value):
+                return False
+        return True
+
+
+def _text_test(cond: Condition) -> TextTest:
+    if cond.equals is not None:
+        return cond.equals.__eq__
+    if cond.contains is not None:
+        return _contains(cond.contains)
+    if cond.regex is not None:
+        search = re.compile(cond.regex).search
+        return lambda text: search(text) is not None
+    return frozenset(cond.in_ or ()).__contains__
+
+
+def _contains(needle: str) -> TextTest:
+    return lambda text: needle in text
+
+
+def compile_match(match: Match) -> CompiledMatch:
+    """Turn a rule's match into functions (done once when rules load)."""
+    fields = ("title", "culprit", "level", "environment", "project")
+    return CompiledMatch(
+        actions={r: frozenset(match.actions_for(r)) for r in match.resource},
+        texts=tuple((name, _text_test(c)) for name in fields if (c := getattr(match, name))),
+        exception_type=_text_test(match.exception_type) if match.exception_type else None,
+        tags=tuple((key, _text_test(c)) for key, c in match.tags.items()),
+    )
+
+
 def matches(match: Match, subject: Subject) -> bool:
     """Whether every test of a rule's match passes for the subject."""
-    if subject.resource not in match.resource:
-        return False
-    if subject.action not in match.actions_for(subject.resource):
-        return False
-    texts: tuple[tuple[Condition | None, str], ...] = (
-        (match.title, subject.title),
-        (match.culprit, subject.culprit),
-        (match.level, subject.level),
-        (match.environment, subject.environment),
-        (match.project, subject.project),
-    )
-    if not all(cond.test(text) for cond, text in texts if cond is not None):
-        return False
-    exc_cond = match.exception_type
-    if exc_cond is not None and not any(exc_cond.test(t) for t in subject.exception_types):
-        return False
-    for key, cond in match.tags.items():
-        value = subject.tags.get(key)
-        if value is None or not cond.test(value):
-            return False
-    return True
+    return compile_match(match)(subject)
+
+
+_COMPILED: OrderedDict[int, tuple[RuleSet, list[tuple[Rule, CompiledMatch]]]] = OrderedDict()
+_COMPILED_KEEP = 8
+
+
+def compiled(rules: RuleSet) -> list[tuple[Rule, CompiledMatch]]:
+    """The enabled rules of a rule set with their compiled matches (cached per rule set)."""
+    entry = _COMPILED.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        entry = (rules, [(r, compile_match(r.match)) for r in rules.rules if r.enabled])
+        _COMPILED[id(rules)] = entry
+        while len(_COMPILED) > _COMPILED_KEEP:
+            _COMPILED.popitem(last=False)
+    return entry[1]
 
 
 def matching_rules(rules: RuleSet, subject: Subject) -> list[Rule]:
     """The enabled rules that apply, in file order, stopping after the first that doesn't
     say `continue: true`."""
     found: list[Rule] = []
-    for rule in rules.rules:
-        if rule.enabled and matches(rule.match, subject):
+    for rule, match in compiled(rules):
+        if match(subject):
             found.append(rule)
             if not rule.continue_matching:
                 break
