@@ -86,19 +86,27 @@ class Drainer:
     def __init__(self, spool: Spool, submit: Callable[[str, bytes], object], interval: float) -> None:
         self.spool, self.submit, self.interval = spool, submit, interval
         self._wake = threading.Event()
+        self._stopped = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def ensure_running(self) -> None:
         """Start the thread if it is not running (it stops itself when the spool is empty)."""
+        if self._stopped:
+            return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="spool-drainer", daemon=True)
                 self._thread.start()
         self._wake.set()
 
+    def stop(self) -> None:
+        """Stop draining (the spool keeps what it holds for the next process)."""
+        self._stopped = True
+        self._wake.set()
+
     def _run(self) -> None:
-        while True:
+        while not self._stopped:
             try:
                 drained = self.spool.drain(self.submit)
                 if drained:
@@ -111,3 +119,5 @@ class Drainer:
                 log.exception("spool: drain failed; retrying")
             self._wake.wait(self.interval)
             self._wake.clear()
+        with self._lock:
+            self._thread = None

@@ -163,7 +163,8 @@ def test_params_the_script_rejects_are_recorded_failed_and_never_queued(
 
 
 def test_unreachable_broker_spools_the_webhook_instead_of_failing(make_app) -> None:
-    client = make_app(RULES, broker="redis://127.0.0.1:1/0").test_client()
+    app = make_app(RULES, broker="redis://127.0.0.1:1/0")
+    client = app.test_client()
     started = time.monotonic()
     response = post(client, "issue", issue(culprit="database"))
     assert time.monotonic() - started < 1.0
@@ -171,6 +172,7 @@ def test_unreachable_broker_spools_the_webhook_instead_of_failing(make_app) -> N
     body = response.get_json()
     assert body["status"] == "accepted" and body["spooled"] >= 1
     assert "broker unavailable" in body["reason"]
+    app.extensions["remediator"].drainer.stop()  # this broker never comes back
 
 
 def _production_event() -> dict:  # type: ignore[type-arg]
