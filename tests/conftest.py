@@ -2,7 +2,7 @@
 
 The Redis is an embedded redis-server on a free port (REMEDIATOR_TEST_BROKER_URL points the
 suite at another one instead; the suite deletes its own keys there, `remediator:*` and the
-`remediator.*` queues, and uses databases 0-3). The environment is set before anything reads
+`remediator.*` queues, and uses databases 0-4). The environment is set before anything reads
 settings, so worker subprocesses inherit it.
 """
 
