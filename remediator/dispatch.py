@@ -105,19 +105,28 @@ class Dispatcher:
                 return self.store.create(job)
             dry = spec.dry_run or self.dry_run
             ttl = (job.time_limit or 3600) + self.approval_ttl + 300
-            verdict = self.gate.decide(spec, subject, job.id, reserve=not dry, active_ttl=ttl)
-            job.reason, job.related_job = verdict.reason, verdict.related_job
-            if verdict.status != JobStatus.QUEUED:
-                job.status = verdict.status
-            elif dry:
+            # What the job becomes if every limit lets it through; the record is written in
+            # the gate's own transaction and corrected below when a limit says otherwise.
+            if dry:
                 job.status = JobStatus.DRY_RUN
                 job.reason = f"dry run: would queue {spec.script} on {spec.tier}"
             elif spec.approval:
                 job.status = JobStatus.AWAITING_APPROVAL
                 job.reason = "approval required before it runs"
-            self.store.create(job)
-            if job.status == JobStatus.AWAITING_APPROVAL:
-                self.store.client.zadd(AWAITING_KEY, {job.id: job.created_at})
+
+            def record(pipe: Any) -> None:
+                self.store.queue_create(pipe, job)
+                if job.status == JobStatus.AWAITING_APPROVAL:
+                    pipe.zadd(AWAITING_KEY, {job.id: job.created_at})
+
+            verdict = self.gate.decide(spec, subject, job.id, reserve=not dry, active_ttl=ttl, then=record)
+            if verdict.status != JobStatus.QUEUED:
+                was_awaiting = job.status == JobStatus.AWAITING_APPROVAL
+                job.status, job.reason = verdict.status, verdict.reason
+                job.related_job = verdict.related_job
+                self.store.update(job.id, status=job.status, reason=job.reason, related_job=job.related_job)
+                if was_awaiting:
+                    self.store.client.zrem(AWAITING_KEY, job.id)
             announce = {
                 JobStatus.QUEUED: "submitted",
                 JobStatus.DRY_RUN: "dry_run",

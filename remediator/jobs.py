@@ -206,17 +206,21 @@ class JobStore:
 
     def create(self, job: Job) -> Job:
         """Store a new job record."""
-        fields = job.model_dump(mode="json", exclude={"notes"})
         with self.client.pipeline() as pipe:
-            pipe.hset(_job_key(job.id), mapping=_encode(fields))
-            pipe.expire(_job_key(job.id), self.ttl)
-            pipe.zadd(INDEX_KEY, {job.id: job.created_at})
-            pipe.zremrangebyscore(INDEX_KEY, "-inf", time.time() - self.ttl)
-            if job.sentry_issue_id:
-                pipe.sadd(_issue_key(job.sentry_issue_id), job.id)
-                pipe.expire(_issue_key(job.sentry_issue_id), self.ttl)
+            self.queue_create(pipe, job)
             pipe.execute()
         return job
+
+    def queue_create(self, pipe: Any, job: Job) -> None:
+        """Add the commands that store a new record to a pipeline (executed by the caller)."""
+        fields = job.model_dump(mode="json", exclude={"notes"})
+        pipe.hset(_job_key(job.id), mapping=_encode(fields))
+        pipe.expire(_job_key(job.id), self.ttl)
+        pipe.zadd(INDEX_KEY, {job.id: job.created_at})
+        pipe.zremrangebyscore(INDEX_KEY, "-inf", time.time() - self.ttl)
+        if job.sentry_issue_id:
+            pipe.sadd(_issue_key(job.sentry_issue_id), job.id)
+            pipe.expire(_issue_key(job.sentry_issue_id), self.ttl)
 
     def get(self, job_id: str) -> Job | None:
         """The job record, or None if there is none (or it has expired)."""
