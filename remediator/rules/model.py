@@ -63,26 +63,6 @@ class Condition(_Strict):
             raise ValueError("give exactly one of: equals, contains, regex, in")
         return self
 
-    def test(self, text: str) -> bool:
-        """Whether text satisfies the condition."""
-        if self.equals is not None:
-            return text == self.equals
-        if self.contains is not None:
-            return self.contains in text
-        if self.regex is not None:
-            return _regex(self.regex).search(text) is not None
-        return self.in_ is not None and text in self.in_
-
-
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def _regex(pattern: str) -> re.Pattern[str]:
-    compiled = _REGEX_CACHE.get(pattern)
-    if compiled is None:
-        compiled = _REGEX_CACHE[pattern] = re.compile(pattern)
-    return compiled
-
 
 def _as_tuple(value: Any) -> Any:
     return (value,) if isinstance(value, str) else value
