@@ -179,6 +179,15 @@ def dispatch_latency(env: dict[str, str], log_dir: Path, client: redis.Redis, pr
             proc.stop()
 
 
+def wait_drained(client: redis.Redis, pattern: str, timeout: float = 600) -> None:
+    """Wait until every list matching pattern (a queue's priority lists) is empty, then
+    give the last jobs in flight two seconds to finish."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(client.llen(k) for k in client.scan_iter(pattern)):
+        time.sleep(0.5)
+    time.sleep(2)
+
+
 def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> dict[str, Any]:
     """Priority under a backlog, and jobs/s through one tier's worker vs bare Celery."""
     from bench.baseline import QUEUE, make_celery
@@ -219,13 +228,7 @@ def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> 
     log(f"queued {n} class-C jobs and 1 class-A job in {time.monotonic() - started:.1f}s")
     proc = worker("nonprod-backlog", "remediator.celery_app", "remediator.nonprod", env, log_dir)
     try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            depth = sum(client.llen(k) for k in client.scan_iter("remediator.nonprod*"))
-            if depth == 0:
-                break
-            time.sleep(0.5)
-        time.sleep(2)
+        wait_drained(client, "remediator.nonprod*")
         rss = proc.sample_rss()
     finally:
         proc.stop()
@@ -261,13 +264,7 @@ def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> 
             bare_app.send_task("bench.noop", queue=QUEUE, priority=6, producer=producer)
     proc = worker("baseline-backlog", "bench.baseline", QUEUE, env, log_dir)
     try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            depth = sum(client.llen(k) for k in client.scan_iter(f"{QUEUE}*"))
-            if depth == 0:
-                break
-            time.sleep(0.5)
-        time.sleep(2)
+        wait_drained(client, f"{QUEUE}*")
     finally:
         proc.stop()
     stamps = sorted(float(x) for x in client.lrange("bench:baseline:done", 0, -1))
@@ -307,12 +304,7 @@ def drain_rate(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) 
     ]
     proc = worker("nonprod-quiet", "remediator.celery_app", "remediator.nonprod", env, log_dir)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and any(
-            client.llen(k) for k in client.scan_iter("remediator.nonprod*")
-        ):
-            time.sleep(0.5)
-        time.sleep(2)
+        wait_drained(client, "remediator.nonprod*")
     finally:
         proc.stop()
     jobs = [j for j in (store.get(i) for i in ids) if j and j.started_at and j.finished_at]

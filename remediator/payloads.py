@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from remediator.errors import PayloadError
 
@@ -155,6 +155,8 @@ class Webhook(_Model):
     installation: Installation | None = None
     actor: Actor | None = None
     data: Any
+    _raw_data: Any = PrivateAttr(default=None)
+    """`data` exactly as received, for templates (no re-serialisation on the hot path)."""
 
 
 class IssueWebhook(Webhook):
@@ -237,7 +239,9 @@ def parse_webhook(resource: str, document: Any) -> Webhook:
     """Validate a decoded body against its resource's model."""
     model = MODELS[resource]
     try:
-        return model.model_validate(document)
+        hook = model.model_validate(document)
+        hook._raw_data = document["data"]
+        return hook
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}" for err in exc.errors()[:5]
@@ -307,5 +311,6 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
     )
     context = {f.name: getattr(subject, f.name) for f in dataclasses.fields(subject) if f.name != "context"}
     context["exception_type"] = next(iter(subject.exception_types), "")
-    context["data"] = hook.model_dump(mode="json", by_alias=True)["data"]
+    raw = hook._raw_data
+    context["data"] = raw if raw is not None else hook.model_dump(mode="json", by_alias=True)["data"]
     return dataclasses.replace(subject, context=context)

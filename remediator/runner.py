@@ -96,7 +96,6 @@ def record_killed(store: JobStore, job_id: str, reason: str) -> Job | None:
     job = store.get(job_id)
     if job is None or job.status in FINISHED:
         return None
-    store.update(job_id, status=JobStatus.FAILED, error=reason, finished_at=time.time())
-    store.release_slot(job)
-    store.count_outcome(job, "failed")
-    return store.get(job_id)
+    fields: dict[str, Any] = {"status": JobStatus.FAILED, "error": reason, "finished_at": time.time()}
+    store.finish(job, "failed", resets_breaker=False, **fields)
+    return job.model_copy(update=fields)

@@ -112,11 +112,6 @@ def compile_match(match: Match) -> CompiledMatch:
     )
 
 
-def matches(match: Match, subject: Subject) -> bool:
-    """Whether every test of a rule's match passes for the subject."""
-    return compile_match(match)(subject)
-
-
 _COMPILED: OrderedDict[int, tuple[RuleSet, list[tuple[Rule, CompiledMatch]]]] = OrderedDict()
 _COMPILED_KEEP = 8
 
