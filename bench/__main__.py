@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from bench.measures import (
     rule_matching,
 )
 from bench.rig import BENCH_RULES
-from remediator.embedded_redis import EmbeddedRedis
+from remediator.local.embedded_redis import EmbeddedRedis
 from remediator.testing import SentryStandIn
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -173,4 +172,4 @@ def table(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

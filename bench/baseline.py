@@ -15,7 +15,7 @@ QUEUE = "bench.baseline"
 def make_celery() -> Celery:
     """A bare Celery app with remediator's own celeryconfig (same broker, same settings)."""
     app = Celery("bench")
-    app.config_from_object("celeryconfig")
+    app.config_from_object("remediator.worker.celeryconfig")
     app.conf.beat_schedule = {}
     return app
 

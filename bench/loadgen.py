@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from remediator.signature import sign
+from remediator.intake.signature import sign
 
 PAYLOAD = json.loads("""{"action": "created", "actor": {"id": "sentry", "name": "Sentry",
  "type": "application"}, "installation": {"uuid": "a8e5d37a-696c-4c54-adb5-b3f28d64c7de"},
@@ -54,7 +54,8 @@ def _worker(
     results: Any,
 ) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    latencies, statuses = [], {}
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
     for i, (body, headers) in enumerate(work):
         if schedule is not None:
             delay = schedule[i] - time.monotonic()

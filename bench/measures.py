@@ -18,7 +18,7 @@ import redis
 
 from bench import loadgen
 from bench.rig import gunicorn, worker
-from remediator.signature import sign
+from remediator.intake.signature import sign
 
 SECRET = "bench-secret"
 """The client secret the benchmark's web processes verify with."""
@@ -57,12 +57,12 @@ def purge(client: redis.Redis) -> None:
 
 def intake(env: dict[str, str], log_dir: Path, requests_n: int, seconds: float) -> dict[str, Any]:
     """Webhook intake under gunicorn: remediator vs a bare apply_async endpoint."""
-    ours, ours_port = gunicorn("web", "remediator.app:create_app()", env, log_dir)
+    ours, ours_port = gunicorn("web", "remediator.web.app:create_app()", env, log_dir)
     base, base_port = gunicorn("baseline-web", "bench.baseline:create_app()", env, log_dir)
     sampled_env = {**env, "REMEDIATOR_SENTRY_WEB_TRACES_SAMPLE_RATE": "0.1"}
-    sampled, sampled_port = gunicorn("web-sampled", "remediator.app:create_app()", sampled_env, log_dir)
+    sampled, sampled_port = gunicorn("web-sampled", "remediator.web.app:create_app()", sampled_env, log_dir)
     quiet_env = {k: v for k, v in env.items() if k != "SENTRY_DSN"}
-    quiet, quiet_port = gunicorn("web-no-telemetry", "remediator.app:create_app()", quiet_env, log_dir)
+    quiet, quiet_port = gunicorn("web-no-telemetry", "remediator.web.app:create_app()", quiet_env, log_dir)
     try:
         out: dict[str, Any] = {}
         first = 1_000_000
@@ -99,8 +99,8 @@ def dispatch_latency(env: dict[str, str], log_dir: Path, client: redis.Redis, pr
     from remediator.jobs import JobStore
 
     store = JobStore(redis.Redis.from_url(env["REMEDIATOR_BROKER_URL"], decode_responses=True))
-    web, port = gunicorn("web-latency", "remediator.app:create_app()", env, log_dir)
-    ours = worker("nonprod", "remediator.celery_app", "remediator.nonprod", env, log_dir)
+    web, port = gunicorn("web-latency", "remediator.web.app:create_app()", env, log_dir)
+    ours = worker("nonprod", "remediator.worker.celery_app", "remediator.nonprod", env, log_dir)
     bare = worker("baseline", "bench.baseline", QUEUE, env, log_dir)
     out: dict[str, Any] = {}
     try:
@@ -191,12 +191,12 @@ def wait_drained(client: redis.Redis, pattern: str, timeout: float = 600) -> Non
 def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> dict[str, Any]:
     """Priority under a backlog, and jobs/s through one tier's worker vs bare Celery."""
     from bench.baseline import QUEUE, make_celery
-    from remediator.celery_app import create_celery
     from remediator.defaults import PriorityClass
     from remediator.dispatch import Dispatcher
     from remediator.jobs import JobStatus, JobStore
     from remediator.payloads import Subject
     from remediator.rules.engine import JobSpec
+    from remediator.worker.celery_app import create_celery
 
     url = env["REMEDIATOR_BROKER_URL"]
     purge(client)
@@ -226,7 +226,7 @@ def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> 
         Subject(resource="issue", action="created", issue_id="u"),
     )
     log(f"queued {n} class-C jobs and 1 class-A job in {time.monotonic() - started:.1f}s")
-    proc = worker("nonprod-backlog", "remediator.celery_app", "remediator.nonprod", env, log_dir)
+    proc = worker("nonprod-backlog", "remediator.worker.celery_app", "remediator.nonprod", env, log_dir)
     try:
         wait_drained(client, "remediator.nonprod*")
         rss = proc.sample_rss()
@@ -277,12 +277,12 @@ def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> 
 
 def drain_rate(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> float:
     """No-op jobs per second through one tier worker started on a ready backlog of n."""
-    from remediator.celery_app import create_celery
     from remediator.defaults import PriorityClass
     from remediator.dispatch import Dispatcher
     from remediator.jobs import JobStore
     from remediator.payloads import Subject
     from remediator.rules.engine import JobSpec
+    from remediator.worker.celery_app import create_celery
 
     purge(client)
     url = env["REMEDIATOR_BROKER_URL"]
@@ -302,7 +302,7 @@ def drain_rate(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) 
         ).id
         for i in range(n)
     ]
-    proc = worker("nonprod-quiet", "remediator.celery_app", "remediator.nonprod", env, log_dir)
+    proc = worker("nonprod-quiet", "remediator.worker.celery_app", "remediator.nonprod", env, log_dir)
     try:
         wait_drained(client, "remediator.nonprod*")
     finally:
@@ -315,8 +315,8 @@ def drain_rate(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) 
 def rule_matching() -> dict[str, Any]:
     """Median time to plan one payload against 10, 100 and 1,000 rules (in-process)."""
     from remediator.payloads import parse_webhook, subject_of
+    from remediator.remediation_scripts import registry
     from remediator.rules import parse_rules, plan
-    from remediator.scripts import registry
 
     subject = subject_of("issue", parse_webhook("issue", loadgen.PAYLOAD))
     out: dict[str, Any] = {}

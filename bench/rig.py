@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import requests
 
-from remediator.cli import worker_options
-from remediator.embedded_redis import free_port
+from remediator.local.embedded_redis import free_port
+from remediator.worker.commands import worker_options
 
 BENCH_RULES = """
 rules:

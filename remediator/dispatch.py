@@ -22,10 +22,11 @@ from remediator.defaults import (
 )
 from remediator.errors import BrokerUnavailable, JobStateError
 from remediator.jobs import Job, JobStatus, JobStore
+from remediator.jobs.gate import Gate
 from remediator.payloads import Subject
+from remediator.remediation_scripts import get_script
 from remediator.rules.engine import JobSpec
-from remediator.safety import Gate
-from remediator.scripts import Script, get_script
+from remediator.scripts import Script
 from remediator.settings import Settings
 
 log = logging.getLogger(__name__)

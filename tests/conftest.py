@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from remediator.embedded_redis import EmbeddedRedis
+from remediator.local.embedded_redis import EmbeddedRedis
 from remediator.testing import SentryStandIn
 from tests.helpers import APP_ID, SECRET, STANDIN_TOKEN, TOKEN, HttpTarget, WorkerProcess, clean
 
@@ -121,8 +121,8 @@ def http_target() -> Iterator[HttpTarget]:
 @pytest.fixture
 def make_app(tmp_path: Path, broker_url: str):  # type: ignore[no-untyped-def]
     """Build the web app with a given rule file text and broker (default: database 0)."""
-    from remediator.app import create_app
     from remediator.settings import Settings
+    from remediator.web.app import create_app
 
     def build(rules: str | None = None, broker: str | None = None, **settings: object):  # type: ignore[no-untyped-def]
         # In-process apps neither report to Sentry nor write back unless a test asks.

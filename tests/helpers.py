@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import redis
 
-from remediator.cli import celery_command, worker_options
-from remediator.signature import sign
+from remediator.intake.signature import sign
+from remediator.worker.commands import celery_command, worker_options
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "test-client-secret"
@@ -51,7 +51,10 @@ def encode(document: Any) -> bytes:
 
 
 def wait_for(
-    check: Callable[[], T], timeout: float = 20.0, interval: float = 0.05, what: str = "condition"
+    check: Callable[[], T | Literal[False] | None],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    what: str = "condition",
 ) -> T:
     """Poll check until it returns something truthy; fail after timeout."""
     deadline = time.monotonic() + timeout

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from remediator.defaults import PriorityClass
-from remediator.health import record_heartbeat
 from remediator.jobs import Job, JobStatus, JobStore, redis_client
+from remediator.worker.health import record_heartbeat
 from tests.helpers import TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -88,9 +88,9 @@ def test_healthz_is_503_when_the_broker_is_unreachable(make_app) -> None:
 
 
 def test_heartbeat_sent_to_a_tier_queue_is_answered_by_that_tiers_worker(workers, redis_db) -> None:
-    from remediator.celery_app import celery_app
     from remediator.defaults import HEARTBEAT_TASK, queue_for
-    from remediator.health import health_report
+    from remediator.worker.celery_app import celery_app
+    from remediator.worker.health import health_report
     from tests.helpers import wait_for
 
     for tier in ("prod", "nonprod"):

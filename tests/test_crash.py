@@ -11,12 +11,12 @@ import psutil
 import pytest
 import redis
 
-from remediator.celery_app import create_celery
 from remediator.defaults import PriorityClass
 from remediator.dispatch import Dispatcher
 from remediator.jobs import Job, JobStatus, JobStore, redis_client
 from remediator.payloads import Subject
 from remediator.rules.engine import JobSpec
+from remediator.worker.celery_app import create_celery
 from tests.helpers import WorkerProcess, clean, running_worker, wait_for
 
 pytestmark = pytest.mark.slow

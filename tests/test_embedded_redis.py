@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from remediator.embedded_redis import EmbeddedRedis, bundled_redis_server, find_redis_server
+from remediator.local.embedded_redis import EmbeddedRedis, bundled_redis_server, find_redis_server
 
 
 def test_a_redis_server_is_always_found() -> None:

@@ -51,8 +51,8 @@ def mutate(document: Any, path: list[Any], value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def fuzz_client(tmp_path_factory, idle_broker_url):  # type: ignore[no-untyped-def]
-    from remediator.app import create_app
     from remediator.settings import Settings
+    from remediator.web.app import create_app
 
     rules = tmp_path_factory.mktemp("fuzz") / "rules.yaml"
     rules.write_text(RULES)

@@ -167,7 +167,7 @@ def test_job_killed_at_the_hard_time_limit_is_recorded_failed(broker_url, redis_
     from billiard.exceptions import TimeLimitExceeded
 
     from remediator.defaults import PriorityClass
-    from tasks.remediation import run_job
+    from remediator.tasks.remediation import run_job
 
     store = JobStore(redis_client(broker_url))
     job = store.create(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import pytest
 
 from remediator.errors import PayloadError
-from remediator.payloads import (
+from remediator.payloads import decode_json, parse_webhook, subject_of
+from remediator.payloads.models import (
     ErrorWebhook,
     EventAlertWebhook,
     IssueWebhook,
     MetricAlertWebhook,
-    decode_json,
-    parse_webhook,
-    subject_of,
 )
 from tests.helpers import payload
 

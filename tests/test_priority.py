@@ -6,12 +6,12 @@ from pathlib import Path
 
 import redis
 
-from remediator.celery_app import create_celery
 from remediator.defaults import PriorityClass
 from remediator.dispatch import Dispatcher
 from remediator.jobs import JobStatus, JobStore, redis_client
 from remediator.payloads import Subject
 from remediator.rules.engine import JobSpec
+from remediator.worker.celery_app import create_celery
 from tests.helpers import clean, running_worker, wait_for
 
 BACKLOG = 40

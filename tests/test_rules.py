@@ -8,9 +8,9 @@ import pytest
 
 from remediator.defaults import PriorityClass
 from remediator.errors import RuleError
-from remediator.payloads import parse_webhook, subject_of
+from remediator.payloads import Subject, parse_webhook, subject_of
+from remediator.remediation_scripts import registry
 from remediator.rules import load_rules, parse_rules, plan
-from remediator.scripts import registry
 from remediator.settings import EXAMPLE_RULES
 from tests.helpers import payload
 
@@ -81,7 +81,7 @@ def test_configured_tiers_are_the_ones_rules_may_use() -> None:
     assert parse_rules(text, scripts=registry(), tiers=("edge",)).rules[0].job.tier == "edge"
 
 
-def _issue(**changes: object) -> object:
+def _issue(**changes: object) -> Subject:
     document = payload("issue_created")
     issue = document["data"]["issue"]
     for key, value in changes.items():
@@ -92,7 +92,7 @@ def _issue(**changes: object) -> object:
     return subject_of("issue", parse_webhook("issue", document))
 
 
-def _production_event() -> object:
+def _production_event() -> Subject:
     document = payload("event_alert_triggered")
     document["data"]["event"]["environment"] = "production"
     return subject_of("event_alert", parse_webhook("event_alert", document))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from remediator import scripts
+from remediator.remediation_scripts import get_script, registry
 from remediator.rules import parse_rules
-from remediator.scripts import ScriptContext, get_script, registry
+from remediator.scripts import ScriptContext
 
 PLUGIN = """
 from pydantic import BaseModel
@@ -39,11 +39,11 @@ def plugin(tmp_path: Path) -> Iterator[None]:
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-scripts\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[remediator.scripts]\nflush-cache = acme_scripts:FlushCache\n")
     sys.path.insert(0, str(tmp_path))
-    scripts.registry.cache_clear()
+    registry.cache_clear()
     yield
     sys.path.remove(str(tmp_path))
     sys.modules.pop("acme_scripts", None)
-    scripts.registry.cache_clear()
+    registry.cache_clear()
 
 
 def test_builtins_declare_params_time_limit_and_idempotency() -> None:

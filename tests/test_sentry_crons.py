@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
-from remediator.celery_app import create_celery
 from remediator.defaults import HEARTBEAT_TASK, MONITOR_CONFIG, PriorityClass, queue_for
 from remediator.dispatch import Dispatcher
 from remediator.jobs import JobStore, redis_client
 from remediator.payloads import Subject
 from remediator.rules.engine import JobSpec
+from remediator.worker.celery_app import create_celery
 from tests.helpers import clean, running_worker, wait_for, wait_for_items
 
 
 def beat_sends_heartbeats(broker: str | None = None) -> None:
     """What beat's schedule does each minute: one heartbeat per tier, on the tier's queue."""
-    import celeryconfig
+    from remediator.worker import celeryconfig
 
     app = create_celery(broker)
     for entry in celeryconfig.beat_schedule.values():
@@ -26,7 +27,7 @@ def beat_sends_heartbeats(broker: str | None = None) -> None:
 
 
 def test_beat_schedules_one_heartbeat_per_tier_on_that_tiers_queue() -> None:
-    import celeryconfig
+    from remediator.worker import celeryconfig
 
     assert {
         k: (v["task"], v["args"], v["options"]["queue"], v["schedule"])
@@ -42,7 +43,7 @@ def test_each_tiers_worker_checks_in_with_the_monitor_config(workers, standin, r
     beat_sends_heartbeats()
     for tier in ("prod", "nonprod"):
         slug = f"batch-worker-{tier}"
-        check_ins = wait_for_items(lambda s=slug: standin.check_ins(s), 2, what=f"{slug} check-ins")
+        check_ins = wait_for_items(partial(standin.check_ins, slug), 2, what=f"{slug} check-ins")
         assert [c["status"] for c in check_ins] == ["in_progress", "ok"]
         assert check_ins[0]["check_in_id"] == check_ins[1]["check_in_id"]
         assert check_ins[0]["monitor_config"] == {**MONITOR_CONFIG, "timezone": "UTC"}

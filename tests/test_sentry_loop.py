@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,7 @@ def fire(
     issue_id: str,
     culprit: str,  # type: ignore[no-untyped-def]
     action: str = "created",
-    actor: dict | None = None,
+    actor: dict[str, Any] | None = None,
 ) -> dict:  # type: ignore[type-arg]
     if issue_id not in standin.issues:
         standin.add_issue(issue_id, title=f"DB error {issue_id}", culprit=culprit)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from remediator.signature import sign, verify
+from remediator.intake.signature import sign, verify
 from tests.helpers import PAYLOADS, SECRET, encode, payload, sentry_headers
 
 SHARED = sorted(p.stem for p in PAYLOADS.glob("*.json"))

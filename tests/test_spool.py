@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from remediator.embedded_redis import EmbeddedRedis, free_port
 from remediator.jobs import JobStatus, JobStore, redis_client
+from remediator.local.embedded_redis import EmbeddedRedis, free_port
 from tests.helpers import encode, payload, sentry_headers, wait_for
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from remediator.embedded_redis import free_port
+from remediator.local.embedded_redis import free_port
 from tests.helpers import encode, payload, sentry_headers, wait_for
 
 pytestmark = pytest.mark.slow

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from remediator import defaults
 from remediator.errors import RuleError
 from remediator.rules.model import RuleSet
-from remediator.scripts import Script
+
+
+class ScriptInfo(Protocol):
+    """What the rules need to know of a script (remediator.scripts.Script fits it)."""
+
+    time_limit: ClassVar[int]
+    Params: ClassVar[type[BaseModel]]
 
 
 def load_rules(
     path: Path,
-    scripts: Mapping[str, type[Script]] | None = None,
+    scripts: Mapping[str, type[ScriptInfo]] | None = None,
     tiers: Iterable[str] = defaults.DEFAULT_TIERS,
 ) -> RuleSet:
     """Load and validate a rule file; every problem is reported in one RuleError."""
@@ -31,7 +37,7 @@ def load_rules(
 def parse_rules(
     text: str,
     source: str = "<rules>",
-    scripts: Mapping[str, type[Script]] | None = None,
+    scripts: Mapping[str, type[ScriptInfo]] | None = None,
     tiers: Iterable[str] = defaults.DEFAULT_TIERS,
 ) -> RuleSet:
     """Validate rule-file text against the known scripts (name -> class) and tiers."""

@@ -1,0 +1,27 @@
+"""`remediator pause` and `remediator resume`: the global switch."""
+
+from __future__ import annotations
+
+import click
+
+from remediator.cli.base import job_store, main
+
+
+@main.command()
+@click.option("--by", required=True, help="Who pauses.")
+@click.option("--reason", default="", help="Why.")
+def pause(by: str, reason: str) -> None:
+    """Pause remediation: from now on every match is recorded as held."""
+    from remediator.jobs import controls
+
+    controls.pause(job_store().client, f"paused by {by}" + (f": {reason}" if reason else ""))
+    click.echo("remediation paused: matches are held (remediator jobs list --status held)")
+
+
+@main.command()
+def resume() -> None:
+    """Resume remediation (held jobs stay held until released or discarded)."""
+    from remediator.jobs import controls
+
+    controls.resume(job_store().client)
+    click.echo("remediation resumed")

@@ -1,0 +1,118 @@
+"""`remediator jobs ...`: inspect job records and decide on waiting ones."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from remediator.cli.base import job_store, main, settings_or_exit
+from remediator.errors import RemediatorError
+
+
+@main.group()
+def jobs() -> None:
+    """Inspect job records."""
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@jobs.command("list")
+@click.option("--status")
+@click.option("--tier")
+@click.option("--rule")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+def jobs_list(status: str | None, tier: str | None, rule: str | None, limit: int, as_json: bool) -> None:
+    """Newest jobs first."""
+    import redis
+
+    try:
+        found = job_store().list(status=status, tier=tier, rule=rule, limit=limit)
+    except redis.RedisError as exc:
+        raise click.ClickException(f"cannot reach the job store: {exc}") from None
+    if as_json:
+        for job in found:
+            click.echo(job.model_dump_json())
+        return
+    width = shutil.get_terminal_size((120, 20)).columns
+    click.echo(f"{'ID':32}  {'STATUS':10} {'TIER':8} {'CLASS':5} {'CREATED (UTC)':19}  RULE/SCRIPT")
+    for job in found:
+        line = (
+            f"{job.id:32}  {job.status.value:10} {job.tier:8} {job.priority_class.value:5} "
+            f"{_when(job.created_at):19}  {job.rule}/{job.script}"
+        )
+        click.echo(line[:width])
+
+
+def _dispatcher() -> Any:
+    from remediator.dispatch import dispatcher_for
+    from remediator.worker.celery_app import create_celery
+
+    settings = settings_or_exit()
+    return dispatcher_for(settings, create_celery(settings.effective_broker_url()), job_store(settings))
+
+
+def _decide(action: str, job_id: str, by: str, *extra: str) -> None:
+    import redis
+
+    try:
+        job = getattr(_dispatcher(), action)(job_id, by, *extra)
+    except (RemediatorError, redis.RedisError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"job {job.id}: {job.status.value} ({job.reason})")
+
+
+@jobs.command("approve")
+@click.argument("job_id")
+@click.option("--by", required=True, help="Who approves (recorded on the job).")
+def jobs_approve(job_id: str, by: str) -> None:
+    """Approve a job waiting for approval: it is queued."""
+    _decide("approve", job_id, by)
+
+
+@jobs.command("reject")
+@click.argument("job_id")
+@click.option("--by", required=True, help="Who rejects (recorded on the job).")
+@click.option("--reason", default="", help="Why.")
+def jobs_reject(job_id: str, by: str, reason: str) -> None:
+    """Reject a job waiting for approval: it never runs."""
+    _decide("reject", job_id, by, reason)
+
+
+@jobs.command("release")
+@click.argument("job_id")
+@click.option("--by", required=True)
+def jobs_release(job_id: str, by: str) -> None:
+    """Queue a job held while remediation was paused."""
+    _decide("release", job_id, by)
+
+
+@jobs.command("discard")
+@click.argument("job_id")
+@click.option("--by", required=True)
+def jobs_discard(job_id: str, by: str) -> None:
+    """Drop a job held while remediation was paused."""
+    _decide("discard", job_id, by)
+
+
+@jobs.command("show")
+@click.argument("job_id")
+def jobs_show(job_id: str) -> None:
+    """One job record, as JSON."""
+    import redis
+
+    try:
+        job = job_store().get(job_id)
+    except redis.RedisError as exc:
+        raise click.ClickException(f"cannot reach the job store: {exc}") from None
+    if job is None:
+        raise click.ClickException(f"no job {job_id}")
+    click.echo(json.dumps(job.model_dump(mode="json"), indent=2))

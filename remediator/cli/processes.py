@@ -1,0 +1,82 @@
+"""Process commands: `up`, `web`, `worker`, `beat`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from remediator.cli.base import checked_rules, exec_process, main, settings_or_exit
+from remediator.errors import RemediatorError
+from remediator.worker.commands import celery_command, worker_options
+
+
+@main.command()
+@click.option("--port", type=int, help="Web port (default: $PORT or 8000).")
+@click.option("--demo", is_flag=True, help="Also run a local Sentry stand-in and point everything at it.")
+def up(port: int | None, demo: bool) -> None:
+    """Run everything: embedded Redis (unless REMEDIATOR_BROKER_URL is set), web, one
+    worker per tier, beat. Ctrl-C stops it all."""
+    from remediator.local.up import run_up
+
+    settings = settings_or_exit()
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    try:
+        checked_rules(settings)
+        sys.exit(run_up(settings, echo=click.echo, demo=demo))
+    except RemediatorError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+def web(workers: int) -> None:
+    """Run the web process under gunicorn on $PORT (host: REMEDIATOR_WEB_HOST)."""
+    settings = settings_or_exit()
+    checked_rules(settings)
+    exec_process(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{settings.web_host}:{settings.port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "20",
+            "--access-logfile",
+            "-",
+            "--error-logfile",
+            "-",
+            "remediator.web.app:create_app()",
+        ]
+    )
+
+
+@main.command()
+@click.argument("tier")
+@click.option("--concurrency", "-c", type=int, help="Pool processes (default: setting).")
+def worker(tier: str, concurrency: int | None) -> None:
+    """Run one tier's Celery worker: it consumes that tier's queue and nothing else."""
+    settings = settings_or_exit()
+    if tier not in settings.tiers:
+        raise click.ClickException(f"unknown tier {tier!r}; known: {', '.join(settings.tiers)}")
+    exec_process(celery_command("worker", *worker_options(tier, concurrency or settings.worker_concurrency)))
+
+
+@main.command()
+def beat() -> None:
+    """Run Celery beat (only one per deployment): it sends each tier its heartbeat."""
+    settings = settings_or_exit()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    exec_process(
+        celery_command("beat", "-s", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO")
+    )

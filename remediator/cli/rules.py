@@ -1,0 +1,104 @@
+"""`remediator rules ...`: validate, try out and re-enable rules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from remediator.cli.base import checked_rules, job_store, main, settings_or_exit
+from remediator.errors import RemediatorError
+
+
+@main.group()
+def rules() -> None:
+    """Validate and try out rule files."""
+
+
+@rules.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+def rules_check(file: Path | None) -> None:
+    """Validate FILE (default: REMEDIATOR_RULES_FILE)."""
+    settings = settings_or_exit()
+    ruleset = checked_rules(settings, file)
+    click.echo(f"{file or settings.rules_file}: {len(ruleset.rules)} rules OK")
+    for rule in ruleset.rules:
+        job = rule.job
+        click.echo(
+            f"  {rule.name}: {job.script} on {job.tier}, class {job.priority_class.value}, "
+            f"namespace {job.namespace}" + ("" if rule.enabled else " (disabled)")
+        )
+
+
+def _guess_resource(document: Any) -> str:
+    data = document.get("data") if isinstance(document, dict) else None
+    for key, resource in (
+        ("issue", "issue"),
+        ("event", "event_alert"),
+        ("error", "error"),
+        ("metric_alert", "metric_alert"),
+    ):
+        if isinstance(data, dict) and key in data:
+            return resource
+    raise click.ClickException("cannot tell the resource from the payload; pass --resource")
+
+
+@rules.command("test")
+@click.argument("payload", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--resource", help="Sentry-Hook-Resource (guessed from the payload if omitted).")
+@click.option(
+    "--rules-file",
+    "rules_file",
+    type=click.Path(path_type=Path),
+    help="Rule file (default: REMEDIATOR_RULES_FILE).",
+)
+def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> None:
+    """Show which rule matches PAYLOAD and the exact job it would submit (submits nothing)."""
+    from remediator.payloads import MODELS, decode_json, parse_webhook, subject_of
+    from remediator.rules import plan
+
+    settings = settings_or_exit()
+    ruleset = checked_rules(settings, rules_file)
+    try:
+        document = decode_json(payload.read_bytes())
+        resource = resource or _guess_resource(document)
+        if resource not in MODELS:
+            raise click.ClickException(f"resource {resource!r} is never matched by rules")
+        subject = subject_of(resource, parse_webhook(resource, document))
+    except RemediatorError as exc:
+        raise click.ClickException(str(exc)) from None
+    specs = plan(ruleset, subject)
+    if not specs:
+        click.echo(f"no rule matches this {resource}.{subject.action}: nothing would run")
+        sys.exit(1)
+    for spec in specs:
+        click.echo(f"rule {spec.rule!r} matches; it would submit:")
+        click.echo(
+            json.dumps(
+                {
+                    "script": spec.script,
+                    "tier": spec.tier,
+                    "queue": spec.queue,
+                    "priority_class": spec.priority_class.value,
+                    "broker_priority": spec.priority,
+                    "namespace": spec.namespace,
+                    "params": spec.params,
+                    "sentry_issue_id": subject.issue_id,
+                    **({"error": spec.render_error} if spec.render_error else {}),
+                },
+                indent=2,
+            )
+        )
+
+
+@rules.command("enable")
+@click.argument("name")
+def rules_enable(name: str) -> None:
+    """Close a rule's circuit breaker after fixing what kept failing."""
+    from remediator.jobs import controls
+
+    was_open = controls.enable_rule(job_store().client, name)
+    click.echo(f"rule {name!r} enabled" + ("" if was_open else " (it was not disabled)"))

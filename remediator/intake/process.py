@@ -1,0 +1,78 @@
+"""Everything after the signature check, without Flask: parse, cancel, match, submit.
+
+The web blueprint and the spool's drainer both call `Intake.process`, so a webhook spooled
+while Redis was down takes exactly the path a live one takes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+
+from remediator.defaults import CANCELLING_ACTIONS, SENTRY_RESOURCES_IGNORED
+from remediator.dispatch import Dispatcher
+from remediator.errors import BrokerUnavailable, PayloadError
+from remediator.jobs import JobStatus
+from remediator.payloads import MODELS, decode_json, parse_webhook, subject_of
+from remediator.rules import RuleSet, plan
+
+log = logging.getLogger(__name__)
+
+Answer = tuple[dict[str, Any], int]
+"""A JSON document and the HTTP status to answer with."""
+
+
+def error(reason: str, code: int) -> Answer:
+    """An error answer."""
+    return {"status": "error", "reason": reason}, code
+
+
+def ignored(reason: str) -> Answer:
+    """A verified webhook remediator deliberately does nothing about."""
+    return {"status": "ignored", "reason": reason}, 200
+
+
+class Intake:
+    """Turns a verified webhook body into submitted jobs (or says why not)."""
+
+    def __init__(self, rules: RuleSet, dispatcher: Dispatcher, app_id: str | None = None) -> None:
+        self.rules = rules
+        self.dispatcher = dispatcher
+        self.app_id = app_id
+        """The integration's own id: webhooks caused by our own API calls are ignored."""
+
+    def process(self, resource: str, body: bytes) -> Answer:
+        """Process one verified body; raises BrokerUnavailable when Redis is down."""
+        if not resource:
+            return error("missing Sentry-Hook-Resource header", 400)
+        if resource in SENTRY_RESOURCES_IGNORED:
+            return ignored(f"resource '{resource}' is not acted on")
+        if resource not in MODELS:
+            return ignored(f"unknown resource '{resource}'")
+        try:
+            subject = subject_of(resource, parse_webhook(resource, decode_json(body)))
+        except PayloadError as exc:
+            return error(str(exc), 400)
+
+        if self.app_id and subject.actor_type == "application" and subject.actor_id == self.app_id:
+            return ignored("caused by remediator's own API call")
+
+        try:
+            cancelled = []
+            if resource == "issue" and subject.action in CANCELLING_ACTIONS and subject.issue_id:
+                reason = f"issue {subject.action} in Sentry before the job started"
+                cancelled = self.dispatcher.cancel_for_issue(subject.issue_id, reason)
+            specs = plan(self.rules, subject)
+            if not specs and cancelled:
+                return {"status": "cancelled", "cancelled": cancelled}, 200
+            if not specs:
+                return ignored(f"no rule matched {resource}.{subject.action}")
+            jobs = [self.dispatcher.submit(spec, subject) for spec in specs]
+        except redis.RedisError as exc:
+            raise BrokerUnavailable(f"broker unavailable: {exc}") from exc
+        log.info("webhook %s.%s: %s", resource, subject.action, [(j.id, j.status.value) for j in jobs])
+        if all(j.status == JobStatus.DUPLICATE for j in jobs):
+            return {"status": "duplicate", "job": jobs[0].related_job}, 200
+        return {"status": "accepted", "jobs": [j.summary() for j in jobs]}, 202

@@ -1,0 +1,86 @@
+"""The Redis key layout of the job store, in one place (every key starts with KEY_PREFIX)."""
+
+from __future__ import annotations
+
+from remediator.defaults import KEY_PREFIX
+
+
+def job_key(job_id: str) -> str:
+    """The job's record: one hash field per attribute, JSON-encoded."""
+    return f"{KEY_PREFIX}job:{job_id}"
+
+
+def notes_key(job_id: str) -> str:
+    """The job's notes: a list of JSON documents, oldest first."""
+    return f"{KEY_PREFIX}job:{job_id}:notes"
+
+
+def issue_key(issue_id: str) -> str:
+    """The ids of the jobs submitted for a Sentry issue (a set)."""
+    return f"{KEY_PREFIX}issue:{issue_id}:jobs"
+
+
+def stats_key(rule: str) -> str:
+    """A rule's outcome counts (a hash: succeeded, failed, verified, ineffective)."""
+    return f"{KEY_PREFIX}rule-stats:{rule}"
+
+
+INDEX_KEY = f"{KEY_PREFIX}jobs"
+"""Sorted set of job ids by creation time, newest last."""
+
+
+def status_index(status: str) -> str:
+    """Sorted set of the ids of jobs in a status, by creation time."""
+    return f"{KEY_PREFIX}idx:status:{status}"
+
+
+def tier_index(tier: str) -> str:
+    """Sorted set of the ids of a tier's jobs, by creation time."""
+    return f"{KEY_PREFIX}idx:tier:{tier}"
+
+
+def rule_index(rule: str) -> str:
+    """Sorted set of the ids of a rule's jobs, by creation time."""
+    return f"{KEY_PREFIX}idx:rule:{rule}"
+
+
+AWAITING_KEY = f"{KEY_PREFIX}awaiting-approval"
+"""Sorted set of jobs waiting for approval, by submission time."""
+
+PAUSED_KEY = f"{KEY_PREFIX}paused"
+"""Set (to its reason) while remediation is paused: matches are held."""
+
+
+def active_key(rule: str, key: str) -> str:
+    """Holds the id of the rule's job for this key while it is pending or running."""
+    return f"{KEY_PREFIX}active:{rule}:{key}"
+
+
+def breaker_key(rule: str) -> str:
+    """The rule's circuit breaker: consecutive bad outcomes and, when open, why."""
+    return f"{KEY_PREFIX}breaker:{rule}"
+
+
+def dedup_key(rule: str, content: str) -> str:
+    """Set while a delivery of this content was handled by the rule within its window."""
+    return f"{KEY_PREFIX}dedup:{rule}:{content}"
+
+
+def once_key(rule: str, key: str) -> str:
+    """Set while the rule's once_within window for this key runs."""
+    return f"{KEY_PREFIX}once:{rule}:{key}"
+
+
+def rule_runs_key(rule: str) -> str:
+    """The rule's recent runs (a sorted set by time), for max_runs."""
+    return f"{KEY_PREFIX}runs:rule:{rule}"
+
+
+def tier_runs_key(tier: str) -> str:
+    """The tier's recent runs (a sorted set by time), for the tier cap."""
+    return f"{KEY_PREFIX}runs:tier:{tier}"
+
+
+def heartbeat_key(tier: str) -> str:
+    """A tier's latest heartbeat (JSON)."""
+    return f"{KEY_PREFIX}heartbeat:{tier}"

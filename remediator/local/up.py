@@ -1,0 +1,137 @@
+"""`remediator up`: embedded Redis (unless a broker is configured), then the Procfile."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from remediator.local.embedded_redis import EmbeddedRedis
+from remediator.settings import EMBEDDED_BROKER_FILE, Settings
+
+PROCFILE = Path(__file__).parent / "Procfile"
+"""The process list (the repository's top-level Procfile links here)."""
+
+SECRETS_FILE = "secrets.json"
+"""Generated client secret and API token, in the data dir, mode 0600."""
+
+KILL_WAIT_SECONDS = 20
+"""How long Ctrl-C waits for workers to finish running jobs before killing them."""
+
+
+def resolve_secrets(settings: Settings) -> tuple[dict[str, str], list[str]]:
+    """The client secret and API token: from the environment, else generated once into
+    the data dir. Returns them as environment variables and the names generated."""
+    path = settings.data_dir / SECRETS_FILE
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    generated: list[str] = []
+    values: dict[str, str] = {}
+    for field in ("sentry_client_secret", "api_token"):
+        value = getattr(settings, field) or stored.get(field)
+        if not value:
+            value = stored[field] = secrets.token_hex(32)
+            generated.append(field)
+        values[f"REMEDIATOR_{field.upper()}"] = value
+    if generated:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stored, handle, indent=2)
+    return values, generated
+
+
+class _Tee:
+    """Honcho's printer output: the terminal and the log file."""
+
+    def __init__(self, *streams: IO[str]) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> None:
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+    def isatty(self) -> bool:
+        return self.streams[0].isatty()
+
+
+def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
+    """Run the whole system in the foreground until Ctrl-C; returns the exit status."""
+    import honcho.manager
+    from honcho.environ import expand_processes, parse_procfile
+    from honcho.printer import Printer
+
+    data_dir = settings.data_dir.resolve()
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env_secrets, generated = resolve_secrets(settings)
+
+    embedded: EmbeddedRedis | None = None
+    url_file = data_dir / EMBEDDED_BROKER_FILE
+    if settings.broker_url:
+        broker_url = settings.broker_url
+        echo(f"broker:   {broker_url} (REMEDIATOR_BROKER_URL; no embedded Redis)")
+    else:
+        embedded = EmbeddedRedis(data_dir / "redis").start()
+        broker_url = embedded.url
+        url_file.write_text(broker_url + "\n")
+        echo(f"broker:   embedded Redis {broker_url}, data in {data_dir / 'redis'}")
+
+    demo_env: dict[str, str] = {}
+    standin = None
+    if demo:
+        from remediator.local.demo import start_demo
+
+        standin, demo_env = start_demo(settings, data_dir)
+
+    env = {
+        **os.environ,
+        **demo_env,
+        **env_secrets,
+        "REMEDIATOR_BROKER_URL": broker_url,
+        "REMEDIATOR_DATA_DIR": str(data_dir),
+        "PORT": str(settings.port),
+        "PYTHONUNBUFFERED": "1",
+        # The Procfile's `remediator ...` commands come from this same installation.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    secret_note = "generated, kept in " + str(data_dir / SECRETS_FILE) if generated else "given"
+    echo(f"webhook:  POST http://127.0.0.1:{settings.port}/sentry/webhook")
+    echo(
+        f"secret:   {env_secrets['REMEDIATOR_SENTRY_CLIENT_SECRET']} "
+        f"(the Sentry integration's client secret; {secret_note})"
+    )
+    echo(
+        f"api:      http://127.0.0.1:{settings.port}/api/jobs  "
+        f"Authorization: Bearer {env_secrets['REMEDIATOR_API_TOKEN']}"
+    )
+    echo(f"rules:    {demo_env.get('REMEDIATOR_RULES_FILE', settings.rules_file)}")
+    if standin is not None:
+        echo(f"demo:     Sentry stand-in at {standin.url} (telemetry and write-back go there)")
+        echo("          try: remediator demo send   then: remediator jobs list")
+    echo(f"logs:     {logs / 'remediator.log'}" + (f" and {embedded.log_file}" if embedded else ""))
+    echo("Ctrl-C stops everything.")
+
+    honcho.manager.KILL_WAIT = KILL_WAIT_SECONDS
+    procfile = parse_procfile(PROCFILE.read_text())
+    with open(logs / "remediator.log", "a", encoding="utf-8") as log_file:
+        manager = honcho.manager.Manager(Printer(_Tee(sys.stdout, log_file)))
+        for proc in expand_processes(procfile.processes, env=env, port=settings.port):
+            manager.add_process(proc.name, proc.cmd, quiet=proc.quiet, env=proc.env)
+        try:
+            manager.loop()
+        finally:
+            if standin is not None:
+                standin.stop()
+            if embedded is not None:
+                url_file.unlink(missing_ok=True)
+                embedded.stop()
+                echo("embedded Redis stopped")
+    return int(manager.returncode or 0)

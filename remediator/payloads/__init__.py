@@ -1,0 +1,6 @@
+"""Sentry's webhook bodies as pydantic models, and the Subject rules look at."""
+
+from remediator.payloads.models import MODELS, Webhook, decode_json, parse_webhook
+from remediator.payloads.subject import Subject, content_id, subject_of
+
+__all__ = ["MODELS", "Subject", "Webhook", "content_id", "decode_json", "parse_webhook", "subject_of"]

@@ -1,0 +1,216 @@
+"""Pydantic models of Sentry's integration-platform webhooks and the subject rules match on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from remediator.errors import PayloadError
+
+
+class _Model(BaseModel):
+    # Sentry adds fields over time; keep what we don't model instead of refusing it.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+def _id_to_str(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class Actor(_Model):
+    """Who caused the webhook: Sentry itself, a user, or an integration's API call."""
+
+    type: str
+    id: str | int
+    name: str | None = None
+
+
+class Installation(_Model):
+    """The integration installation that the webhook belongs to."""
+
+    uuid: str
+
+
+class Project(_Model):
+    """The Sentry project an issue belongs to."""
+
+    id: str
+    name: str | None = None
+    slug: str
+
+    _id = field_validator("id", mode="before")(_id_to_str)
+
+
+class Issue(_Model):
+    """`data.issue` of an `issue` webhook."""
+
+    id: str
+    title: str
+    culprit: str | None = None
+    level: str | None = None
+    status: str | None = None
+    short_id: str | None = Field(default=None, alias="shortId")
+    project: Project
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    count: str | None = None
+    first_seen: str | None = Field(default=None, alias="firstSeen")
+    last_seen: str | None = Field(default=None, alias="lastSeen")
+    web_url: str | None = None
+
+    _id = field_validator("id", "count", mode="before")(_id_to_str)
+
+
+class ExceptionValue(_Model):
+    """One exception of an event's chain."""
+
+    type: str | None = None
+    value: str | None = None
+
+
+class ExceptionInterface(_Model):
+    """An event's `exception` interface."""
+
+    values: list[ExceptionValue] = Field(default_factory=list)
+
+
+class Event(_Model):
+    """An event, as sent in `event_alert` (`data.event`) and `error` (`data.error`) webhooks."""
+
+    event_id: str
+    issue_id: str | None = None
+    title: str = ""
+    level: str | None = None
+    culprit: str | None = None
+    environment: str | None = None
+    release: str | None = None
+    project: int | str | None = None
+    tags: list[tuple[str, str | None]] = Field(default_factory=list)
+    exception: ExceptionInterface | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    web_url: str | None = None
+    issue_url: str | None = None
+
+    _id = field_validator("issue_id", mode="before")(_id_to_str)
+
+
+class AlertRule(_Model):
+    """The metric alert rule that changed state."""
+
+    id: str
+    name: str
+    query: str | None = None
+    aggregate: str | None = None
+    environment: str | None = None
+
+    _id = field_validator("id", mode="before")(_id_to_str)
+
+
+class MetricAlert(_Model):
+    """`data.metric_alert` of a `metric_alert` webhook."""
+
+    id: str
+    title: str | None = None
+    alert_rule: AlertRule
+    projects: list[str] = Field(default_factory=list)
+
+    _id = field_validator("id", mode="before")(_id_to_str)
+
+
+class IssueData(_Model):
+    """`data` of an `issue` webhook."""
+
+    issue: Issue
+
+
+class EventAlertData(_Model):
+    """`data` of an `event_alert` webhook."""
+
+    event: Event
+    triggered_rule: str | None = None
+
+
+class ErrorData(_Model):
+    """`data` of an `error` webhook."""
+
+    error: Event
+
+
+class MetricAlertData(_Model):
+    """`data` of a `metric_alert` webhook."""
+
+    metric_alert: MetricAlert
+    description_title: str | None = None
+    description_text: str | None = None
+    web_url: str | None = None
+
+
+class Webhook(_Model):
+    """The envelope common to every resource: action, installation, actor, data."""
+
+    action: str
+    installation: Installation | None = None
+    actor: Actor | None = None
+    data: Any
+    _raw_data: Any = PrivateAttr(default=None)
+    """`data` exactly as received, for templates (no re-serialisation on the hot path)."""
+
+
+class IssueWebhook(Webhook):
+    """`Sentry-Hook-Resource: issue`."""
+
+    data: IssueData
+
+
+class EventAlertWebhook(Webhook):
+    """`Sentry-Hook-Resource: event_alert`."""
+
+    data: EventAlertData
+
+
+class ErrorWebhook(Webhook):
+    """`Sentry-Hook-Resource: error`."""
+
+    data: ErrorData
+
+
+class MetricAlertWebhook(Webhook):
+    """`Sentry-Hook-Resource: metric_alert`."""
+
+    data: MetricAlertData
+
+
+MODELS: dict[str, type[Webhook]] = {
+    "issue": IssueWebhook,
+    "event_alert": EventAlertWebhook,
+    "error": ErrorWebhook,
+    "metric_alert": MetricAlertWebhook,
+}
+"""The resources rules can act on, with the model each body must fit."""
+
+
+def decode_json(body: bytes) -> Any:
+    """Parse a webhook body, turning every failure into a PayloadError."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("body is nested too deeply") from None
+
+
+def parse_webhook(resource: str, document: Any) -> Webhook:
+    """Validate a decoded body against its resource's model."""
+    model = MODELS[resource]
+    try:
+        hook = model.model_validate(document)
+        hook._raw_data = document["data"]
+        return hook
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        raise PayloadError(f"body does not fit a Sentry '{resource}' webhook: {problems}") from None
+    except RecursionError:
+        raise PayloadError("body is nested too deeply") from None

@@ -1,0 +1,12 @@
+"""The built-in remediation scripts and the registry that finds every script by name."""
+
+from remediator.remediation_scripts.registry import (
+    BUILTINS,
+    ENTRY_POINT_GROUP,
+    get_script,
+    longest_time_limit,
+    redact,
+    registry,
+)
+
+__all__ = ["BUILTINS", "ENTRY_POINT_GROUP", "get_script", "longest_time_limit", "redact", "registry"]

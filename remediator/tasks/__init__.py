@@ -1,0 +1,8 @@
+"""Celery tasks: thin adapters from a message to remediator's own functions."""
+
+from remediator.tasks.heartbeat import heartbeat
+from remediator.tasks.maintenance import sweep
+from remediator.tasks.remediation import run_job
+from remediator.tasks.sentry import verify, writeback
+
+__all__ = ["heartbeat", "run_job", "sweep", "verify", "writeback"]

@@ -1,0 +1,19 @@
+"""Housekeeping beat asks each tier's worker to do: expire approvals nobody gave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+
+from remediator import defaults
+from remediator.dispatch import dispatcher_for
+from remediator.settings import get_settings
+from remediator.tasks._store import worker_store
+
+
+@shared_task(name=defaults.SWEEP_TASK, bind=True, ignore_result=True)
+def sweep(self: Task) -> dict[str, Any]:
+    """Expire jobs that waited for approval longer than REMEDIATOR_APPROVAL_TTL_SECONDS."""
+    expired = dispatcher_for(get_settings(), self.app, worker_store()).expire_stale()
+    return {"expired": expired}

@@ -1,0 +1,1 @@
+"""The web process: the Flask app factory, its runtime, and thin blueprints."""

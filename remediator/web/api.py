@@ -1,0 +1,191 @@
+"""`/api/*` (bearer token) and `/healthz` (open): what operators look at."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from remediator.errors import JobStateError
+from remediator.jobs import Job, JobStatus, controls
+from remediator.remediation_scripts import redact
+from remediator.web.runtime import runtime
+from remediator.worker.health import health_report
+
+bp = Blueprint("api", __name__)
+
+MAX_LIST_LIMIT = 1000
+"""Most jobs one listing returns."""
+
+
+@bp.before_request
+def _authenticate() -> ResponseReturnValue | None:
+    if not request.path.startswith("/api/"):
+        return None
+    expected = runtime().settings.api_token or ""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(token.strip().encode(), expected.encode())
+    ):
+        return jsonify(status="error", reason="missing or invalid bearer token"), 401
+    return None
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Broker reachability and each tier's last heartbeat."""
+    rt = runtime()
+    ok, report = health_report(rt.store.client, rt.settings.tiers)
+    return jsonify(report), 200 if ok else 503
+
+
+@bp.get("/api/jobs/<job_id>")
+def show_job(job_id: str) -> ResponseReturnValue:
+    """One job record."""
+    job = runtime().store.get(job_id)
+    if job is None:
+        abort(404, description=f"no job {job_id}")
+    return jsonify(_public(job))
+
+
+@bp.get("/api/jobs")
+def list_jobs() -> ResponseReturnValue:
+    """Newest jobs first, filtered by status, tier and rule."""
+    status = request.args.get("status") or None
+    if status is not None and status not in {s.value for s in JobStatus}:
+        abort(400, description=f"unknown status {status!r}; known: " + ", ".join(s.value for s in JobStatus))
+    try:
+        limit = int(request.args.get("limit", "50"))
+    except ValueError:
+        abort(400, description="limit must be a whole number")
+    limit = max(1, min(limit, MAX_LIST_LIMIT))
+    jobs = runtime().store.list(
+        status=status,
+        tier=request.args.get("tier") or None,
+        rule=request.args.get("rule") or None,
+        limit=limit,
+    )
+    return jsonify(jobs=[_public(j) for j in jobs])
+
+
+def _actor() -> str:
+    body = request.get_json(silent=True) or {}
+    by = body.get("by") if isinstance(body, dict) else None
+    if not isinstance(by, str) or not by.strip():
+        abort(400, description='say who decides: a JSON body {"by": "<name>"}')
+    return by.strip()[:200]
+
+
+def _act(action: Callable[[], Job]) -> ResponseReturnValue:
+    try:
+        job = action()
+    except JobStateError as exc:
+        code = 404 if str(exc).startswith("no job") else 409
+        abort(code, description=str(exc))
+    return jsonify(_public(job))
+
+
+@bp.post("/api/jobs/<job_id>/approve")
+def approve_job(job_id: str) -> ResponseReturnValue:
+    """Approve a job waiting for approval: it is queued. Body: {"by": name}."""
+    by = _actor()
+    return _act(lambda: runtime().dispatcher.approve(job_id, by))
+
+
+@bp.post("/api/jobs/<job_id>/reject")
+def reject_job(job_id: str) -> ResponseReturnValue:
+    """Reject a job waiting for approval. Body: {"by": name, "reason": optional}."""
+    by = _actor()
+    why = str((request.get_json(silent=True) or {}).get("reason") or "")[:500]
+    return _act(lambda: runtime().dispatcher.reject(job_id, by, why))
+
+
+@bp.post("/api/jobs/<job_id>/release")
+def release_job(job_id: str) -> ResponseReturnValue:
+    """Queue a job held while paused. Body: {"by": name}."""
+    by = _actor()
+    return _act(lambda: runtime().dispatcher.release(job_id, by))
+
+
+@bp.post("/api/jobs/<job_id>/discard")
+def discard_job(job_id: str) -> ResponseReturnValue:
+    """Drop a job held while paused. Body: {"by": name}."""
+    by = _actor()
+    return _act(lambda: runtime().dispatcher.discard(job_id, by))
+
+
+@bp.get("/api/pause")
+def pause_state() -> ResponseReturnValue:
+    """Whether remediation is paused, and why."""
+    reason = controls.paused(runtime().store.client)
+    return jsonify(paused=reason is not None, reason=reason)
+
+
+@bp.post("/api/pause")
+def pause() -> ResponseReturnValue:
+    """Pause remediation: every match is recorded as held. Body: {"by", "reason"}."""
+    by = _actor()
+    why = str((request.get_json(silent=True) or {}).get("reason") or "")[:500]
+    controls.pause(runtime().store.client, f"paused by {by}" + (f": {why}" if why else ""))
+    return pause_state()
+
+
+@bp.post("/api/resume")
+def resume() -> ResponseReturnValue:
+    """Resume remediation (held jobs stay held until released or discarded)."""
+    controls.resume(runtime().store.client)
+    return pause_state()
+
+
+@bp.post("/api/rules/<name>/enable")
+def enable_rule(name: str) -> ResponseReturnValue:
+    """Close a rule's circuit breaker."""
+    rt = runtime()
+    if name not in {r.name for r in rt.rules.rules}:
+        abort(404, description=f"no rule {name!r}")
+    was_open = controls.enable_rule(rt.store.client, name)
+    return jsonify(rule=name, enabled=True, was_disabled=was_open)
+
+
+@bp.get("/api/rules")
+def list_rules() -> ResponseReturnValue:
+    """The loaded rules with their outcome counts (succeeded, failed, verified, ineffective)."""
+    rt = runtime()
+    rules = rt.rules.rules
+    stats = rt.store.rule_stats([r.name for r in rules])
+    breakers = controls.breakers(rt.store.client, [r.name for r in rules])
+    return jsonify(
+        rules=[
+            {
+                "name": r.name,
+                "description": r.description,
+                "enabled": r.enabled,
+                "script": r.job.script,
+                "tier": r.job.tier,
+                "priority_class": r.job.priority_class.value,
+                "namespace": r.job.namespace,
+                "verify_after": r.verify_after,
+                "resolve_issue": r.resolve_issue,
+                "outcomes": stats[r.name],
+                "approval": r.needs_approval(),
+                "dry_run": r.dry_run,
+                "once_within": r.once_within,
+                "max_runs": r.max_runs.model_dump() if r.max_runs else None,
+                "breaker": breakers[r.name],
+            }
+            for r in rules
+        ]
+    )
+
+
+def _public(job: Job) -> dict[str, Any]:
+    """A job as the API shows it: params marked secret are [Filtered]."""
+    document = job.model_dump(mode="json")
+    document["params"] = redact(job.script, document["params"])
+    return document

@@ -1,0 +1,59 @@
+"""The Flask app factory: `gunicorn 'remediator.web.app:create_app()'`."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from remediator.dispatch import dispatcher_for
+from remediator.intake.process import Intake
+from remediator.intake.spool import Drainer, Spool
+from remediator.jobs import JobStore, redis_client
+from remediator.remediation_scripts import registry
+from remediator.rules import load_rules
+from remediator.sentry.telemetry import init_sentry
+from remediator.settings import Settings, get_settings
+from remediator.web import api, webhooks
+from remediator.web.runtime import EXTENSION, Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, celery: Celery | None = None) -> Flask:
+    """Build the web app; missing settings or invalid rules fail here, at start."""
+    settings = settings or get_settings()
+    settings.require("sentry_client_secret", "api_token")
+    rules = load_rules(settings.rules_file, scripts=registry(), tiers=settings.tiers)
+    broker_url = settings.effective_broker_url()
+    if celery is None:
+        # Imported here: the Celery app reads its configuration when it is imported.
+        from remediator.worker.celery_app import create_celery
+
+        celery = create_celery(broker_url)
+    # Fail fast when Redis is down: the webhook must answer (spooled) within Sentry's 1 s.
+    store = JobStore(redis_client(broker_url, connect_timeout=0.3), settings.job_retention_days)
+    init_sentry(settings, "web")
+
+    app = Flask("remediator")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    dispatcher = dispatcher_for(settings, celery, store)
+    spool = Spool(settings.data_dir / "spool.sqlite3")
+    intake = Intake(rules, dispatcher, settings.sentry_app_id)
+    drainer = Drainer(spool, intake.process, settings.spool_drain_interval)
+    app.extensions[EXTENSION] = Runtime(settings, rules, store, dispatcher, intake, spool, drainer)
+    if len(spool):
+        drainer.ensure_running()
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(api.bp)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
+        return jsonify(status="error", reason=exc.description), exc.code or 500
+
+    log.info("remediator web: %d rules from %s", len(rules.rules), settings.rules_file)
+    return app

@@ -1,0 +1,36 @@
+"""What the web process holds for its lifetime, and the accessor blueprints use to reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from remediator.dispatch import Dispatcher
+from remediator.intake.process import Intake
+from remediator.intake.spool import Drainer, Spool
+from remediator.jobs import JobStore
+from remediator.rules import RuleSet
+from remediator.settings import Settings
+
+EXTENSION = "remediator"
+"""The key of the runtime in `app.extensions`."""
+
+
+@dataclass
+class Runtime:
+    """The pieces one web process builds at start."""
+
+    settings: Settings
+    rules: RuleSet
+    store: JobStore
+    dispatcher: Dispatcher
+    intake: Intake
+    spool: Spool
+    drainer: Drainer
+
+
+def runtime() -> Runtime:
+    """The current app's runtime."""
+    rt: Runtime = current_app.extensions[EXTENSION]
+    return rt

@@ -1,0 +1,88 @@
+"""Celery configuration, read from remediator's one Settings object (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remediator import defaults
+from remediator.remediation_scripts import longest_time_limit
+from remediator.settings import get_settings
+
+_settings = get_settings()
+
+broker_url = _settings.effective_broker_url()
+result_backend = broker_url
+result_expires = 86400
+# Job records outlive results: see remediator.jobs.
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+# Priority on Redis: one list per step, 0 served first. A message without a priority
+# would land in the top list, so the default is the lowest class.
+task_default_priority = defaults.DEFAULT_REDIS_PRIORITY
+task_queue_max_priority = max(defaults.REDIS_PRIORITY_STEPS)
+task_default_queue = f"{defaults.QUEUE_PREFIX}default"
+# Longer than the longest hard time limit, or a running job is handed out twice.
+_visibility = _settings.visibility_timeout or max(3600, 2 * longest_time_limit())
+broker_transport_options = {
+    "priority_steps": defaults.REDIS_PRIORITY_STEPS,
+    "sep": defaults.PRIORITY_SEP,
+    "queue_order_strategy": "priority",
+    "visibility_timeout": _visibility,
+    # Sweep for the unacknowledged jobs of dead workers every interval (not interval x 10).
+    "unacked_restore_interval": min(10, max(1, int(_visibility / 4))),
+    "unacked_restore_throttle": 1,
+}
+result_backend_transport_options = {"retry_policy": {"timeout": 5.0}}
+
+# Reserve nothing ahead and acknowledge after the job ran: priority holds under
+# backlog, and a job whose worker dies is delivered again.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+worker_cancel_long_running_tasks_on_connection_loss = True
+broker_connection_retry_on_startup = True
+broker_connection_timeout = 2
+
+# The web process publishes inside Sentry's 1-second budget: retry briefly, then fail.
+task_publish_retry_policy = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.2,
+}
+
+# Events for Flower and `celery inspect`.
+worker_send_task_events = True
+task_send_sent_event = True
+task_track_started = True
+
+beat_schedule: dict[str, dict[str, Any]] = {
+    f"heartbeat-{tier}": {
+        "task": defaults.HEARTBEAT_TASK,
+        "schedule": defaults.HEARTBEAT_INTERVAL_SECONDS,
+        "args": (tier,),
+        # Routed to the tier's own queue, so the tier's own worker answers it.
+        "options": {
+            "queue": defaults.queue_for(tier),
+            "priority": defaults.FOLLOWUP_PRIORITY,
+            "expires": defaults.HEARTBEAT_INTERVAL_SECONDS,
+        },
+    }
+    for tier in _settings.tiers
+} | {
+    f"sweep-{tier}": {
+        "task": defaults.SWEEP_TASK,
+        "schedule": defaults.HEARTBEAT_INTERVAL_SECONDS,
+        "options": {
+            "queue": defaults.queue_for(tier),
+            "priority": defaults.FOLLOWUP_PRIORITY,
+            "expires": defaults.HEARTBEAT_INTERVAL_SECONDS,
+        },
+    }
+    for tier in _settings.tiers
+}
