@@ -191,39 +191,20 @@ def wait_drained(client: redis.Redis, pattern: str, timeout: float = 600) -> Non
 def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> dict[str, Any]:
     """Priority under a backlog, and jobs/s through one tier's worker vs bare Celery."""
     from bench.baseline import QUEUE, make_celery
-    from remediator.defaults import PriorityClass
-    from remediator.dispatch import Dispatcher
-    from remediator.jobs import JobStatus, JobStore
-    from remediator.payloads import Subject
-    from remediator.rules.engine import JobSpec
-    from remediator.worker.celery_app import create_celery
+    from remediator.jobs import JobStatus
+    from remediator.testing.factories import make_dispatcher, make_spec, make_subject
 
     url = env["REMEDIATOR_BROKER_URL"]
     purge(client)
-    store = JobStore(redis.Redis.from_url(url, decode_responses=True))
-    dispatcher = Dispatcher(create_celery(url), store)
+    dispatcher = make_dispatcher(url)
+    store = dispatcher.store
     started = time.monotonic()
     ids = []
     for i in range(n):
-        spec = JobSpec(
-            rule="backlog",
-            script="noop",
-            tier="nonprod",
-            namespace="bench",
-            priority_class=PriorityClass.C,
-            key=str(i),
-        )
-        ids.append(dispatcher.submit(spec, Subject(resource="issue", action="created", issue_id=str(i))).id)
+        spec = make_spec(rule="backlog", namespace="bench", priority_class="C", key=str(i))
+        ids.append(dispatcher.submit(spec, make_subject(issue_id=str(i))).id)
     urgent = dispatcher.submit(
-        JobSpec(
-            rule="urgent",
-            script="noop",
-            tier="nonprod",
-            namespace="bench",
-            priority_class=PriorityClass.A,
-            key="u",
-        ),
-        Subject(resource="issue", action="created", issue_id="u"),
+        make_spec(rule="urgent", namespace="bench", priority_class="A", key="u"), make_subject(issue_id="u")
     )
     log(f"queued {n} class-C jobs and 1 class-A job in {time.monotonic() - started:.1f}s")
     proc = worker("nonprod-backlog", "remediator.worker.celery_app", "remediator.nonprod", env, log_dir)
@@ -277,29 +258,13 @@ def backlog(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> 
 
 def drain_rate(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) -> float:
     """No-op jobs per second through one tier worker started on a ready backlog of n."""
-    from remediator.defaults import PriorityClass
-    from remediator.dispatch import Dispatcher
-    from remediator.jobs import JobStore
-    from remediator.payloads import Subject
-    from remediator.rules.engine import JobSpec
-    from remediator.worker.celery_app import create_celery
+    from remediator.testing.factories import make_dispatcher, make_spec, make_subject
 
     purge(client)
-    url = env["REMEDIATOR_BROKER_URL"]
-    store = JobStore(redis.Redis.from_url(url, decode_responses=True))
-    dispatcher = Dispatcher(create_celery(url), store)
+    dispatcher = make_dispatcher(env["REMEDIATOR_BROKER_URL"])
+    store = dispatcher.store
     ids = [
-        dispatcher.submit(
-            JobSpec(
-                rule="drain",
-                script="noop",
-                tier="nonprod",
-                namespace="b",
-                priority_class=PriorityClass.C,
-                key=str(i),
-            ),
-            Subject(resource="issue", action="created", issue_id=f"d{i}"),
-        ).id
+        dispatcher.submit(make_spec(rule="drain", key=str(i)), make_subject(issue_id=f"d{i}")).id
         for i in range(n)
     ]
     proc = worker("nonprod-quiet", "remediator.worker.celery_app", "remediator.nonprod", env, log_dir)

@@ -53,8 +53,12 @@ SWEEP_TASK = "remediator.sweep"
 VERIFY_TASK = "remediator.verify"
 """Name of the Celery task that checks in Sentry whether a job's fix held."""
 
-WRITEBACK_TASK = "remediator.writeback"
-"""Name of the Celery task that comments on the Sentry issue about a job."""
+DELIVER_TASK = "remediator.deliver"
+"""Name of the Celery task that hands one event to the remote listeners that want it."""
+
+DELIVER_MAX_ATTEMPTS = 9
+"""A remote listener's attempts at one event (backoff 5 s doubling, at most 5 min: about
+half an hour in all); it never touches the job's outcome."""
 
 VERIFY_AFTER_SECONDS = 600.0
 """Default quiet window after a job succeeds before it counts as verified."""

@@ -19,12 +19,13 @@ class PayloadError(RemediatorError):
     """A webhook body does not fit the model of its resource."""
 
 
-class SignatureError(RemediatorError):
-    """A webhook's signature is missing or does not match its body."""
-
-
 class ScriptError(RemediatorError):
     """A remediation script failed; the message says which step and why."""
+
+
+class JobFailed(ScriptError):
+    """Raised out of the Celery task after a failure is recorded, so Celery shows FAILURE
+    (an expected failure: logged without a traceback)."""
 
 
 class ScriptNotConfigured(ScriptError):
@@ -37,3 +38,27 @@ class BrokerUnavailable(RemediatorError):
 
 class JobStateError(RemediatorError):
     """An operator action does not fit the job's status (approving a job that ran, say)."""
+
+
+class JobNotFound(RemediatorError):
+    """No record of that job (never submitted, or expired)."""
+
+
+class RuleNotFound(RemediatorError):
+    """No rule of that name in the loaded rule file."""
+
+
+class UnknownScript(RemediatorError):
+    """A rule or job names a script nobody registered; the message lists the known ones."""
+
+
+class TransitionNotAllowed(JobStateError):
+    """A status change the lifecycle's table does not have (a bug, or a stale decision)."""
+
+
+class ListenerFailed(RemediatorError):
+    """A listener could not do its part; `retry` says whether another attempt may pass."""
+
+    def __init__(self, message: str, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -198,3 +199,51 @@ def clean(client: redis.Redis) -> None:
     keys = list(client.scan_iter("remediator:*")) + list(client.scan_iter("remediator.*"))
     if keys:
         client.delete(*keys)
+
+
+def queued_messages(client: redis.Redis, queue: str) -> dict[str, list[dict[str, Any]]]:
+    """The messages waiting in each of a queue's priority lists (kombu's Redis layout)."""
+    lists = {"0": queue, **{p: f"{queue}\x06\x16{p}" for p in ("3", "6", "9")}}
+    return {
+        p: [json.loads(m) for m in client.lrange(key, 0, -1)] for p, key in lists.items() if client.llen(key)
+    }
+
+
+def queued(client: redis.Redis, queue: str) -> dict[str, list[str]]:
+    """Task ids waiting in each of a queue's priority lists."""
+    return {p: [m["headers"]["id"] for m in ms] for p, ms in queued_messages(client, queue).items()}
+
+
+def queued_tasks(client: redis.Redis, queue: str) -> list[tuple[str, Any]]:
+    """(task name, args) of every message waiting on a queue, highest priority first."""
+    return [
+        (m["headers"]["task"], m["headers"].get("argsrepr"))
+        for _, ms in sorted(queued_messages(client, queue).items(), key=lambda kv: int(kv[0]))
+        for m in ms
+    ]
+
+
+def drained(client: redis.Redis, queue: str) -> bool:
+    """Whether every message of the queue was taken and acknowledged (nothing waiting, and
+    nothing delivered but unacknowledged)."""
+    return not queued_messages(client, queue) and not client.hlen("unacked")
+
+
+@contextmanager
+def installed_plugin(
+    directory: Path, module: str, source: str, group: str, entries: dict[str, str]
+) -> Iterator[None]:
+    """An installed distribution (a module and its dist-info on sys.path) that registers
+    `entries` (name -> "module:attr") in an entry-point group, for a with-block."""
+    (directory / f"{module}.py").write_text(source)
+    dist = directory / f"{module}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in entries.items())
+    (dist / "entry_points.txt").write_text(f"[{group}]\n{lines}")
+    sys.path.insert(0, str(directory))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(directory))
+        sys.modules.pop(module, None)

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from remediator.defaults import PriorityClass
 from remediator.jobs import Job, JobStatus, JobStore, redis_client
+from remediator.testing.factories import make_job
 from remediator.worker.health import record_heartbeat
 from tests.helpers import TOKEN
 
@@ -20,16 +20,8 @@ def store(broker_url, redis_db) -> JobStore:  # type: ignore[no-untyped-def]
 
 
 def add(store: JobStore, **fields: object) -> Job:
-    values: dict[str, object] = {
-        "rule": "r1",
-        "script": "http-request",
-        "tier": "prod",
-        "priority_class": PriorityClass.A,
-        "namespace": "ns",
-        "queue": "remediator.prod",
-        **fields,
-    }
-    return store.create(Job(**values))  # type: ignore[arg-type]
+    values: dict[str, object] = {"rule": "r1", "script": "http-request", "tier": "prod"}
+    return store.create(make_job(**(values | {"priority_class": "A"} | fields)))
 
 
 @pytest.mark.parametrize(

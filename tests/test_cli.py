@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from remediator.cli import main
-from remediator.defaults import PriorityClass
-from remediator.jobs import Job, JobStore, redis_client
+from remediator.jobs import JobStore, redis_client
+from remediator.testing.factories import make_job
 from tests.helpers import PAYLOADS, payload
 
 
@@ -64,16 +64,7 @@ def test_rules_test_rejects_a_payload_that_is_not_a_webhook(runner: CliRunner, t
 
 def test_jobs_list_and_show_read_the_store(runner: CliRunner, broker_url, redis_db) -> None:
     store = JobStore(redis_client(broker_url))
-    job = store.create(
-        Job(
-            rule="r",
-            script="run-command",
-            tier="nonprod",
-            priority_class=PriorityClass.C,
-            namespace="n",
-            queue="remediator.nonprod",
-        )
-    )
+    job = store.create(make_job(script="run-command"))
     listed = runner.invoke(main, ["jobs", "list"])
     assert listed.exit_code == 0, listed.output
     assert job.id in listed.output and "queued" in listed.output

@@ -11,12 +11,8 @@ import psutil
 import pytest
 import redis
 
-from remediator.defaults import PriorityClass
-from remediator.dispatch import Dispatcher
-from remediator.jobs import Job, JobStatus, JobStore, redis_client
-from remediator.payloads import Subject
-from remediator.rules.engine import JobSpec
-from remediator.worker.celery_app import create_celery
+from remediator.jobs import Job, JobStatus, JobStore
+from remediator.testing.factories import make_dispatcher, make_spec, make_subject
 from tests.helpers import WorkerProcess, clean, running_worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -30,19 +26,9 @@ def crash_broker(broker_url: str) -> str:
 
 
 def submit(broker: str, script: str, params: dict) -> tuple[JobStore, Job]:  # type: ignore[type-arg]
-    store = JobStore(redis_client(broker))
-    spec = JobSpec(
-        rule="crash",
-        script=script,
-        tier="prod",
-        priority_class=PriorityClass.B,
-        namespace="t",
-        params=params,
-        key="k",
-    )
-    return store, Dispatcher(create_celery(broker), store).submit(
-        spec, Subject(resource="issue", action="created", issue_id="1")
-    )
+    dispatcher = make_dispatcher(broker)
+    spec = make_spec(rule="crash", script=script, tier="prod", priority_class="B", params=params, key="k")
+    return dispatcher.store, dispatcher.submit(spec, make_subject(issue_id="1"))
 
 
 def kill_pool_child_once_running(worker: WorkerProcess, store: JobStore, job: Job) -> None:
@@ -88,20 +74,18 @@ def test_non_idempotent_job_killed_mid_run_is_not_rerun_blindly(crash_broker, lo
 def test_job_whose_whole_worker_is_killed_runs_on_another_worker_after_the_visibility_timeout(
     crash_broker, log_dir: Path
 ) -> None:
-    store = JobStore(redis_client(crash_broker))
-    spec = JobSpec(
+    dispatcher = make_dispatcher(crash_broker)
+    store = dispatcher.store
+    spec = make_spec(
         rule="crash",
         script="restart-service",
         tier="prod",
         time_limit=4,
-        priority_class=PriorityClass.B,
-        namespace="t",
+        priority_class="B",
         key="k",
         params={"command": ["sleep", "2"]},
     )
-    job = Dispatcher(create_celery(crash_broker), store).submit(
-        spec, Subject(resource="issue", action="created", issue_id="2")
-    )
+    job = dispatcher.submit(spec, make_subject(issue_id="2"))
     env = {"REMEDIATOR_BROKER_URL": crash_broker, "REMEDIATOR_VISIBILITY_TIMEOUT": "6"}
     first = WorkerProcess("prod", log_dir, env=env, concurrency=1, name="doomed").start()
     wait_for(lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05, "the job to start")

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from remediator.jobs import Job, JobStatus, JobStore, redis_client
+from remediator.testing.factories import make_job
 from tests.helpers import SECRET, TOKEN, encode, payload, sentry_headers, wait_for
 
 
@@ -166,26 +167,15 @@ def test_job_killed_at_the_hard_time_limit_is_recorded_failed(broker_url, redis_
     # Celery calls on_failure in the main worker process after it kills the pool child.
     from billiard.exceptions import TimeLimitExceeded
 
-    from remediator.defaults import PriorityClass
     from remediator.tasks.remediation import run_job
 
     store = JobStore(redis_client(broker_url))
-    job = store.create(
-        Job(
-            rule="r",
-            script="run-command",
-            tier="prod",
-            namespace="n",
-            priority_class=PriorityClass.A,
-            queue="remediator.prod",
-            status=JobStatus.RUNNING,
-        )
-    )
+    job = store.create(make_job(script="run-command", status=JobStatus.RUNNING, attempts=1))
     run_job.on_failure(TimeLimitExceeded(7), job.id, [job.id], {}, None)
     killed = store.get(job.id)
     assert killed is not None and killed.status == JobStatus.FAILED
     assert killed.error == "killed at the hard time limit (7s)"
     # An outcome already recorded is never overwritten.
-    store.update(job.id, status=JobStatus.SUCCEEDED, error=None)
-    run_job.on_failure(TimeLimitExceeded(7), job.id, [job.id], {}, None)
-    assert store.get(job.id).status == JobStatus.SUCCEEDED  # type: ignore[union-attr]
+    done = store.create(make_job(script="run-command", status=JobStatus.SUCCEEDED, attempts=1))
+    run_job.on_failure(TimeLimitExceeded(7), done.id, [done.id], {}, None)
+    assert store.get(done.id).status == JobStatus.SUCCEEDED

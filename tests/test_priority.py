@@ -7,30 +7,23 @@ from pathlib import Path
 import redis
 
 from remediator.defaults import PriorityClass
-from remediator.dispatch import Dispatcher
-from remediator.jobs import JobStatus, JobStore, redis_client
+from remediator.jobs import JobStatus
 from remediator.payloads import Subject
 from remediator.rules.engine import JobSpec
-from remediator.worker.celery_app import create_celery
+from remediator.testing.factories import make_dispatcher, make_spec, make_subject
 from tests.helpers import clean, running_worker, wait_for
 
 BACKLOG = 40
 
 
 def spec(klass: PriorityClass, rule: str, n: int) -> JobSpec:
-    return JobSpec(
-        rule=rule,
-        script="run-command",
-        tier="prod",
-        priority_class=klass,
-        namespace="test",
-        params={"argv": ["sleep", "0.05"]},
-        key=str(n),
+    return make_spec(
+        rule=rule, script="run-command", tier="prod", priority_class=klass, params={"argv": ["sleep", "0.05"]}
     )
 
 
 def issue(n: int) -> Subject:
-    return Subject(resource="issue", action="created", issue_id=str(n))
+    return make_subject(issue_id=str(n))
 
 
 def test_class_a_submitted_after_a_class_c_backlog_starts_before_it_drains(
@@ -40,8 +33,8 @@ def test_class_a_submitted_after_a_class_c_backlog_starts_before_it_drains(
     backlog_url = broker_url.rsplit("/", 1)[0] + "/1"
     raw = redis.Redis.from_url(backlog_url)
     clean(raw)
-    store = JobStore(redis_client(backlog_url))
-    dispatcher = Dispatcher(create_celery(backlog_url), store)
+    dispatcher = make_dispatcher(backlog_url)
+    store = dispatcher.store
     backlog = [dispatcher.submit(spec(PriorityClass.C, "backlog", n), issue(n)) for n in range(BACKLOG)]
     # When a class-A job is submitted after them and the worker comes up
     urgent = dispatcher.submit(spec(PriorityClass.A, "urgent", BACKLOG), issue(BACKLOG))

@@ -8,10 +8,10 @@ import threading
 import time
 
 import pytest
+import redis
 
 from remediator.jobs import JobStatus, JobStore, redis_client
-from tests.helpers import SECRET, TOKEN, encode, payload, sentry_headers
-from tests.test_webhook import queued
+from tests.helpers import SECRET, TOKEN, encode, payload, queued, sentry_headers, wait_for
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -174,12 +174,20 @@ def test_rejected_job_never_runs_and_frees_its_key(make_app, idle_redis, idle_br
     assert later["status"] == "awaiting_approval"  # not coalesced onto the rejected job
 
 
+def age(client: redis.Redis, job_id: str, seconds: float) -> None:
+    """Make a waiting job look submitted `seconds` earlier than it was."""
+    created = float(client.hget(f"remediator:job:{job_id}", "created_at") or 0) - seconds
+    client.hset(f"remediator:job:{job_id}", "created_at", json.dumps(created))
+    client.zadd("remediator:awaiting-approval", {job_id: created})
+
+
 def test_unapproved_job_expires_after_the_ttl(make_app, idle_redis, idle_broker_url) -> None:
-    app = make_app(rules(approval=True), broker=idle_broker_url, approval_ttl_seconds=0.5)
+    app = make_app(rules(approval=True), broker=idle_broker_url, approval_ttl_seconds=2)
     client = app.test_client()
     late = post(client, issue_body("4001")).get_json()["jobs"][0]
     swept = post(client, issue_body("4002")).get_json()["jobs"][0]
-    time.sleep(0.6)
+    for job in (late, swept):  # both have waited longer than the TTL
+        age(idle_redis, job["id"], seconds=5)
     response = client.post(f"/api/jobs/{late['id']}/approve", json={"by": "alice"}, headers=AUTH)
     assert response.status_code == 409 and "expired" in response.get_json()["reason"]
     assert app.extensions["remediator"].dispatcher.expire_stale() == [swept["id"]]
@@ -223,12 +231,19 @@ def test_circuit_breaker_opens_after_k_failures_and_closes_on_enable(
         return store.get(job_id).status.value  # type: ignore[union-attr]
 
     assert [run("6001"), run("6002")] == ["failed", "failed"]
+    # The breaker listener runs after the outcome is recorded: the rule's state says when.
+    rule = wait_for(lambda: _disabled_rule(client), what="the breaker to open")
+    assert rule["breaker"]["disabled_reason"].startswith("2 consecutive failed or ineffective")
     suppressed = post(client, issue_body("6003")).get_json()["jobs"][0]
     assert suppressed["status"] == "suppressed"
-    rule = client.get("/api/rules", headers=AUTH).get_json()["rules"][0]
-    assert rule["breaker"]["disabled_reason"].startswith("2 consecutive failed or ineffective")
-    assert client.post("/api/rules/fix/enable", headers=AUTH).get_json()["was_disabled"] is True
+    enabled = client.post("/api/rules/fix/enable", headers=AUTH, json={"by": "ops"}).get_json()
+    assert enabled["was_disabled"] is True and enabled["enabled"] is True
     assert post(client, issue_body("6004")).get_json()["jobs"][0]["status"] == "queued"
+
+
+def _disabled_rule(client):  # type: ignore[no-untyped-def]
+    rule = client.get("/api/rules", headers=AUTH).get_json()["rules"][0]
+    return rule if not rule["enabled"] else None
 
 
 def test_payload_text_is_data_never_code(make_app, idle_redis, idle_broker_url) -> None:

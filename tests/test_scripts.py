@@ -10,7 +10,7 @@ import pytest
 
 from remediator.remediation_scripts import get_script, registry
 from remediator.rules import parse_rules
-from remediator.scripts import ScriptContext
+from remediator.testing.factories import make_context
 
 PLUGIN = """
 from pydantic import BaseModel
@@ -62,7 +62,7 @@ def test_third_party_script_registers_through_the_entry_point_group(plugin: None
         scripts=registry(),
     )
     assert rules.rules[0].job.script == "flush-cache"
-    ctx = ScriptContext(job_id="j", tier="prod", namespace="n")
+    ctx = make_context(tier="prod")
     assert script().run(script.Params.model_validate({"service": "api"}), ctx) == {"flushed": "api"}
 
 

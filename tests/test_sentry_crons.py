@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from pathlib import Path
 
-from remediator.defaults import HEARTBEAT_TASK, MONITOR_CONFIG, PriorityClass, queue_for
-from remediator.dispatch import Dispatcher
-from remediator.jobs import JobStore, redis_client
-from remediator.payloads import Subject
-from remediator.rules.engine import JobSpec
+import redis
+
+from remediator.defaults import HEARTBEAT_TASK, MONITOR_CONFIG, queue_for
+from remediator.testing.factories import make_dispatcher, make_spec, make_subject
 from remediator.worker.celery_app import create_celery
-from tests.helpers import clean, running_worker, wait_for, wait_for_items
+from tests.helpers import clean, queued_tasks, running_worker, wait_for, wait_for_items
 
 
 def beat_sends_heartbeats(broker: str | None = None) -> None:
@@ -60,10 +58,13 @@ def test_each_tiers_worker_checks_in_with_the_monitor_config(workers, standin, r
 
 def test_a_tier_whose_worker_is_down_sends_no_check_in(standin, broker_url, log_dir: Path):
     other = broker_url.rsplit("/", 1)[0] + "/3"
+    client = redis.Redis.from_url(other, decode_responses=True)
+    clean(client)
     with running_worker("prod", log_dir, env={"REMEDIATOR_BROKER_URL": other}, name="alone"):
         beat_sends_heartbeats(other)
         wait_for(lambda: len(standin.check_ins("batch-worker-prod")) >= 2, 20, 0.1, "the prod check-ins")
-        time.sleep(1.0)
+    # The nonprod heartbeat was sent like prod's, and nobody took it: no check-in can exist.
+    assert queued_tasks(client, "remediator.nonprod") == [(HEARTBEAT_TASK, "('nonprod',)")]
     assert standin.check_ins("batch-worker-nonprod") == []
 
 
@@ -72,18 +73,10 @@ def test_a_tier_with_too_deep_a_queue_checks_in_error(standin, broker_url, log_d
     import redis
 
     clean(redis.Redis.from_url(other))
-    dispatcher = Dispatcher(create_celery(other), JobStore(redis_client(other)))
-    for n in range(8):
-        slow = JobSpec(
-            rule="slow",
-            script="run-command",
-            tier="prod",
-            key=str(n),
-            priority_class=PriorityClass.C,
-            namespace="t",
-            params={"argv": ["sleep", "0.2"]},
-        )
-        dispatcher.submit(slow, Subject(resource="issue", action="created", issue_id=str(n)))
+    dispatcher = make_dispatcher(other)
+    for _ in range(8):
+        slow = make_spec(rule="slow", script="run-command", tier="prod", params={"argv": ["sleep", "0.2"]})
+        dispatcher.submit(slow, make_subject())
     create_celery(other).send_task(HEARTBEAT_TASK, args=["prod"], queue=queue_for("prod"), priority=0)
     env = {"REMEDIATOR_BROKER_URL": other, "REMEDIATOR_MAX_QUEUE_DEPTH": "3"}
     with running_worker("prod", log_dir, env=env, concurrency=1, name="deep"):

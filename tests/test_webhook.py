@@ -7,9 +7,8 @@ import json
 import time
 
 import pytest
-import redis
 
-from tests.helpers import PAYLOADS, encode, payload, sentry_headers
+from tests.helpers import PAYLOADS, encode, payload, queued, sentry_headers
 
 RULES = """
 rules:
@@ -39,16 +38,6 @@ def issue(**changes: str) -> dict:  # type: ignore[type-arg]
     document = payload("issue_created")
     document["data"]["issue"].update(changes)
     return document
-
-
-def queued(client: redis.Redis, queue: str) -> dict[str, list[str]]:
-    """Task ids waiting in each of a queue's priority lists (kombu's Redis layout)."""
-    lists = {"0": queue, **{p: f"{queue}\x06\x16{p}" for p in ("3", "6", "9")}}
-    return {
-        p: [json.loads(m)["headers"]["id"] for m in client.lrange(key, 0, -1)]
-        for p, key in lists.items()
-        if client.llen(key)
-    }
 
 
 def test_matching_issue_is_accepted_and_queued_on_its_tier_at_its_priority(

@@ -31,11 +31,14 @@ def exec_process(argv: list[str]) -> NoReturn:
 
 def checked_rules(settings: Settings, path: Path | None = None) -> Any:
     """The rule file, validated; its problems as a ClickException."""
+    from remediator.listeners import strategies
     from remediator.remediation_scripts import registry
     from remediator.rules import load_rules
 
     try:
-        return load_rules(path or settings.rules_file, scripts=registry(), tiers=settings.tiers)
+        return load_rules(
+            path or settings.rules_file, scripts=registry(), tiers=settings.tiers, verifications=strategies()
+        )
     except RemediatorError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -49,6 +52,29 @@ def job_store(settings: Settings | None = None) -> Any:
         return JobStore(redis_client(settings.effective_broker_url()), settings.job_retention_days)
     except RemediatorError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def celery_app(settings: Settings) -> Any:
+    """A Celery app on the configured broker (to queue jobs and events)."""
+    from remediator.worker.celery_app import create_celery
+
+    return create_celery(settings.effective_broker_url())
+
+
+def lifecycle(settings: Settings, celery: Any = None) -> Any:
+    """The lifecycle (with this process's listeners) on the configured broker."""
+    from remediator.listeners import build_lifecycle
+
+    return build_lifecycle(settings, job_store(settings), celery or celery_app(settings))
+
+
+def dispatcher(settings: Settings | None = None) -> Any:
+    """The dispatcher operators' decisions go through, as the web process's do."""
+    from remediator.dispatch import dispatcher_for
+
+    settings = settings or settings_or_exit()
+    celery = celery_app(settings)
+    return dispatcher_for(settings, celery, lifecycle(settings, celery))
 
 
 @click.group()

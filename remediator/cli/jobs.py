@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import UTC, datetime
-from typing import Any
 
 import click
 
-from remediator.cli.base import job_store, main, settings_or_exit
+from remediator.cli.base import dispatcher, job_store, main
 from remediator.errors import RemediatorError
+from remediator.remediation_scripts import public_job as public
 
 
 @main.group()
@@ -40,31 +40,23 @@ def jobs_list(status: str | None, tier: str | None, rule: str | None, limit: int
         raise click.ClickException(f"cannot reach the job store: {exc}") from None
     if as_json:
         for job in found:
-            click.echo(job.model_dump_json())
+            click.echo(json.dumps(public(job)))
         return
     width = shutil.get_terminal_size((120, 20)).columns
-    click.echo(f"{'ID':32}  {'STATUS':10} {'TIER':8} {'CLASS':5} {'CREATED (UTC)':19}  RULE/SCRIPT")
+    click.echo(f"{'ID':32}  {'STATUS':17} {'TIER':8} {'CLASS':5} {'CREATED (UTC)':19}  RULE/SCRIPT")
     for job in found:
         line = (
-            f"{job.id:32}  {job.status.value:10} {job.tier:8} {job.priority_class.value:5} "
+            f"{job.id:32}  {job.status.value:17} {job.tier:8} {job.priority_class.value:5} "
             f"{_when(job.created_at):19}  {job.rule}/{job.script}"
         )
         click.echo(line[:width])
-
-
-def _dispatcher() -> Any:
-    from remediator.dispatch import dispatcher_for
-    from remediator.worker.celery_app import create_celery
-
-    settings = settings_or_exit()
-    return dispatcher_for(settings, create_celery(settings.effective_broker_url()), job_store(settings))
 
 
 def _decide(action: str, job_id: str, by: str, *extra: str) -> None:
     import redis
 
     try:
-        job = getattr(_dispatcher(), action)(job_id, by, *extra)
+        job = getattr(dispatcher(), action)(job_id, by, *extra)
     except (RemediatorError, redis.RedisError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"job {job.id}: {job.status.value} ({job.reason})")
@@ -115,4 +107,4 @@ def jobs_show(job_id: str) -> None:
         raise click.ClickException(f"cannot reach the job store: {exc}") from None
     if job is None:
         raise click.ClickException(f"no job {job_id}")
-    click.echo(json.dumps(job.model_dump(mode="json"), indent=2))
+    click.echo(json.dumps(public(job), indent=2))

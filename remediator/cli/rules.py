@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from remediator.cli.base import checked_rules, job_store, main, settings_or_exit
+from remediator.cli.base import checked_rules, lifecycle, main, settings_or_exit
 from remediator.errors import RemediatorError
 
 
@@ -96,9 +96,20 @@ def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> 
 
 @rules.command("enable")
 @click.argument("name")
-def rules_enable(name: str) -> None:
+@click.option("--by", required=True, help="Who re-enables it (recorded on the event).")
+def rules_enable(name: str, by: str) -> None:
     """Close a rule's circuit breaker after fixing what kept failing."""
-    from remediator.jobs import controls
+    import redis
 
-    was_open = controls.enable_rule(job_store().client, name)
-    click.echo(f"rule {name!r} enabled" + ("" if was_open else " (it was not disabled)"))
+    from remediator.dispatch import reenable_rule
+
+    settings = settings_or_exit()
+    ruleset = checked_rules(settings)
+    try:
+        was_open = reenable_rule(ruleset, lifecycle(settings), name, by)
+    except (RemediatorError, redis.RedisError) as exc:
+        raise click.ClickException(str(exc)) from None
+    state = (
+        "enabled" if ruleset.get(name).enabled else "breaker closed, but `enabled: false` in the rule file"
+    )
+    click.echo(f"rule {name!r} {state}" + ("" if was_open else " (its breaker was not open)"))

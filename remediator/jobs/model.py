@@ -81,6 +81,9 @@ class Job(BaseModel):
     """Seconds after success at which Sentry is asked whether the issue went quiet."""
     resolve_issue: bool = True
     """Whether verification resolves the Sentry issue (else it only comments)."""
+    verification: str = "sentry"
+    """How the fix is verified after success: `sentry` (the issue stays quiet) or `none`."""
+    sentry_project: str | None = None
     worker: str | None = None
     attempts: int = 0
     created_at: float = Field(default_factory=time.time)

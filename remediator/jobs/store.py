@@ -1,47 +1,40 @@
-"""The job store: job records, their notes and per-rule counts, kept in Redis."""
+"""The job store: job records, their notes, indexes and per-rule counts, kept in Redis.
+
+It stores; it decides nothing. Status changes go through `remediator.lifecycle.Lifecycle`,
+which uses `transition` and `claim` here (compare-and-set Lua scripts that keep the
+indexes in the same step) and emits the event of each change.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, cast
 
 import redis
 
-from remediator.jobs import controls
-from remediator.jobs.keys import INDEX_KEY, active_key, breaker_key, issue_key, job_key, notes_key, stats_key
+from remediator.jobs.keys import (
+    INDEX_KEY,
+    active_key,
+    issue_key,
+    job_key,
+    notes_key,
+    rule_index,
+    stats_key,
+    status_index,
+    tier_index,
+)
 from remediator.jobs.model import OUTCOMES, Job, JobStatus
 
-LIST_SCAN_LIMIT = 5000
-"""How many of the newest jobs a filtered listing looks through."""
+_LUA = Path(__file__).parent
+_TRANSITION = (_LUA / "transition.lua").read_text()
+_CLAIM = (_LUA / "claim.lua").read_text()
 
-_Q = json.dumps(JobStatus.QUEUED.value)
-_R = json.dumps(JobStatus.RUNNING.value)
-
-# Start an attempt only if the job may still run: queued, or running (a redelivery after a
-# crash). Atomic, so a cancellation and a start never both win.
-_CLAIM = f"""
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= '{_Q}' and status ~= '{_R}' then return false end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'status', '{_R}', 'worker', ARGV[1], 'started_at', ARGV[2])
-return attempts
-"""
-
-# Move a job from one status to another only if it is still in the first.
-_TRANSITION = """
-if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2])
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
-"""
-
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+PAGE_FETCH = 200
+"""Ids fetched per round trip while a filtered listing walks an index."""
 
 
 def redis_client(url: str, connect_timeout: float = 2.0) -> redis.Redis:
@@ -55,14 +48,26 @@ def redis_client(url: str, connect_timeout: float = 2.0) -> redis.Redis:
     )
 
 
-def _decode(raw: dict[str, str], notes: list[str]) -> Job:
+def _decode(raw: dict[str, str], notes: list[str] | None = None) -> Job:
     fields = {k: json.loads(v) for k, v in raw.items()}
-    fields["notes"] = [json.loads(n) for n in notes]
+    fields["notes"] = [json.loads(n) for n in notes or ()]
     return Job.model_validate(fields)
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _encode(fields: dict[str, Any]) -> dict[Any, Any]:
     return {k: json.dumps(v.value if isinstance(v, StrEnum) else v) for k, v in fields.items()}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: the jobs, and the cursor of the next page (None: the end)."""
+
+    jobs: list[Job]
+    next_cursor: str | None
 
 
 class JobStore:
@@ -71,9 +76,10 @@ class JobStore:
     def __init__(self, client: redis.Redis, retention_days: int = 30) -> None:
         self.client = client
         self.ttl = retention_days * 86400
-        self._claim = client.register_script(_CLAIM)
         self._transition = client.register_script(_TRANSITION)
-        self._release = client.register_script(_RELEASE)
+        self._claim = client.register_script(_CLAIM)
+
+    # -- records ---------------------------------------------------------------------
 
     def create(self, job: Job) -> Job:
         """Store a new job record."""
@@ -83,47 +89,71 @@ class JobStore:
         return job
 
     def queue_create(self, pipe: Any, job: Job) -> None:
-        """Add the commands that store a new record to a pipeline (executed by the caller)."""
+        """Add the commands that store a new record and index it to a pipeline (executed by
+        the caller)."""
         fields = job.model_dump(mode="json", exclude={"notes"})
         pipe.hset(job_key(job.id), mapping=_encode(fields))
         pipe.expire(job_key(job.id), self.ttl)
-        pipe.zadd(INDEX_KEY, {job.id: job.created_at})
-        pipe.zremrangebyscore(INDEX_KEY, "-inf", time.time() - self.ttl)
+        horizon = time.time() - self.ttl
+        for index in (INDEX_KEY, status_index(job.status), tier_index(job.tier), rule_index(job.rule)):
+            pipe.zadd(index, {job.id: job.created_at})
+            pipe.zremrangebyscore(index, "-inf", horizon)
         if job.sentry_issue_id:
             pipe.sadd(issue_key(job.sentry_issue_id), job.id)
             pipe.expire(issue_key(job.sentry_issue_id), self.ttl)
 
     def get(self, job_id: str) -> Job | None:
-        """The job record, or None if there is none (or it has expired)."""
+        """The job record with its notes, or None if there is none (or it has expired)."""
         with self.client.pipeline(transaction=False) as pipe:
             pipe.hgetall(job_key(job_id))
             pipe.lrange(notes_key(job_id), 0, -1)
             raw, notes = pipe.execute()
         return _decode(raw, notes) if raw else None
 
-    def update(self, job_id: str, **fields: Any) -> None:
-        """Set some fields of an existing record."""
-        self.client.hset(job_key(job_id), mapping=_encode(fields))
-
-    def transition(self, job_id: str, old: JobStatus, new: JobStatus, **fields: Any) -> bool:
-        """Move a job from status old to new (setting fields) only if it is still old."""
-        args: list[Any] = [json.dumps(old.value), json.dumps(new.value)]
+    def transition(
+        self,
+        job: Job,
+        old: JobStatus,
+        new: JobStatus,
+        count_outcome: bool = False,
+        release_slot: bool = False,
+        **fields: Any,
+    ) -> Job | None:
+        """Move a job from status old to new (setting fields and its status index) only if it
+        is still old; optionally count the outcome for its rule and free its concurrency
+        slot. Returns the record as it now is (without notes), or None if it was not old."""
+        args: list[str | float] = [
+            json.dumps(old.value),
+            json.dumps(new.value),
+            new.value if count_outcome and new.value in OUTCOMES else "",
+            job.id,
+            job.created_at,
+            time.time() - self.ttl,
+        ]
         for key, value in _encode(fields).items():
             args += [key, value]
-        return bool(self._transition(keys=[job_key(job_id)], args=args))
+        slot = active_key(job.rule, job.storm_key) if release_slot and job.storm_key is not None else ""
+        keys = [job_key(job.id), status_index(old), status_index(new), stats_key(job.rule), slot]
+        raw = self._transition(keys=keys, args=args)
+        return _decode(_pairs(raw)) if raw else None
 
-    def release_slot(self, job: Job) -> None:
-        """Free the rule's concurrency slot for the job's key, if the job still holds it."""
-        if job.storm_key is not None:
-            self._release(keys=[active_key(job.rule, job.storm_key)], args=[job.id])
-
-    def claim(self, job_id: str, worker: str) -> int | None:
-        """Start an attempt if the job may run; returns the attempt number, or None."""
-        attempts = self._claim(keys=[job_key(job_id)], args=[json.dumps(worker), json.dumps(time.time())])
-        return int(attempts) if attempts else None
+    def claim(self, job: Job, worker: str) -> Job | None:
+        """Start an attempt if the job may run; returns the record with the attempt counted,
+        or None if it may not run (cancelled, finished)."""
+        keys = [job_key(job.id), status_index(JobStatus.QUEUED), status_index(JobStatus.RUNNING)]
+        args: list[str | float] = [
+            json.dumps(JobStatus.QUEUED.value),
+            json.dumps(JobStatus.RUNNING.value),
+            json.dumps(worker),
+            json.dumps(time.time()),
+            job.id,
+            job.created_at,
+        ]
+        raw = self._claim(keys=keys, args=args)
+        return _decode(_pairs(raw)) if raw else None
 
     def add_note(self, job_id: str, kind: str, **detail: Any) -> None:
-        """Append a note (write-back, verification, cancellation...) to the job."""
+        """Append a note (a listener's attempt, an approval, a cancellation...) to the job."""
         note = json.dumps({"kind": kind, "at": time.time(), **detail})
         with self.client.pipeline() as pipe:
             pipe.rpush(notes_key(job_id), note)
@@ -133,35 +163,6 @@ class JobStore:
     def jobs_for_issue(self, issue_id: str) -> list[str]:
         """Ids of the jobs submitted for a Sentry issue."""
         return sorted(cast(set[str], self.client.smembers(issue_key(issue_id))))
-
-    def finish(self, job: Job, outcome: str, resets_breaker: bool, **fields: Any) -> None:
-        """Record a run's outcome in one round trip: the fields, the freed concurrency slot
-        and the rule's counts; the breaker is consulted only after a bad outcome."""
-        with self.client.pipeline() as pipe:
-            pipe.hset(job_key(job.id), mapping=_encode(fields))
-            if job.storm_key is not None:
-                self._release(keys=[active_key(job.rule, job.storm_key)], args=[job.id], client=pipe)
-            pipe.hincrby(stats_key(job.rule), outcome, 1)
-            if resets_breaker:
-                pipe.hset(breaker_key(job.rule), "consecutive", 0)
-            pipe.execute()
-        if outcome in controls.BAD_OUTCOMES:
-            reason = controls.note_outcome(
-                self.client, job.rule, outcome, job.id, job.breaker_after, resets=False
-            )
-            if reason:
-                self.add_note(job.id, "breaker", ok=False, detail=f"rule {job.rule!r} disabled: {reason}")
-
-    def count_outcome(self, job: Job, outcome: str, resets_breaker: bool = False) -> str | None:
-        """Count one outcome (succeeded, failed, verified, ineffective) against the job's
-        rule and feed its circuit breaker; returns the reason if the breaker opened."""
-        self.client.hincrby(stats_key(job.rule), outcome, 1)
-        reason = controls.note_outcome(
-            self.client, job.rule, outcome, job.id, job.breaker_after, resets_breaker
-        )
-        if reason:
-            self.add_note(job.id, "breaker", ok=False, detail=f"rule {job.rule!r} disabled: {reason}")
-        return reason
 
     def rule_stats(self, rules: list[str]) -> dict[str, dict[str, int]]:
         """Outcome counts per rule (zero where none yet)."""
@@ -173,6 +174,8 @@ class JobStore:
             rule: {o: int(row.get(o, 0)) for o in OUTCOMES} for rule, row in zip(rules, rows, strict=True)
         }
 
+    # -- listing -----------------------------------------------------------------------
+
     def list(
         self,
         status: str | None = None,
@@ -181,25 +184,68 @@ class JobStore:
         limit: int = 50,
     ) -> list[Job]:
         """The newest jobs first, filtered."""
-        ids = cast(list[str], self.client.zrevrange(INDEX_KEY, 0, LIST_SCAN_LIMIT - 1))
+        return self.page(status=status, tier=tier, rule=rule, limit=limit).jobs
+
+    def page(
+        self,
+        status: str | None = None,
+        tier: str | None = None,
+        rule: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of the newest jobs first, filtered; pass the page's next_cursor to get
+        the next. Walks the index of the first filter given (status, rule, tier), so the
+        cost follows the page, not the number of records."""
+        index = (
+            status_index(status)
+            if status
+            else rule_index(rule)
+            if rule
+            else tier_index(tier)
+            if tier
+            else INDEX_KEY
+        )
+        wanted = {k: v for k, v in (("status", status), ("tier", tier), ("rule", rule)) if v}
+        max_score, after_id = _parse_cursor(cursor)
         found: list[Job] = []
-        for start in range(0, len(ids), 200):
+        while len(found) < limit:
+            entries = cast(
+                list[tuple[str, float]],
+                self.client.zrevrangebyscore(
+                    index, max_score, "-inf", start=0, num=PAGE_FETCH, withscores=True
+                ),
+            )
+            # Ties on the score come newest-id-last; skip what the cursor already passed.
+            entries = [
+                (i, s) for i, s in entries if not (after_id and s == float(max_score) and i >= after_id)
+            ]
+            if not entries:
+                return Page(found, None)
             with self.client.pipeline(transaction=False) as pipe:
-                for job_id in ids[start : start + 200]:
+                for job_id, _ in entries:
                     pipe.hgetall(job_key(job_id))
-                    pipe.lrange(notes_key(job_id), 0, -1)
                 rows = pipe.execute()
-            for raw, notes in zip(rows[::2], rows[1::2], strict=True):
+            for (job_id, score), raw in zip(entries, rows, strict=True):
+                max_score, after_id = repr(score), job_id
                 if not raw:
-                    continue
-                job = _decode(raw, notes)
-                if (
-                    (status and job.status != status)
-                    or (tier and job.tier != tier)
-                    or (rule and job.rule != rule)
-                ):
+                    continue  # expired record; its index entry goes with the retention sweep
+                job = _decode(raw)
+                if any(getattr(job, k) != v for k, v in wanted.items()):
                     continue
                 found.append(job)
-                if len(found) >= limit:
-                    return found
-        return found
+                if len(found) == limit:
+                    return Page(found, f"{max_score}:{after_id}")
+        return Page(found, f"{max_score}:{after_id}" if found else None)
+
+
+def _parse_cursor(cursor: str | None) -> tuple[str, str | None]:
+    """A cursor is "<score>:<id>" of the last job shown; none starts at the newest."""
+    if not cursor:
+        return "+inf", None
+    score, _, job_id = cursor.partition(":")
+    try:
+        float(score)
+    except ValueError:
+        raise ValueError(f"invalid cursor {cursor!r}") from None
+    return score, job_id or None

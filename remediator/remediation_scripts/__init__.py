@@ -5,8 +5,17 @@ from remediator.remediation_scripts.registry import (
     ENTRY_POINT_GROUP,
     get_script,
     longest_time_limit,
+    public_job,
     redact,
     registry,
 )
 
-__all__ = ["BUILTINS", "ENTRY_POINT_GROUP", "get_script", "longest_time_limit", "redact", "registry"]
+__all__ = [
+    "BUILTINS",
+    "ENTRY_POINT_GROUP",
+    "get_script",
+    "longest_time_limit",
+    "public_job",
+    "redact",
+    "registry",
+]

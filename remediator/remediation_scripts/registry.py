@@ -7,6 +7,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from remediator.jobs import Job
 from remediator.remediation_scripts.http_request import HttpRequest
 from remediator.remediation_scripts.noop import Noop
 from remediator.remediation_scripts.placeholders import AnalyzeProductionError, FixBuildErrors
@@ -67,3 +68,10 @@ def redact(script_name: str, params: dict[str, Any]) -> dict[str, Any]:
     """The params with those marked secret (by the named script) replaced by [Filtered]."""
     script = registry().get(script_name)
     return params if script is None else redact_params(script, params)
+
+
+def public_job(job: Job) -> dict[str, Any]:
+    """A job as operators see it (API, CLI): params marked secret are [Filtered]."""
+    document: dict[str, Any] = job.model_dump(mode="json")
+    document["params"] = redact(job.script, document["params"])
+    return document

@@ -34,6 +34,8 @@ class JobSpec:
     time_limit: int | None = None
     """The rule's hard time limit, if it lowers the script's."""
     verify_after: float = VERIFY_AFTER_SECONDS
+    verification: str | None = None
+    """The rule's verification strategy; None: the script's own."""
     resolve_issue: bool = True
     key: str = ""
     """What once_within and concurrency count per (the rule's rendered key)."""
@@ -158,6 +160,7 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         params=params,
         time_limit=job.time_limit,
         verify_after=rule.verify_after,
+        verification=rule.verify,
         resolve_issue=rule.resolve_issue,
         key=key,
         dedup_window=rule.dedup_window,

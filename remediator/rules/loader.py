@@ -25,13 +25,14 @@ def load_rules(
     path: Path,
     scripts: Mapping[str, type[ScriptInfo]] | None = None,
     tiers: Iterable[str] = defaults.DEFAULT_TIERS,
+    verifications: Iterable[str] | None = None,
 ) -> RuleSet:
     """Load and validate a rule file; every problem is reported in one RuleError."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"{path}: cannot read the rule file: {exc.strerror}") from None
-    return parse_rules(text, source=str(path), scripts=scripts, tiers=tiers)
+    return parse_rules(text, source=str(path), scripts=scripts, tiers=tiers, verifications=verifications)
 
 
 def parse_rules(
@@ -39,6 +40,7 @@ def parse_rules(
     source: str = "<rules>",
     scripts: Mapping[str, type[ScriptInfo]] | None = None,
     tiers: Iterable[str] = defaults.DEFAULT_TIERS,
+    verifications: Iterable[str] | None = None,
 ) -> RuleSet:
     """Validate rule-file text against the known scripts (name -> class) and tiers."""
     try:
@@ -49,7 +51,11 @@ def parse_rules(
         document = {}
     if not isinstance(document, dict):
         raise RuleError(f"{source}: expected a mapping with a 'rules' list at the top")
-    context = {"scripts": scripts, "tiers": tuple(tiers)}
+    context = {
+        "scripts": scripts,
+        "tiers": tuple(tiers),
+        "verifications": None if verifications is None else tuple(verifications),
+    }
     try:
         return RuleSet.model_validate(document, context=context)
     except ValidationError as exc:

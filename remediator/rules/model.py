@@ -19,6 +19,7 @@ from pydantic import (
 from remediator import defaults
 from remediator.defaults import PriorityClass
 from remediator.durations import parse_duration
+from remediator.errors import RuleNotFound
 from remediator.rules.templating import TemplateError, check_templates
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -185,6 +186,9 @@ class Rule(_Strict):
     """After a job succeeds, how long Sentry must stay quiet before the fix counts as verified."""
     resolve_issue: bool = True
     """Whether a verified fix resolves the Sentry issue (false: comment only)."""
+    verify: str | None = None
+    """How a success is verified: `sentry` (the issue stays quiet for verify_after) or `none`
+    (jobs that only analyse or notify; they never resolve an issue). Default: the script's."""
     key: str = defaults.DEFAULT_STORM_KEY
     """Template naming what once_within and concurrency count per (default: the issue)."""
     dedup_window: Duration = defaults.DEDUP_WINDOW_SECONDS
@@ -207,6 +211,14 @@ class Rule(_Strict):
             check_templates(value)
         except TemplateError as exc:
             raise ValueError(f"template does not compile: {exc}") from None
+        return value
+
+    @field_validator("verify")
+    @classmethod
+    def _known_strategy(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known = (info.context or {}).get("verifications")
+        if value is not None and known is not None and value not in known:
+            raise ValueError(f"unknown verification {value!r}; known: {', '.join(sorted(known))}")
         return value
 
     def needs_approval(self) -> bool:
@@ -244,3 +256,11 @@ class RuleSet(_Strict):
                 raise ValueError(f"rule name {rule.name!r} is used twice")
             seen.add(rule.name)
         return value
+
+    def get(self, name: str) -> Rule:
+        """The rule of that name, or RuleNotFound listing the known ones."""
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        known = ", ".join(r.name for r in self.rules) or "(none)"
+        raise RuleNotFound(f"no rule {name!r}; known: {known}")

@@ -9,6 +9,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 from pydantic.config import JsonDict
 
+from remediator.jobs.model import Job
+from remediator.sentry.api import SentryApi
+from remediator.settings import Settings
+
 
 class NoParams(BaseModel):
     """Params of a script that takes none."""
@@ -18,12 +22,44 @@ class NoParams(BaseModel):
 
 @dataclass
 class ScriptContext:
-    """What a running script knows of its job, and where it records its steps."""
+    """What a running script gets instead of globals: its job, the subject's ids, the
+    settings, a Sentry API client (None when REMEDIATOR_SENTRY_AUTH_TOKEN/ORG are unset)
+    and the recorder of its steps."""
 
-    job_id: str
-    tier: str
-    namespace: str
+    job: Job
+    settings: Settings
+    sentry: SentryApi | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def job_id(self) -> str:
+        """The job's id."""
+        return self.job.id
+
+    @property
+    def tier(self) -> str:
+        """The job's tier."""
+        return self.job.tier
+
+    @property
+    def namespace(self) -> str:
+        """The job's namespace."""
+        return self.job.namespace
+
+    @property
+    def issue_id(self) -> str | None:
+        """The Sentry issue the job is about, if any."""
+        return self.job.sentry_issue_id
+
+    @property
+    def event_id(self) -> str | None:
+        """The Sentry event the job is about, if any."""
+        return self.job.sentry_event_id
+
+    @property
+    def project(self) -> str | None:
+        """The Sentry project (slug) the job is about, if known."""
+        return self.job.sentry_project
 
     def step(self, name: str, ok: bool, started: float, **detail: Any) -> None:
         """Record one step of the script (shown in the job's output, success or not)."""
@@ -46,6 +82,8 @@ class Script:
     """Hard limit in seconds: the worker kills the job after it."""
     idempotent: ClassVar[bool] = True
     """Whether running the script again after a crash is safe."""
+    verification: ClassVar[str] = "sentry"
+    """How a success is verified unless the rule says otherwise: `sentry` or `none`."""
 
     def run(self, params: Any, ctx: ScriptContext) -> dict[str, Any]:
         """Do the remediation; return what the job record shows as output."""

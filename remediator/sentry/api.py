@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 
 from remediator.errors import RemediatorError
+from remediator.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -134,3 +136,15 @@ class SentryApi:
             body["statusDetails"] = details
         result: dict[str, Any] = self.request("PUT", self._issue_path(issue_id), json=body)
         return result
+
+
+def api_for(settings: Settings) -> SentryApi | None:
+    """The REST client, or None when REMEDIATOR_SENTRY_AUTH_TOKEN and _ORG are not both set."""
+    if not (settings.sentry_auth_token and settings.sentry_org):
+        return None
+    return SentryApi(settings.sentry_api_url, settings.sentry_auth_token, settings.sentry_org)
+
+
+def parse_time(value: str) -> float:
+    """Sentry's ISO timestamps as epoch seconds."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

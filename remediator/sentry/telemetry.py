@@ -11,39 +11,15 @@ from sentry_sdk.integrations.flask import FlaskIntegration
 from sentry_sdk.types import Event, Hint
 
 from remediator import defaults
+from remediator.errors import JobFailed
 from remediator.jobs import Job
+from remediator.redaction import register_secret, scrub
 from remediator.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FILTERED = "[Filtered]"
 SECRET_SETTINGS = ("sentry_client_secret", "api_token", "sentry_auth_token")
-MIN_SECRET_LENGTH = 6
-"""Shorter values are not scrubbed (they would blank out ordinary words)."""
-
-_secrets: set[str] = set()
-
-
-def register_secret(value: object) -> None:
-    """Never let this value reach Sentry, wherever it appears in an event."""
-    if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
-        _secrets.add(value)
-
-
-def scrub(value: Any) -> Any:
-    """A copy of value with every registered secret replaced by [Filtered]."""
-    if not _secrets:
-        return value
-    if isinstance(value, str):
-        for secret in _secrets:
-            if secret in value:
-                value = value.replace(secret, FILTERED)
-        return value
-    if isinstance(value, dict):
-        return {scrub(k): scrub(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub(v) for v in value]
-    return value
+"""Settings whose values never reach Sentry."""
 
 
 def _before_send(event: Event, hint: Hint) -> Event | None:
@@ -144,3 +120,12 @@ def finish_job(ok: bool) -> None:
     transaction = sentry_sdk.get_current_scope().transaction
     if transaction is not None:
         transaction.set_status("ok" if ok else "internal_error")
+
+
+def capture_failure(job: Job) -> None:
+    """Send the job's failure as an error event carrying the job's tags and context."""
+    sentry_sdk.capture_exception(
+        JobFailed(job.error or job.reason or "failed"),
+        tags=job_tags(job),
+        contexts={"job": job_context(job)},
+    )

@@ -1,8 +1,9 @@
 """Celery tasks: thin adapters from a message to remediator's own functions."""
 
+from remediator.tasks.events import deliver
 from remediator.tasks.heartbeat import heartbeat
 from remediator.tasks.maintenance import sweep
 from remediator.tasks.remediation import run_job
-from remediator.tasks.sentry import verify, writeback
+from remediator.tasks.verification import verify
 
-__all__ = ["heartbeat", "run_job", "sweep", "verify", "writeback"]
+__all__ = ["deliver", "heartbeat", "run_job", "sweep", "verify"]

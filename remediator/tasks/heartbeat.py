@@ -11,8 +11,9 @@ from sentry_sdk.crons import capture_checkin
 from sentry_sdk.crons.consts import MonitorStatus
 
 from remediator import defaults
+from remediator.lifecycle import Event, EventKind
 from remediator.settings import get_settings
-from remediator.tasks._store import worker_store
+from remediator.tasks._runtime import worker_lifecycle
 from remediator.worker.health import record_heartbeat, tier_problems
 
 if TYPE_CHECKING:
@@ -27,16 +28,16 @@ def heartbeat(self: Task, tier: str) -> dict[str, Any]:
     config = cast("MonitorConfig", {**defaults.MONITOR_CONFIG, "timezone": settings.timezone})
     check_in_id = capture_checkin(monitor_slug=slug, status=MonitorStatus.IN_PROGRESS, monitor_config=config)
     started = time.monotonic()
-    client = worker_store().client
-    problems = tier_problems(client, tier, settings.max_queue_depth)
-    beat = {
-        "tier": tier,
-        "worker": self.request.hostname or "unknown",
-        "at": time.time(),
-        "problems": problems,
-    }
-    if "broker" not in " ".join(problems):
-        record_heartbeat(client, beat)
+    lifecycle = worker_lifecycle()
+    client = lifecycle.store.client
+    reachable, problems = tier_problems(client, tier, settings.max_queue_depth)
+    worker = self.request.hostname or "unknown"
+    beat = {"tier": tier, "worker": worker, "at": time.time(), "problems": problems}
+    if reachable:
+        previous = record_heartbeat(client, beat)
+        if previous is None or bool(previous.get("problems")) != bool(problems):
+            kind = EventKind.HEARTBEAT_ERROR if problems else EventKind.HEARTBEAT_OK
+            lifecycle.emit(Event(kind=kind, tier=tier, actor=worker, detail={"problems": problems}))
     capture_checkin(
         monitor_slug=slug,
         check_in_id=check_in_id,

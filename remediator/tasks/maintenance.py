@@ -9,11 +9,11 @@ from celery import Task, shared_task
 from remediator import defaults
 from remediator.dispatch import dispatcher_for
 from remediator.settings import get_settings
-from remediator.tasks._store import worker_store
+from remediator.tasks._runtime import worker_lifecycle
 
 
 @shared_task(name=defaults.SWEEP_TASK, bind=True, ignore_result=True)
 def sweep(self: Task) -> dict[str, Any]:
     """Expire jobs that waited for approval longer than REMEDIATOR_APPROVAL_TTL_SECONDS."""
-    expired = dispatcher_for(get_settings(), self.app, worker_store()).expire_stale()
+    expired = dispatcher_for(get_settings(), self.app, worker_lifecycle()).expire_stale()
     return {"expired": expired}

@@ -1,4 +1,4 @@
-"""The task that runs one remediation job, and the follow-ups its outcome calls for."""
+"""The task that runs one remediation job."""
 
 from __future__ import annotations
 
@@ -9,42 +9,25 @@ from billiard.exceptions import TimeLimitExceeded
 from celery import Task, shared_task
 
 from remediator import defaults
-from remediator.dispatch import send_verify, send_writeback
-from remediator.jobs import Job, JobStatus
-from remediator.settings import get_settings
-from remediator.tasks._store import worker_store
+from remediator.errors import JobFailed
+from remediator.jobs import JobStatus
+from remediator.tasks._runtime import script_context, worker_lifecycle
 from remediator.worker import runner
-
-
-def _follow_up(app: Any, job: Job) -> None:
-    settings = get_settings()
-    if not job.sentry_issue_id:
-        return
-    if not settings.writeback_enabled:
-        if job.status == JobStatus.SUCCEEDED:
-            worker_store().add_note(
-                job.id,
-                "verify",
-                ok=False,
-                detail=("not verified: REMEDIATOR_SENTRY_AUTH_TOKEN and REMEDIATOR_SENTRY_ORG are not set"),
-            )
-        return
-    send_writeback(app, job, "finished")
-    if job.status == JobStatus.SUCCEEDED:
-        send_verify(app, job)
 
 
 class RemediationTask(Task):  # type: ignore[misc]
     """Records jobs that never got to record themselves: killed at the hard time limit."""
 
+    # A recorded failure is expected: Celery logs it in one line, without a traceback (the
+    # telemetry listener has already sent it to Sentry with the job's tags).
+    throws = (JobFailed,)
+
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: ExceptionInfo) -> None:
         # Celery calls this in the main worker process after killing the pool child.
         if isinstance(exc, TimeLimitExceeded):
-            job = runner.record_killed(
-                worker_store(), task_id, f"killed at the hard time limit ({exc.args[0]}s)"
+            runner.record_killed(
+                worker_lifecycle(), task_id, f"killed at the hard time limit ({exc.args[0]}s)"
             )
-            if job is not None:
-                _follow_up(self.app, job)
 
 
 @shared_task(
@@ -56,17 +39,12 @@ class RemediationTask(Task):  # type: ignore[misc]
 )
 def run_job(self: Task, job_id: str) -> dict[str, Any]:
     """Run the job whose record is stored under job_id."""
-    settings = get_settings()
     job = runner.run_job(
-        worker_store(),
-        job_id,
-        worker=self.request.hostname or "unknown",
-        verifiable=settings.writeback_enabled,
+        worker_lifecycle(), job_id, worker=self.request.hostname or "unknown", context=script_context
     )
     if job is None:
         return {"skipped": True}
-    _follow_up(self.app, job)
     if job.status == JobStatus.FAILED:
-        # Celery (and its Sentry integration) see the failure; the record already has it.
-        raise runner.JobFailed(job.error or "failed")
+        # Celery sees the failure; the record already has it.
+        raise JobFailed(job.error or "failed")
     return job.output or {}

@@ -1,5 +1,7 @@
-"""Fakes that behave like the real thing over the real protocol, for tests and demos."""
+"""Fakes that behave like the real thing over the real protocol, factories and a recording
+listener, for tests, demos and the bench."""
 
+from remediator.testing.recorder import RecordingListener
 from remediator.testing.sentry_standin import SentryStandIn
 
-__all__ = ["SentryStandIn"]
+__all__ = ["RecordingListener", "SentryStandIn"]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from remediator.errors import JobStateError
-from remediator.jobs import Job, JobStatus, controls
-from remediator.remediation_scripts import redact
+from remediator.dispatch import reenable_rule
+from remediator.errors import JobNotFound
+from remediator.jobs import JobStatus, controls
+from remediator.remediation_scripts import public_job as public
 from remediator.web.runtime import runtime
 from remediator.worker.health import health_report
 
@@ -50,8 +49,8 @@ def show_job(job_id: str) -> ResponseReturnValue:
     """One job record."""
     job = runtime().store.get(job_id)
     if job is None:
-        abort(404, description=f"no job {job_id}")
-    return jsonify(_public(job))
+        raise JobNotFound(f"no job {job_id}")
+    return jsonify(public(job))
 
 
 @bp.get("/api/jobs")
@@ -65,13 +64,17 @@ def list_jobs() -> ResponseReturnValue:
     except ValueError:
         abort(400, description="limit must be a whole number")
     limit = max(1, min(limit, MAX_LIST_LIMIT))
-    jobs = runtime().store.list(
-        status=status,
-        tier=request.args.get("tier") or None,
-        rule=request.args.get("rule") or None,
-        limit=limit,
-    )
-    return jsonify(jobs=[_public(j) for j in jobs])
+    try:
+        page = runtime().store.page(
+            status=status,
+            tier=request.args.get("tier") or None,
+            rule=request.args.get("rule") or None,
+            limit=limit,
+            cursor=request.args.get("cursor") or None,
+        )
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    return jsonify(jobs=[public(j) for j in page.jobs], next_cursor=page.next_cursor)
 
 
 def _actor() -> str:
@@ -82,20 +85,11 @@ def _actor() -> str:
     return by.strip()[:200]
 
 
-def _act(action: Callable[[], Job]) -> ResponseReturnValue:
-    try:
-        job = action()
-    except JobStateError as exc:
-        code = 404 if str(exc).startswith("no job") else 409
-        abort(code, description=str(exc))
-    return jsonify(_public(job))
-
-
 @bp.post("/api/jobs/<job_id>/approve")
 def approve_job(job_id: str) -> ResponseReturnValue:
     """Approve a job waiting for approval: it is queued. Body: {"by": name}."""
     by = _actor()
-    return _act(lambda: runtime().dispatcher.approve(job_id, by))
+    return jsonify(public(runtime().dispatcher.approve(job_id, by)))
 
 
 @bp.post("/api/jobs/<job_id>/reject")
@@ -103,21 +97,21 @@ def reject_job(job_id: str) -> ResponseReturnValue:
     """Reject a job waiting for approval. Body: {"by": name, "reason": optional}."""
     by = _actor()
     why = str((request.get_json(silent=True) or {}).get("reason") or "")[:500]
-    return _act(lambda: runtime().dispatcher.reject(job_id, by, why))
+    return jsonify(public(runtime().dispatcher.reject(job_id, by, why)))
 
 
 @bp.post("/api/jobs/<job_id>/release")
 def release_job(job_id: str) -> ResponseReturnValue:
     """Queue a job held while paused. Body: {"by": name}."""
     by = _actor()
-    return _act(lambda: runtime().dispatcher.release(job_id, by))
+    return jsonify(public(runtime().dispatcher.release(job_id, by)))
 
 
 @bp.post("/api/jobs/<job_id>/discard")
 def discard_job(job_id: str) -> ResponseReturnValue:
     """Drop a job held while paused. Body: {"by": name}."""
     by = _actor()
-    return _act(lambda: runtime().dispatcher.discard(job_id, by))
+    return jsonify(public(runtime().dispatcher.discard(job_id, by)))
 
 
 @bp.get("/api/pause")
@@ -138,19 +132,19 @@ def pause() -> ResponseReturnValue:
 
 @bp.post("/api/resume")
 def resume() -> ResponseReturnValue:
-    """Resume remediation (held jobs stay held until released or discarded)."""
+    """Resume remediation (held jobs stay held until released or discarded). Body: {"by"}."""
+    _actor()
     controls.resume(runtime().store.client)
     return pause_state()
 
 
 @bp.post("/api/rules/<name>/enable")
 def enable_rule(name: str) -> ResponseReturnValue:
-    """Close a rule's circuit breaker."""
+    """Close a rule's circuit breaker. Body: {"by": name}."""
+    by = _actor()
     rt = runtime()
-    if name not in {r.name for r in rt.rules.rules}:
-        abort(404, description=f"no rule {name!r}")
-    was_open = controls.enable_rule(rt.store.client, name)
-    return jsonify(rule=name, enabled=True, was_disabled=was_open)
+    was_open = reenable_rule(rt.rules, rt.lifecycle, name, by)
+    return jsonify(rule=name, enabled=rt.rules.get(name).enabled, was_disabled=was_open)
 
 
 @bp.get("/api/rules")
@@ -165,12 +159,14 @@ def list_rules() -> ResponseReturnValue:
             {
                 "name": r.name,
                 "description": r.description,
-                "enabled": r.enabled,
+                "enabled": r.enabled and breakers[r.name]["disabled_reason"] is None,
+                "disabled_in_file": not r.enabled,
                 "script": r.job.script,
                 "tier": r.job.tier,
                 "priority_class": r.job.priority_class.value,
                 "namespace": r.job.namespace,
                 "verify_after": r.verify_after,
+                "verify": r.verify,
                 "resolve_issue": r.resolve_issue,
                 "outcomes": stats[r.name],
                 "approval": r.needs_approval(),
@@ -182,10 +178,3 @@ def list_rules() -> ResponseReturnValue:
             for r in rules
         ]
     )
-
-
-def _public(job: Job) -> dict[str, Any]:
-    """A job as the API shows it: params marked secret are [Filtered]."""
-    document = job.model_dump(mode="json")
-    document["params"] = redact(job.script, document["params"])
-    return document

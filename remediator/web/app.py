@@ -10,9 +10,11 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from remediator.dispatch import dispatcher_for
+from remediator.errors import JobNotFound, JobStateError, RemediatorError, RuleNotFound
 from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
 from remediator.jobs import JobStore, redis_client
+from remediator.listeners import build_lifecycle, strategies
 from remediator.remediation_scripts import registry
 from remediator.rules import load_rules
 from remediator.sentry.telemetry import init_sentry
@@ -22,12 +24,26 @@ from remediator.web.runtime import EXTENSION, Runtime
 
 log = logging.getLogger(__name__)
 
+HTTP_STATUS: tuple[tuple[type[RemediatorError], int], ...] = (
+    (JobNotFound, 404),
+    (RuleNotFound, 404),
+    (JobStateError, 409),
+)
+"""The HTTP status of each error an API call may raise on purpose (else 500)."""
+
+
+def status_for(exc: RemediatorError) -> int:
+    """The HTTP status for an error, by its type."""
+    return next((code for kind, code in HTTP_STATUS if isinstance(exc, kind)), 500)
+
 
 def create_app(settings: Settings | None = None, celery: Celery | None = None) -> Flask:
     """Build the web app; missing settings or invalid rules fail here, at start."""
     settings = settings or get_settings()
     settings.require("sentry_client_secret", "api_token")
-    rules = load_rules(settings.rules_file, scripts=registry(), tiers=settings.tiers)
+    rules = load_rules(
+        settings.rules_file, scripts=registry(), tiers=settings.tiers, verifications=strategies()
+    )
     broker_url = settings.effective_broker_url()
     if celery is None:
         # Imported here: the Celery app reads its configuration when it is imported.
@@ -40,11 +56,12 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
     app = Flask("remediator")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    dispatcher = dispatcher_for(settings, celery, store)
+    lifecycle = build_lifecycle(settings, store, celery)
+    dispatcher = dispatcher_for(settings, celery, lifecycle)
     spool = Spool(settings.data_dir / "spool.sqlite3")
     intake = Intake(rules, dispatcher, settings.sentry_app_id)
     drainer = Drainer(spool, intake.process, settings.spool_drain_interval)
-    app.extensions[EXTENSION] = Runtime(settings, rules, store, dispatcher, intake, spool, drainer)
+    app.extensions[EXTENSION] = Runtime(settings, rules, store, lifecycle, dispatcher, intake, spool, drainer)
     if len(spool):
         drainer.ensure_running()
 
@@ -54,6 +71,10 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
         return jsonify(status="error", reason=exc.description), exc.code or 500
+
+    @app.errorhandler(RemediatorError)
+    def _remediator_error(exc: RemediatorError) -> ResponseReturnValue:
+        return jsonify(status="error", reason=str(exc)), status_for(exc)
 
     log.info("remediator web: %d rules from %s", len(rules.rules), settings.rules_file)
     return app

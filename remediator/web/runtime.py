@@ -10,6 +10,7 @@ from remediator.dispatch import Dispatcher
 from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
 from remediator.jobs import JobStore
+from remediator.lifecycle import Lifecycle
 from remediator.rules import RuleSet
 from remediator.settings import Settings
 
@@ -24,6 +25,7 @@ class Runtime:
     settings: Settings
     rules: RuleSet
     store: JobStore
+    lifecycle: Lifecycle
     dispatcher: Dispatcher
     intake: Intake
     spool: Spool

@@ -10,20 +10,20 @@ import redis
 
 from remediator.defaults import (
     HEARTBEAT_INTERVAL_SECONDS,
-    KEY_PREFIX,
     PRIORITY_SEP,
     REDIS_PRIORITY_STEPS,
     queue_for,
 )
+from remediator.jobs.keys import heartbeat_key
 
 
-def _heartbeat_key(tier: str) -> str:
-    return f"{KEY_PREFIX}heartbeat:{tier}"
-
-
-def record_heartbeat(client: redis.Redis, beat: dict[str, Any]) -> None:
-    """Store a tier's latest heartbeat (kept for ten intervals)."""
-    client.set(_heartbeat_key(beat["tier"]), json.dumps(beat), ex=int(HEARTBEAT_INTERVAL_SECONDS * 10))
+def record_heartbeat(client: redis.Redis, beat: dict[str, Any]) -> dict[str, Any] | None:
+    """Store a tier's latest heartbeat (kept for ten intervals); returns the one before."""
+    with client.pipeline() as pipe:
+        pipe.get(heartbeat_key(beat["tier"]))
+        pipe.set(heartbeat_key(beat["tier"]), json.dumps(beat), ex=int(HEARTBEAT_INTERVAL_SECONDS * 10))
+        previous, _ = pipe.execute()
+    return json.loads(previous) if previous else None
 
 
 def queue_depth(client: redis.Redis, tier: str) -> int:
@@ -36,22 +36,22 @@ def queue_depth(client: redis.Redis, tier: str) -> int:
         return sum(int(n) for n in pipe.execute())
 
 
-def tier_problems(client: redis.Redis, tier: str, max_depth: int) -> list[str]:
-    """Why a tier is unhealthy (empty when it is healthy)."""
+def tier_problems(client: redis.Redis, tier: str, max_depth: int) -> tuple[bool, list[str]]:
+    """Whether the broker answered, and why the tier is unhealthy (empty when healthy)."""
     try:
         depth = queue_depth(client, tier)
     except redis.RedisError as exc:
-        return [f"broker unreachable: {exc}"]
+        return False, [f"broker unreachable: {exc}"]
     if depth > max_depth:
-        return [f"queue {queue_for(tier)} holds {depth} jobs (bound {max_depth})"]
-    return []
+        return True, [f"queue {queue_for(tier)} holds {depth} jobs (bound {max_depth})"]
+    return True, []
 
 
 def health_report(client: redis.Redis, tiers: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
     """Whether the broker answers, and each tier's last heartbeat age."""
     try:
         client.ping()
-        raw = client.mget([_heartbeat_key(t) for t in tiers])
+        raw = client.mget([heartbeat_key(t) for t in tiers])
     except redis.RedisError as exc:
         return False, {"status": "unhealthy", "broker": f"unreachable: {exc}"}
     now = time.time()
