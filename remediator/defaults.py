@@ -38,6 +38,12 @@ QUEUE_PREFIX = "remediator."
 DEFAULT_TIERS = ("prod", "nonprod")
 """Tiers a rule may name unless REMEDIATOR_TIERS says otherwise."""
 
+DEFAULT_APPROVAL_TIERS = ("prod",)
+"""Tiers whose class-A jobs wait for a person unless the rule says `approval:`."""
+
+RULES_VERSION = 1
+"""The rule-file format this version reads (`version:` at the top of the file)."""
+
 RUN_JOB_TASK = "remediator.run_job"
 """Name of the Celery task that runs one remediation job."""
 
@@ -62,6 +68,10 @@ half an hour in all); it never touches the job's outcome."""
 
 VERIFY_AFTER_SECONDS = 600.0
 """Default quiet window after a job succeeds before it counts as verified."""
+
+MIN_VERIFY_AFTER_SECONDS = 60.0
+"""Shortest verify_after (unless REMEDIATOR_MIN_VERIFY_AFTER lowers it): Sentry needs
+seconds to a minute to ingest and group new events, so a shorter window proves nothing."""
 
 MAX_VERIFY_AFTER_SECONDS = 3000.0
 """Longest verify_after: under the broker's visibility timeout, so the check runs once."""

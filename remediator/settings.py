@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     tiers: Annotated[tuple[str, ...], NoDecode] = defaults.DEFAULT_TIERS
     """Tiers rules may name, comma-separated; each has its own queue and worker."""
 
+    approval_tiers: Annotated[tuple[str, ...], NoDecode] = defaults.DEFAULT_APPROVAL_TIERS
+    """Tiers whose class-A jobs wait for approval unless a rule says `approval:` (comma-separated)."""
+
+    min_verify_after: float = Field(default=defaults.MIN_VERIFY_AFTER_SECONDS, gt=0)
+    """The shortest verify_after a rule may set (seconds)."""
+
     max_body_bytes: int = Field(default=defaults.MAX_BODY_BYTES, ge=1024)
     """Largest webhook body accepted (bytes)."""
 
@@ -123,7 +129,7 @@ class Settings(BaseSettings):
     spool_drain_interval: float = Field(default=1.0, gt=0)
     """Seconds between the web process's attempts to submit spooled webhooks."""
 
-    demo_verify_after: float = Field(default=30.0, ge=0)
+    demo_verify_after: float = Field(default=30.0, gt=0)
     """`remediator up --demo`: the demo rules' verification window (seconds)."""
 
     @property
@@ -136,7 +142,7 @@ class Settings(BaseSettings):
         base = (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
         return f"{base}/api/jobs/{job_id}"
 
-    @field_validator("tiers", mode="before")
+    @field_validator("tiers", "approval_tiers", mode="before")
     @classmethod
     def _split_tiers(cls, value: object) -> object:
         if isinstance(value, str):

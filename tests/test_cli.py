@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from remediator.cli import main
-from remediator.jobs import JobStore, redis_client
+from remediator.jobs import JobStatus, JobStore, redis_client
 from remediator.testing.factories import make_job
 from tests.helpers import PAYLOADS, payload
 
@@ -34,17 +34,40 @@ def test_rules_check_reports_the_rule_and_field_and_fails(runner: CliRunner, tmp
     assert "rule 'x': job.script: unknown script 'nope'" in result.output
 
 
-def test_rules_test_prints_the_job_it_would_submit(runner: CliRunner, tmp_path: Path) -> None:
+def test_rules_test_prints_the_job_and_what_the_gate_would_decide(
+    runner: CliRunner, tmp_path: Path, redis_db
+) -> None:
     document = payload("issue_created")
     document["data"]["issue"]["culprit"] = "app/database/pool.py in acquire"
     path = tmp_path / "p.json"
     path.write_text(json.dumps(document))
     result = runner.invoke(main, ["rules", "test", str(path)])
     assert result.exit_code == 0, result.output
-    assert "rule 'database-pool' matches" in result.output
-    job = json.loads(result.output.split("it would submit:\n", 1)[1])
+    # prod class A waits for approval by default, and nothing stands in the way
+    assert (
+        "rule 'database-pool' matches: it would wait for a person's approval, then be queued; "
+        "no limit stands in the way right now; the job:"
+    ) in result.output
+    job = json.loads(result.output.split("the job:\n", 1)[1])
     assert job["script"] == "restart-db-pool" and job["queue"] == "remediator.prod"
     assert job["broker_priority"] == 0 and job["sentry_issue_id"] == "1170820242"
+
+
+def test_rules_test_says_when_the_gate_would_hold_the_job(
+    runner: CliRunner, tmp_path: Path, redis_db
+) -> None:
+    document = payload("issue_created")
+    document["data"]["issue"]["culprit"] = "app/database/pool.py in acquire"
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(document))
+    assert runner.invoke(main, ["pause", "--by", "ops", "--reason", "deploy"]).exit_code == 0
+    result = runner.invoke(main, ["rules", "test", str(path)])
+    assert (
+        "the gate would record it held right now: remediation is paused: paused by ops: deploy"
+        in result.output
+    )
+    # and looking wrote nothing: no job, no dedup mark
+    assert redis_db.zcard("remediator:jobs") == 0 and not list(redis_db.scan_iter("remediator:dedup:*"))
 
 
 def test_rules_test_with_no_match_says_so_and_exits_1(runner: CliRunner) -> None:
@@ -85,3 +108,39 @@ def test_worker_for_an_unknown_tier_is_refused(runner: CliRunner) -> None:
     result = runner.invoke(main, ["worker", "staging"])
     assert result.exit_code == 1
     assert "unknown tier 'staging'; known: prod, nonprod" in result.output
+
+
+def test_jobs_show_and_list_print_secret_params_filtered(runner: CliRunner, broker_url, redis_db) -> None:
+    store = JobStore(redis_client(broker_url))
+    secret = "Bearer do-not-print-me"
+    job = store.create(
+        make_job(
+            script="http-request",
+            status=JobStatus.AWAITING_APPROVAL,
+            params={"url": "http://x/", "headers": {"Authorization": secret}},
+        )
+    )
+    shown = runner.invoke(main, ["jobs", "show", job.id])
+    listed = runner.invoke(main, ["jobs", "list", "--json"])
+    table = runner.invoke(main, ["jobs", "list"])
+    for result in (shown, listed, table):
+        assert result.exit_code == 0, result.output
+        assert secret not in result.output
+    assert json.loads(shown.output)["params"] == {"url": "http://x/", "headers": "[Filtered]"}
+    # the status column fits the longest status
+    [row] = [line for line in table.output.splitlines() if job.id in line]
+    assert "awaiting_approval nonprod " in row
+
+
+def test_enabling_a_rule_that_does_not_exist_fails_and_writes_nothing(runner: CliRunner, redis_db) -> None:
+    result = runner.invoke(main, ["rules", "enable", "no-such-rule", "--by", "ops"])
+    assert result.exit_code == 1
+    assert "no rule 'no-such-rule'; known: build-failed, database-pool" in result.output
+    assert not list(redis_db.scan_iter("remediator:breaker:*"))
+
+
+def test_version_is_printed(runner: CliRunner) -> None:
+    from remediator import __version__
+
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"remediator, version {__version__}"

@@ -8,6 +8,7 @@ import pytest
 
 from remediator.defaults import PriorityClass
 from remediator.errors import RuleError
+from remediator.listeners import strategies
 from remediator.payloads import Subject, parse_webhook, subject_of
 from remediator.remediation_scripts import registry
 from remediator.rules import load_rules, parse_rules, plan
@@ -23,7 +24,7 @@ rules:
 
 
 def load(text: str) -> object:
-    return parse_rules(text, scripts=registry())
+    return parse_rules(text, scripts=registry(), verifications=strategies())
 
 
 @pytest.mark.parametrize(
@@ -52,7 +53,37 @@ def load(text: str) -> object:
             VALID.replace("match: {", "match: {resource: [comment], "),
             "rule 'probe': match.resource: Value error, unknown resource comment",
         ),
-        (VALID + VALID.split("rules:")[1], "rule name 'probe' is used twice"),
+        (VALID + VALID.split("rules:")[1], "rule #2: name: 'probe' is used by an earlier rule too"),
+        (
+            VALID.replace("params: {", "params: {method: FETCH, "),
+            "rule 'probe': job.params: do not fit script 'http-request': method: Input should be",
+        ),
+        (
+            VALID.replace("params: {", "params: {colour: red, "),
+            "rule 'probe': job.params: do not fit script 'http-request': colour: Extra inputs are not",
+        ),
+        (
+            VALID.replace('params: {url: "http://x/{{ issue_id }}"}', "params: {argv: 'rm -rf /'}").replace(
+                "http-request", "run-command"
+            ),
+            "rule 'probe': job.params: do not fit script 'run-command': argv: Input should be a valid list",
+        ),
+        (
+            VALID.replace('"http://x/{{ issue_id }}"', '"ftp://x/{{ issue_id }}"'),
+            "job.params: do not fit script 'http-request': url: Value error, 'ftp://x/1' is not an http",
+        ),
+        (
+            VALID.replace("rules:", "version: 2\nrules:"),
+            "version: this remediator reads rule files of version 1",
+        ),
+        (
+            VALID.replace("    match:", "    verify_after: 0\n    match:"),
+            "rule 'probe': verify_after: at least 60s",
+        ),
+        (
+            VALID.replace("    match:", "    verify: rebuild\n    match:"),
+            "rule 'probe': verify: unknown verification 'rebuild'; known: none, sentry",
+        ),
         (
             "rules:\n  - match: {}\n    job: {script: http-request, tier: prod, class: A}\n",
             "rule #1: name: Field required",
@@ -69,6 +100,56 @@ def test_invalid_rules_fail_to_load_naming_rule_and_field(text: str, message: st
     with pytest.raises(RuleError) as caught:
         load(text)
     assert message.replace("Value error, ", "") in str(caught.value)
+
+
+def test_every_problem_in_the_file_is_reported_at_once() -> None:
+    # Given a file with a duplicate name, a restart-db-pool rule without params and a bad tier
+    text = (
+        VALID
+        + VALID.split("rules:")[1]
+        + """
+  - name: pool
+    match: {culprit: {contains: db}}
+    job: {script: restart-db-pool, tier: moon, class: B}
+"""
+    )
+    with pytest.raises(RuleError) as caught:
+        load(text)
+    message = str(caught.value)
+    # Then each is named, with its rule and field
+    assert "rule #2: name: 'probe' is used by an earlier rule too" in message
+    assert "rule 'pool': job.tier: unknown tier 'moon'" in message
+    assert (
+        "rule 'pool': job.params: do not fit script 'restart-db-pool': drain_url: Field required" in message
+    )
+
+
+def test_a_param_that_is_one_template_expression_is_checked_when_a_job_renders_it() -> None:
+    text = VALID.replace('"http://x/{{ issue_id }}"', '"{{ tags.callback }}"')
+    assert load(text).rules[0].job.params == {"url": "{{ tags.callback }}"}  # type: ignore[attr-defined]
+
+
+def test_a_file_without_a_version_says_which_it_assumed() -> None:
+    assert load(VALID).notes == ("no `version:` given: read as version 1",)  # type: ignore[attr-defined]
+    assert load("version: 1\n" + VALID).notes == ()  # type: ignore[attr-defined]
+
+
+def test_a_rule_may_say_its_jobs_are_never_verified() -> None:
+    text = VALID.replace("    match:", "    verify: none\n    match:")
+    assert load(text).rules[0].verify == "none"  # type: ignore[attr-defined]
+
+
+def test_approval_tiers_decide_which_class_a_rules_wait_by_default() -> None:
+    prod_a = parse_rules(VALID, scripts=registry()).rules[0]
+    assert prod_a.needs_approval()
+    nonprod_a = parse_rules(VALID.replace("tier: prod", "tier: nonprod"), scripts=registry()).rules[0]
+    assert not nonprod_a.needs_approval()
+    everywhere = parse_rules(
+        VALID.replace("tier: prod", "tier: nonprod"), scripts=registry(), approval_tiers=("prod", "nonprod")
+    ).rules[0]
+    assert everywhere.needs_approval()
+    said_no = parse_rules(VALID.replace("    match:", "    approval: false\n    match:"), scripts=registry())
+    assert not said_no.rules[0].needs_approval()
 
 
 def test_missing_rule_file_is_a_clear_error(tmp_path: Path) -> None:

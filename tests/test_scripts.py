@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from remediator.errors import UnknownScript
 from remediator.remediation_scripts import get_script, registry
 from remediator.rules import parse_rules
 from remediator.testing.factories import make_context
@@ -67,5 +68,5 @@ def test_third_party_script_registers_through_the_entry_point_group(plugin: None
 
 
 def test_unknown_script_error_lists_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="unknown script 'nope'; known: analyze-production-error"):
+    with pytest.raises(UnknownScript, match="unknown script 'nope'; known: analyze-production-error"):
         get_script("nope")

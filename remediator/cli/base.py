@@ -31,14 +31,10 @@ def exec_process(argv: list[str]) -> NoReturn:
 
 def checked_rules(settings: Settings, path: Path | None = None) -> Any:
     """The rule file, validated; its problems as a ClickException."""
-    from remediator.listeners import strategies
-    from remediator.remediation_scripts import registry
-    from remediator.rules import load_rules
+    from remediator.wiring import configured_rules
 
     try:
-        return load_rules(
-            path or settings.rules_file, scripts=registry(), tiers=settings.tiers, verifications=strategies()
-        )
+        return configured_rules(settings, path)
     except RemediatorError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from remediator.cli.base import checked_rules, lifecycle, main, settings_or_exit
+from remediator.cli.base import checked_rules, job_store, lifecycle, main, settings_or_exit
 from remediator.errors import RemediatorError
 
 
@@ -25,6 +25,8 @@ def rules_check(file: Path | None) -> None:
     settings = settings_or_exit()
     ruleset = checked_rules(settings, file)
     click.echo(f"{file or settings.rules_file}: {len(ruleset.rules)} rules OK")
+    for note in ruleset.notes:
+        click.echo(f"  note: {note}")
     for rule in ruleset.rules:
         job = rule.job
         click.echo(
@@ -75,7 +77,7 @@ def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> 
         click.echo(f"no rule matches this {resource}.{subject.action}: nothing would run")
         sys.exit(1)
     for spec in specs:
-        click.echo(f"rule {spec.rule!r} matches; it would submit:")
+        click.echo(f"rule {spec.rule!r} matches: {_decision(settings, spec, subject)}; the job:")
         click.echo(
             json.dumps(
                 {
@@ -92,6 +94,37 @@ def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> 
                 indent=2,
             )
         )
+
+
+def _decision(settings: Any, spec: Any, subject: Any) -> str:
+    """What would happen to the job: the rule's own settings, then the gate's live limits
+    (pause, breaker, once_within, coalescing, max_runs, tier cap) when the store answers."""
+    import redis
+
+    from remediator.jobs.gate import Gate
+    from remediator.jobs.model import JobStatus
+    from remediator.remediation_scripts import get_script
+
+    if spec.render_error:
+        return f"it would be recorded failed and never run ({spec.render_error})"
+    try:
+        get_script(spec.script).Params.model_validate(spec.params)
+    except ValueError as exc:
+        return f"it would be recorded failed and never run (invalid params: {exc})"
+    if spec.dry_run or settings.dry_run:
+        then = "a dry run: recorded, nothing runs"
+    elif spec.approval:
+        then = "it would wait for a person's approval, then be queued"
+    else:
+        then = f"it would be queued on {spec.queue} at class {spec.priority_class.value}"
+    try:
+        client = job_store(settings).client
+        verdict = Gate(client, settings.tier_max_runs).preview(spec, subject)
+    except (RemediatorError, redis.RedisError) as exc:
+        return f"{then} (limits not checked: the job store is unreachable: {exc})"
+    if verdict.status == JobStatus.QUEUED:
+        return f"{then}; no limit stands in the way right now"
+    return f"the gate would record it {verdict.status.value} right now: {verdict.reason}"
 
 
 @rules.command("enable")

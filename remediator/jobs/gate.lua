@@ -1,8 +1,9 @@
 -- The storm-control decision for one planned job (see gate.py for KEYS and ARGV).
+-- ARGV[9] = '1' reserves the job's place in every limit; ARGV[11] = '1' only looks (writes nothing).
 local job_id, now = ARGV[1], tonumber(ARGV[2])
 local existing = redis.call('GET', KEYS[1])
 if existing then return {'duplicate', existing} end
-redis.call('SET', KEYS[1], job_id, 'EX', ARGV[3])
+if ARGV[11] ~= '1' then redis.call('SET', KEYS[1], job_id, 'EX', ARGV[3]) end
 local disabled = redis.call('HGET', KEYS[2], 'disabled_reason')
 if disabled then return {'suppressed', disabled} end
 local paused = redis.call('GET', KEYS[3])

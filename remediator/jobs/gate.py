@@ -56,9 +56,11 @@ class Gate:
         reserve: bool,
         active_ttl: float,
         then: Callable[[Any], None] | None = None,
+        peek: bool = False,
     ) -> Verdict:
         """Check every limit for the job and, if it may go ahead and reserve is set, take
-        its place in each (atomically)."""
+        its place in each (atomically). peek: only look; nothing is written (not even the
+        delivery's dedup mark)."""
         rule, key = spec.rule, spec.key
         content = f"{subject.resource}:{subject.action}:{content_id(subject)}"
         rule_max, rule_per = spec.max_runs or (0, 1.0)
@@ -81,8 +83,9 @@ class Gate:
             rule_per,
             tier_max,
             tier_per,
-            "1" if reserve else "0",
+            "1" if reserve and not peek else "0",
             max(1, math.ceil(active_ttl)),
+            "1" if peek else "0",
         ]
         # The script and the caller's commands (the job record) travel in one transaction:
         # one round trip on the hot path. EVAL, not EVALSHA: no NOSCRIPT after a restart.
@@ -113,3 +116,7 @@ class Gate:
                 JobStatus.THROTTLED, f"max_runs: {rule_max} per {rule_per:g}s reached for rule {rule!r}"
             )
         return Verdict(JobStatus.THROTTLED, f"tier cap: {tier_max} per {tier_per:g}s reached on {spec.tier}")
+
+    def preview(self, spec: JobSpec, subject: Subject) -> Verdict:
+        """What decide would say for this job right now, writing nothing (`rules test`)."""
+        return self.decide(spec, subject, "(preview)", reserve=False, active_ttl=1, peek=True)

@@ -65,6 +65,8 @@ def start_demo(settings: Settings, data_dir: Path) -> tuple[SentryStandIn, dict[
         "REMEDIATOR_SENTRY_API_URL": standin.api_url,
         "REMEDIATOR_SENTRY_AUTH_TOKEN": token,
         "REMEDIATOR_SENTRY_ORG": DEMO_ORG,
+        # The stand-in ingests events at once, so the demo's short quiet window means something.
+        "REMEDIATOR_MIN_VERIFY_AFTER": str(min(settings.min_verify_after, settings.demo_verify_after)),
     }
     if "rules_file" not in settings.model_fields_set:
         rules = data_dir / "demo-rules.yaml"

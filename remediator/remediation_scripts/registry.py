@@ -7,6 +7,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from remediator.errors import UnknownScript
 from remediator.jobs import Job
 from remediator.remediation_scripts.http_request import HttpRequest
 from remediator.remediation_scripts.noop import Noop
@@ -51,12 +52,12 @@ def registry() -> Mapping[str, type[Script]]:
 
 
 def get_script(name: str) -> type[Script]:
-    """The script registered under name, or a KeyError that lists the known ones."""
+    """The script registered under name, or UnknownScript listing the known ones."""
     scripts = registry()
     try:
         return scripts[name]
     except KeyError:
-        raise KeyError(f"unknown script {name!r}; known: {', '.join(sorted(scripts))}") from None
+        raise UnknownScript(f"unknown script {name!r}; known: {', '.join(sorted(scripts))}") from None
 
 
 def longest_time_limit() -> int:

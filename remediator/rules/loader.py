@@ -26,13 +26,23 @@ def load_rules(
     scripts: Mapping[str, type[ScriptInfo]] | None = None,
     tiers: Iterable[str] = defaults.DEFAULT_TIERS,
     verifications: Iterable[str] | None = None,
+    approval_tiers: Iterable[str] = defaults.DEFAULT_APPROVAL_TIERS,
+    min_verify_after: float = defaults.MIN_VERIFY_AFTER_SECONDS,
 ) -> RuleSet:
     """Load and validate a rule file; every problem is reported in one RuleError."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"{path}: cannot read the rule file: {exc.strerror}") from None
-    return parse_rules(text, source=str(path), scripts=scripts, tiers=tiers, verifications=verifications)
+    return parse_rules(
+        text,
+        source=str(path),
+        scripts=scripts,
+        tiers=tiers,
+        verifications=verifications,
+        approval_tiers=approval_tiers,
+        min_verify_after=min_verify_after,
+    )
 
 
 def parse_rules(
@@ -41,8 +51,11 @@ def parse_rules(
     scripts: Mapping[str, type[ScriptInfo]] | None = None,
     tiers: Iterable[str] = defaults.DEFAULT_TIERS,
     verifications: Iterable[str] | None = None,
+    approval_tiers: Iterable[str] = defaults.DEFAULT_APPROVAL_TIERS,
+    min_verify_after: float = defaults.MIN_VERIFY_AFTER_SECONDS,
 ) -> RuleSet:
-    """Validate rule-file text against the known scripts (name -> class) and tiers."""
+    """Validate rule-file text against the known scripts (name -> class), tiers and
+    verification strategies; every problem in the file is reported, each naming its rule."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -55,12 +68,32 @@ def parse_rules(
         "scripts": scripts,
         "tiers": tuple(tiers),
         "verifications": None if verifications is None else tuple(verifications),
+        "approval_tiers": tuple(approval_tiers),
+        "min_verify_after": min_verify_after,
     }
+    problems = _duplicate_names(document)
+    ruleset = None
     try:
-        return RuleSet.model_validate(document, context=context)
+        ruleset = RuleSet.model_validate(document, context=context)
     except ValidationError as exc:
-        problems = [_describe(err, document) for err in exc.errors()]
-        raise RuleError(f"{source}: invalid rules:\n  " + "\n  ".join(problems)) from None
+        problems += [_describe(err, document) for err in exc.errors()]
+    if problems or ruleset is None:
+        raise RuleError(f"{source}: invalid rules:\n  " + "\n  ".join(problems))
+    if "version" not in document:
+        ruleset._notes = (f"no `version:` given: read as version {defaults.RULES_VERSION}",)
+    return ruleset
+
+
+def _duplicate_names(document: dict[str, Any]) -> list[str]:
+    rules = document.get("rules")
+    names = [r.get("name") for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
+    seen: set[object] = set()
+    problems = []
+    for index, name in enumerate(names):
+        if isinstance(name, str) and name in seen:
+            problems.append(f"rule #{index + 1}: name: {name!r} is used by an earlier rule too")
+        seen.add(name)
+    return problems
 
 
 def _describe(err: Any, document: dict[str, Any]) -> str:

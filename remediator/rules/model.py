@@ -11,6 +11,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -20,7 +22,7 @@ from remediator import defaults
 from remediator.defaults import PriorityClass
 from remediator.durations import parse_duration
 from remediator.errors import RuleNotFound
-from remediator.rules.templating import TemplateError, check_templates
+from remediator.rules.templating import TemplateError, check_templates, only_expression, sample_params
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
@@ -105,7 +107,7 @@ class JobTemplate(_Strict):
     tier: str
     priority_class: PriorityClass = Field(alias="class")
     namespace: str = Field(default="default", pattern=NAME_PATTERN)
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     time_limit: int | None = Field(default=None, ge=1)
     """Hard limit in seconds for this rule's jobs; at most the script's own limit."""
 
@@ -138,11 +140,30 @@ class JobTemplate(_Strict):
 
     @field_validator("params")
     @classmethod
-    def _templates_compile(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _params_fit_the_script(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         try:
             check_templates(value)
         except TemplateError as exc:
             raise ValueError(f"template does not compile: {exc}") from None
+        # Static values must fit the script's params model now, not fail every job later.
+        # Templated values are checked with a sample in place of each expression; a value
+        # that is one expression and nothing else can only be checked when a job renders it.
+        scripts = (info.context or {}).get("scripts") or {}
+        name = info.data.get("script")
+        script = scripts.get(name) if isinstance(scripts, Mapping) and name else None
+        if script is None:
+            return value
+        try:
+            script.Params.model_validate(sample_params(value))
+        except ValidationError as exc:
+            problems = [
+                f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: "
+                + err["msg"].removeprefix("Value error, ")
+                for err in exc.errors()
+                if not (err["loc"] and only_expression(value.get(str(err["loc"][0]))))
+            ]
+            if problems:
+                raise ValueError(f"do not fit script {name!r}: " + "; ".join(problems)) from None
         return value
 
 
@@ -221,19 +242,34 @@ class Rule(_Strict):
             raise ValueError(f"unknown verification {value!r}; known: {', '.join(sorted(known))}")
         return value
 
+    @model_validator(mode="after")
+    def _default_approval(self, info: ValidationInfo) -> Rule:
+        # Unless the rule says, class-A jobs on the approval tiers wait for a person.
+        if self.approval is None:
+            tiers = (info.context or {}).get("approval_tiers") or defaults.DEFAULT_APPROVAL_TIERS
+            wanted = self.job.tier in tiers and self.job.priority_class == PriorityClass.A
+            object.__setattr__(self, "approval", wanted)
+        return self
+
     def needs_approval(self) -> bool:
         """Whether this rule's jobs wait for a person."""
         if self.approval is not None:
             return self.approval
-        return self.job.tier == "prod" and self.job.priority_class == PriorityClass.A
+        return self.job.tier in defaults.DEFAULT_APPROVAL_TIERS and self.job.priority_class == PriorityClass.A
 
     @field_validator("verify_after")
     @classmethod
-    def _within_visibility(cls, value: float) -> float:
+    def _meaningful_window(cls, value: float, info: ValidationInfo) -> float:
         if value > defaults.MAX_VERIFY_AFTER_SECONDS:
             raise ValueError(
                 f"at most {defaults.MAX_VERIFY_AFTER_SECONDS:.0f}s: a later check would outlive "
                 "the broker's visibility timeout and run twice"
+            )
+        minimum = (info.context or {}).get("min_verify_after", defaults.MIN_VERIFY_AFTER_SECONDS)
+        if value < minimum:
+            raise ValueError(
+                f"at least {minimum:g}s: Sentry needs time to ingest new events, so a shorter quiet "
+                "window would verify fixes that did nothing (REMEDIATOR_MIN_VERIFY_AFTER sets the floor)"
             )
         return value
 
@@ -247,14 +283,20 @@ class RuleSet(_Strict):
     version: int = 1
     rules: tuple[Rule, ...] = ()
 
-    @field_validator("rules")
+    _notes: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the loader assumed while reading the file (shown by `rules check`)."""
+        return self._notes
+
+    @field_validator("version")
     @classmethod
-    def _unique_names(cls, value: tuple[Rule, ...]) -> tuple[Rule, ...]:
-        seen: set[str] = set()
-        for rule in value:
-            if rule.name in seen:
-                raise ValueError(f"rule name {rule.name!r} is used twice")
-            seen.add(rule.name)
+    def _known_version(cls, value: int) -> int:
+        if value != defaults.RULES_VERSION:
+            raise ValueError(
+                f"this remediator reads rule files of version {defaults.RULES_VERSION}, not {value}"
+            )
         return value
 
     def get(self, name: str) -> Rule:

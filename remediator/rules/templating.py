@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +41,32 @@ def render(value: Any, context: dict[str, Any]) -> Any:
     return value
 
 
+SAMPLE = "1"
+"""What stands in for each `{{ expression }}` when a rule's params are checked at load time:
+it reads as a string, a number and part of a URL alike."""
+
+_EXPRESSION = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
+
+
+def sample_params(value: Any) -> Any:
+    """Value with every template expression replaced by SAMPLE (blocks and comments
+    dropped), so templated params can be checked against a script's model before any
+    webhook arrives."""
+    if isinstance(value, str):
+        return _EXPRESSION.sub(lambda m: SAMPLE if m.group().startswith("{{") else "", value)
+    if isinstance(value, list):
+        return [sample_params(item) for item in value]
+    if isinstance(value, dict):
+        return {key: sample_params(item) for key, item in value.items()}
+    return value
+
+
+def only_expression(value: Any) -> bool:
+    """Whether value is a single `{{ expression }}` and nothing else (its type is only
+    known once rendered)."""
+    return isinstance(value, str) and _EXPRESSION.fullmatch(value.strip()) is not None
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -50,4 +77,11 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-__all__ = ["TemplateError", "check_templates", "compile_template", "render"]
+__all__ = [
+    "TemplateError",
+    "check_templates",
+    "compile_template",
+    "only_expression",
+    "render",
+    "sample_params",
+]

@@ -14,13 +14,12 @@ from remediator.errors import JobNotFound, JobStateError, RemediatorError, RuleN
 from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
 from remediator.jobs import JobStore, redis_client
-from remediator.listeners import build_lifecycle, strategies
-from remediator.remediation_scripts import registry
-from remediator.rules import load_rules
+from remediator.listeners import build_lifecycle
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
 from remediator.web import api, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
+from remediator.wiring import configured_rules
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +40,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     """Build the web app; missing settings or invalid rules fail here, at start."""
     settings = settings or get_settings()
     settings.require("sentry_client_secret", "api_token")
-    rules = load_rules(
-        settings.rules_file, scripts=registry(), tiers=settings.tiers, verifications=strategies()
-    )
+    rules = configured_rules(settings)
     broker_url = settings.effective_broker_url()
     if celery is None:
         # Imported here: the Celery app reads its configuration when it is imported.
