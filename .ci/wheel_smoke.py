@@ -97,6 +97,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{PORT}"
     try:
         wait(lambda: http("GET", f"{base}/healthz")[0] == 200, 60, "/healthz")
+        wait(lambda: http("GET", f"{base}/readyz")[0] == 200, 60, "/readyz (a worker consuming each tier)")
         secrets = json.loads((data_dir / "secrets.json").read_text())
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         document = {

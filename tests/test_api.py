@@ -8,7 +8,7 @@ import pytest
 
 from remediator.jobs import Job, JobStatus, JobStore, redis_client
 from remediator.testing.factories import make_job
-from remediator.worker.health import record_heartbeat
+from remediator.worker.health import consuming, record_heartbeat, stopped_consuming
 from tests.helpers import TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -70,7 +70,24 @@ def test_healthz_is_open_and_reports_broker_and_tier_heartbeats(make_app, redis_
     assert body["broker"] == "ok"
     assert body["tiers"]["prod"]["worker"] == "prod@host"
     assert body["tiers"]["prod"]["stale"] is False
-    assert body["tiers"]["nonprod"] == {"last_heartbeat": None}
+    assert body["tiers"]["nonprod"] == {"last_heartbeat": None, "ready": False, "consumers": []}
+
+
+def test_readyz_waits_for_a_worker_consuming_every_tier(make_app, redis_db) -> None:
+    # Given the web and the broker up, but no worker consuming yet
+    client = make_app().test_client()
+    assert client.get("/healthz").status_code == 200  # alive
+    assert client.get("/readyz").status_code == 503  # not ready
+    # When one tier's worker starts consuming, it is still not ready; when both are, it is
+    consuming(redis_db, "prod", "prod@host")
+    assert client.get("/readyz").status_code == 503
+    consuming(redis_db, "nonprod", "nonprod@host")
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["tiers"]["nonprod"]["consumers"] == ["nonprod@host"]
+    # And a worker that stops cleanly takes its tier out again
+    stopped_consuming(redis_db, "nonprod", "nonprod@host")
+    assert client.get("/readyz").status_code == 503
 
 
 def test_healthz_is_503_when_the_broker_is_unreachable(make_app) -> None:

@@ -144,3 +144,21 @@ def test_version_is_printed(runner: CliRunner) -> None:
 
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"remediator, version {__version__}"
+
+
+@pytest.mark.parametrize("command", [["up"], ["web"], ["worker", "prod"], ["beat"]])
+def test_a_visibility_timeout_shorter_than_a_job_is_refused_at_start(
+    runner: CliRunner, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from remediator.settings import get_settings
+
+    monkeypatch.setenv("REMEDIATOR_VISIBILITY_TIMEOUT", "600")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(main, command)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "REMEDIATOR_VISIBILITY_TIMEOUT=600 is too short: it must exceed the longest script time limit" in (
+        result.output
+    )

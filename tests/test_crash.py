@@ -86,7 +86,11 @@ def test_job_whose_whole_worker_is_killed_runs_on_another_worker_after_the_visib
         params={"command": ["sleep", "2"]},
     )
     job = dispatcher.submit(spec, make_subject(issue_id="2"))
-    env = {"REMEDIATOR_BROKER_URL": crash_broker, "REMEDIATOR_VISIBILITY_TIMEOUT": "6"}
+    env = {
+        "REMEDIATOR_BROKER_URL": crash_broker,
+        "REMEDIATOR_VISIBILITY_TIMEOUT": "6",
+        "REMEDIATOR_ALLOW_SHORT_VISIBILITY_TIMEOUT": "1",  # a drill: the job's own limit is 4 s
+    }
     first = WorkerProcess("prod", log_dir, env=env, concurrency=1, name="doomed").start()
     wait_for(lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05, "the job to start")
     assert first.process is not None

@@ -123,6 +123,12 @@ rules:
         assert http_target.paths() == ["/fix/1170820242"]
         output = (tmp_path / "up.log").read_text()
         assert f"webhook:  POST http://127.0.0.1:{port}/sentry/webhook" in output
+        # and up said when jobs could run, which /readyz confirms per tier
+        said = f"ready:    web on port {port}, workers consuming prod, nonprod: jobs run now"
+        wait_for(lambda: said in (tmp_path / "up.log").read_text(), 10, 0.2, "up to say ready")
+        ready = requests.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 200
+        assert {t: e["ready"] for t, e in ready.json()["tiers"].items()} == {"prod": True, "nonprod": True}
         assert secrets["sentry_client_secret"] in output
         assert (tmp_path / "var" / "logs" / "remediator.log").stat().st_size > 0
 
@@ -174,6 +180,9 @@ def test_up_demo_closes_the_loop_and_links_the_webhook_trace_to_the_job(tmp_path
         texts = state["comments"]["4242"]
         assert "submitted" in texts[0] or "submitted" in texts[1]
         assert texts[-1].startswith("Verified")
+        # the worker's comment links to the web process's port, not its own
+        finished = next(t for t in texts if "succeeded in" in t)
+        assert f"http://127.0.0.1:{env['PORT']}/api/jobs/{job_id}" in finished
 
         # And the webhook's request and the job share one trace in Sentry
         def both(items: list[dict[str, Any]]) -> bool:
@@ -209,3 +218,21 @@ def test_up_with_a_configured_broker_starts_no_embedded_redis(tmp_path: Path, br
     output = (tmp_path / "up.log").read_text()
     assert f"broker:   {shared} (REMEDIATOR_BROKER_URL; no embedded Redis)" in output
     assert "embedded Redis stopped" not in output
+
+
+def test_demo_send_that_cannot_deliver_leaves_no_issue_behind(tmp_path: Path, standin) -> None:
+    from remediator.errors import ConfigurationError
+    from remediator.local.demo import STANDIN_FILE, send
+    from remediator.settings import Settings
+
+    # Given a demo stand-in but no web process listening where the webhook goes
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    (data_dir / STANDIN_FILE).write_text(json.dumps({"url": standin.url, "token": "t"}))
+    settings = Settings(data_dir=data_dir)
+    closed = f"http://127.0.0.1:{free_port()}"
+    # When demo send fails to deliver
+    with pytest.raises(ConfigurationError, match=f"could not deliver the webhook to {closed}/sentry/webhook"):
+        send(settings, "secret", "777", "OperationalError", "db", url=closed)
+    # Then the issue it created in the stand-in is gone again
+    assert "777" not in standin.issues

@@ -24,8 +24,9 @@ rules:
     match: {title: {contains: "Template"}}
     job: {script: http-request, tier: nonprod, class: D, params: {url: "{{ no_such_field }}"}}
   - name: bad-params
+    # A value that is one expression can only be checked once a job renders it.
     match: {title: {contains: "BadParams"}}
-    job: {script: http-request, tier: nonprod, class: D, params: {url: "ftp://{{ title }}"}}
+    job: {script: http-request, tier: nonprod, class: D, params: {url: "{{ title }}"}}
 """
 
 
@@ -147,7 +148,7 @@ def test_params_the_script_rejects_are_recorded_failed_and_never_queued(
     [job] = post(client, "issue", issue(title="BadParams")).get_json()["jobs"]
     assert job["status"] == "failed"
     error = json.loads(idle_redis.hget(f"remediator:job:{job['id']}", "error"))
-    assert "invalid params for http-request" in error and "not an http" in error
+    assert "invalid params for http-request" in error and "'BadParams' is not an http" in error
     assert queued(idle_redis, "remediator.nonprod") == {}
 
 

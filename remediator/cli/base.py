@@ -39,6 +39,16 @@ def checked_rules(settings: Settings, path: Path | None = None) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
+def check_limits(settings: Settings) -> None:
+    """Refuse to start with a visibility timeout that would hand a running job out twice."""
+    from remediator.worker.limits import visibility_timeout
+
+    try:
+        visibility_timeout(settings)
+    except RemediatorError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def job_store(settings: Settings | None = None) -> Any:
     """The job store on the configured broker."""
     from remediator.jobs import JobStore, redis_client

@@ -20,7 +20,8 @@ def demo() -> None:
 @click.option("--issue-id", default=lambda: str(int(time.time()) % 10**9), show_default="time-based")
 @click.option("--title", default="OperationalError: connection pool exhausted", show_default=True)
 @click.option("--culprit", default="app.database.pool in acquire", show_default=True)
-def demo_send(issue_id: str, title: str, culprit: str) -> None:
+@click.option("--url", help="The web process (default: where `remediator up` serves it).")
+def demo_send(issue_id: str, title: str, culprit: str, url: str | None) -> None:
     """Create an issue in the stand-in and deliver its signed issue.created webhook."""
     from remediator.local.demo import send
     from remediator.local.up import resolve_secrets
@@ -28,7 +29,7 @@ def demo_send(issue_id: str, title: str, culprit: str) -> None:
     settings = settings_or_exit()
     env, _ = resolve_secrets(settings)
     try:
-        status, body = send(settings, env["REMEDIATOR_SENTRY_CLIENT_SECRET"], issue_id, title, culprit)
+        status, body = send(settings, env["REMEDIATOR_SENTRY_CLIENT_SECRET"], issue_id, title, culprit, url)
     except (RemediatorError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"issue {issue_id}: webhook answered {status} {json.dumps(body)}")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from remediator.cli.base import checked_rules, exec_process, main, settings_or_exit
+from remediator.cli.base import check_limits, checked_rules, exec_process, main, settings_or_exit
 from remediator.errors import RemediatorError
 from remediator.worker.commands import celery_command, worker_options
 
@@ -22,6 +22,7 @@ def up(port: int | None, demo: bool) -> None:
     settings = settings_or_exit()
     if port is not None:
         settings = settings.model_copy(update={"port": port})
+    check_limits(settings)
     try:
         checked_rules(settings)
         sys.exit(run_up(settings, echo=click.echo, demo=demo))
@@ -34,7 +35,9 @@ def up(port: int | None, demo: bool) -> None:
 def web(workers: int) -> None:
     """Run the web process under gunicorn on $PORT (host: REMEDIATOR_WEB_HOST)."""
     settings = settings_or_exit()
+    check_limits(settings)
     checked_rules(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     exec_process(
         [
             sys.executable,
@@ -56,6 +59,9 @@ def web(workers: int) -> None:
             "-",
             "--error-logfile",
             "-",
+            # gunicorn's control socket would default to ~/.gunicorn, shared by every instance.
+            "--control-socket",
+            str(settings.data_dir.resolve() / "gunicorn.ctl"),
             "remediator.web.app:create_app()",
         ]
     )
@@ -69,6 +75,7 @@ def worker(tier: str, concurrency: int | None) -> None:
     settings = settings_or_exit()
     if tier not in settings.tiers:
         raise click.ClickException(f"unknown tier {tier!r}; known: {', '.join(settings.tiers)}")
+    check_limits(settings)
     exec_process(celery_command("worker", *worker_options(tier, concurrency or settings.worker_concurrency)))
 
 
@@ -76,6 +83,7 @@ def worker(tier: str, concurrency: int | None) -> None:
 def beat() -> None:
     """Run Celery beat (only one per deployment): it sends each tier its heartbeat."""
     settings = settings_or_exit()
+    check_limits(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     exec_process(
         celery_command("beat", "-s", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO")

@@ -84,3 +84,8 @@ def tier_runs_key(tier: str) -> str:
 def heartbeat_key(tier: str) -> str:
     """A tier's latest heartbeat (JSON)."""
     return f"{KEY_PREFIX}heartbeat:{tier}"
+
+
+def consumers_key(tier: str) -> str:
+    """The workers consuming a tier's queue (a sorted set: hostname by last sign of life)."""
+    return f"{KEY_PREFIX}consumers:{tier}"

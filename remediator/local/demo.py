@@ -21,6 +21,9 @@ from remediator.intake.signature import sign
 from remediator.settings import Settings
 from remediator.testing import SentryStandIn
 
+WEB_URL_FILE = "web.url"
+"""Where `remediator up` publishes the web process's address, in the data dir."""
+
 STANDIN_FILE = "sentry-standin.json"
 """Where `up --demo` publishes the stand-in's address and token, in the data dir."""
 
@@ -118,14 +121,34 @@ def issue_payload(issue_id: str, title: str, culprit: str) -> dict[str, Any]:
     }
 
 
-def send(settings: Settings, secret: str, issue_id: str, title: str, culprit: str) -> Any:
-    """Create the issue in the stand-in, then deliver its signed webhook to the web process."""
+def web_url(settings: Settings) -> str:
+    """Where the running `up` serves the web process (what it wrote), else PORT's."""
+    path = settings.data_dir / WEB_URL_FILE
+    if path.exists():
+        return path.read_text().strip()
+    return f"http://127.0.0.1:{settings.port}"
+
+
+def send(
+    settings: Settings, secret: str, issue_id: str, title: str, culprit: str, url: str | None = None
+) -> Any:
+    """Create the issue in the stand-in, then deliver its signed webhook to the web process
+    (at url, else where `up` serves it). A delivery that fails removes the issue again."""
     standin = standin_address(settings)
     requests.post(
         f"{standin['url']}/_standin/issues",
         timeout=5,
         json={"id": issue_id, "title": title, "culprit": culprit},
     ).raise_for_status()
+    target = (url or web_url(settings)).rstrip("/") + "/sentry/webhook"
+    try:
+        return _deliver(secret, target, issue_id, title, culprit)
+    except (requests.RequestException, ValueError) as exc:
+        requests.delete(f"{standin['url']}/_standin/issues/{issue_id}", timeout=5)
+        raise ConfigurationError(f"could not deliver the webhook to {target}: {exc}") from None
+
+
+def _deliver(secret: str, target: str, issue_id: str, title: str, culprit: str) -> Any:
     body = json.dumps(issue_payload(issue_id, title, culprit), separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
@@ -134,9 +157,7 @@ def send(settings: Settings, secret: str, issue_id: str, title: str, culprit: st
         "Sentry-Hook-Timestamp": str(int(time.time())),
         "Sentry-Hook-Signature": sign(secret, body),
     }
-    response = requests.post(
-        f"http://127.0.0.1:{settings.port}/sentry/webhook", data=body, headers=headers, timeout=5
-    )
+    response = requests.post(target, data=body, headers=headers, timeout=5)
     return response.status_code, response.json()
 
 

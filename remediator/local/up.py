@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
+from remediator.local.demo import WEB_URL_FILE
 from remediator.local.embedded_redis import EmbeddedRedis
 from remediator.settings import EMBEDDED_BROKER_FILE, Settings
 
@@ -62,6 +66,45 @@ class _Tee:
         return self.streams[0].isatty()
 
 
+READY_WAIT_SECONDS = 120.0
+"""How long `up` waits for the web and every tier's worker before saying what is missing."""
+
+
+def announce_ready(settings: Settings, broker_url: str, echo: Any) -> None:
+    """Say `ready` once the web answers and every tier has a worker consuming its queue,
+    so the first job does not wait; or, after READY_WAIT_SECONDS, what is still missing."""
+    from remediator.jobs import redis_client
+    from remediator.worker.health import health_report
+
+    client = redis_client(broker_url)
+    deadline = time.monotonic() + READY_WAIT_SECONDS
+    report: dict[str, Any] = {}
+    web = False
+    while time.monotonic() < deadline:
+        web = web or _answers(settings.port)
+        _, report = health_report(client, settings.tiers)
+        if web and report.get("ready"):
+            tiers = ", ".join(settings.tiers)
+            echo(f"ready:    web on port {settings.port}, workers consuming {tiers}: jobs run now")
+            return
+        time.sleep(0.5)
+    missing = [t for t, entry in report.get("tiers", {}).items() if not entry.get("ready")]
+    echo(
+        f"not ready after {READY_WAIT_SECONDS:g}s: "
+        + ("web not answering; " if not web else "")
+        + (f"no worker consuming {', '.join(missing)}" if missing else "")
+        + " (see the log above)"
+    )
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
     """Run the whole system in the foreground until Ctrl-C; returns the exit status."""
     import honcho.manager
@@ -98,6 +141,8 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
         "REMEDIATOR_BROKER_URL": broker_url,
         "REMEDIATOR_DATA_DIR": str(data_dir),
         "PORT": str(settings.port),
+        # Honcho gives each process its own PORT; links in comments must name the web's.
+        "REMEDIATOR_PUBLIC_URL": settings.public_url or f"http://127.0.0.1:{settings.port}",
         "PYTHONUNBUFFERED": "1",
         # The Procfile's `remediator ...` commands come from this same installation.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
@@ -119,6 +164,12 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
     echo(f"logs:     {logs / 'remediator.log'}" + (f" and {embedded.log_file}" if embedded else ""))
     echo("Ctrl-C stops everything.")
 
+    web_url_file = data_dir / WEB_URL_FILE
+    web_url_file.write_text(env["REMEDIATOR_PUBLIC_URL"] + "\n")
+    watcher = threading.Thread(
+        target=announce_ready, args=(settings, broker_url, echo), name="ready-watch", daemon=True
+    )
+    watcher.start()
     honcho.manager.KILL_WAIT = KILL_WAIT_SECONDS
     procfile = parse_procfile(PROCFILE.read_text())
     with open(logs / "remediator.log", "a", encoding="utf-8") as log_file:
@@ -128,6 +179,7 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
         try:
             manager.loop()
         finally:
+            web_url_file.unlink(missing_ok=True)
             if standin is not None:
                 standin.stop()
             if embedded is not None:

@@ -14,7 +14,7 @@ from remediator import defaults
 from remediator.lifecycle import Event, EventKind
 from remediator.settings import get_settings
 from remediator.tasks._runtime import worker_lifecycle
-from remediator.worker.health import record_heartbeat, tier_problems
+from remediator.worker.health import consuming, record_heartbeat, tier_problems
 
 if TYPE_CHECKING:
     from sentry_sdk._types import MonitorConfig
@@ -34,6 +34,7 @@ def heartbeat(self: Task, tier: str) -> dict[str, Any]:
     worker = self.request.hostname or "unknown"
     beat = {"tier": tier, "worker": worker, "at": time.time(), "problems": problems}
     if reachable:
+        consuming(client, tier, worker)
         previous = record_heartbeat(client, beat)
         if previous is None or bool(previous.get("problems")) != bool(problems):
             kind = EventKind.HEARTBEAT_ERROR if problems else EventKind.HEARTBEAT_OK

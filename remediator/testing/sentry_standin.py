@@ -283,6 +283,11 @@ class SentryStandIn:
         if path == "/_standin/issues" and method == "POST":
             document = dict(_json(body) or {})
             return 201, {}, self.add_issue(str(document.pop("id")), **document)
+        match = re.fullmatch(r"/_standin/issues/([^/]+)", path)
+        if match and method == "DELETE":
+            with self._lock:
+                removed = self.issues.pop(match[1], None)
+            return (200 if removed else 404), {}, {"deleted": removed is not None}
         match = re.fullmatch(r"/_standin/issues/([^/]+)/events", path)
         if match and method == "POST":
             return 201, {}, _public(self.add_event(match[1]))

@@ -38,10 +38,19 @@ def _authenticate() -> ResponseReturnValue | None:
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """Broker reachability and each tier's last heartbeat."""
+    """Liveness: 200 while the broker answers. The body also says, per tier, whether a
+    worker consumes its queue (ready) and its last heartbeat."""
     rt = runtime()
-    ok, report = health_report(rt.store.client, rt.settings.tiers)
-    return jsonify(report), 200 if ok else 503
+    alive, report = health_report(rt.store.client, rt.settings.tiers)
+    return jsonify(report), 200 if alive else 503
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Readiness: 200 once every tier has a worker consuming its queue (jobs can run)."""
+    rt = runtime()
+    alive, report = health_report(rt.store.client, rt.settings.tiers)
+    return jsonify(report), 200 if alive and report["ready"] else 503
 
 
 @bp.get("/api/jobs/<job_id>")

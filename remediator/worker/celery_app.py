@@ -6,6 +6,8 @@ from typing import Any
 
 from celery import Celery, signals
 
+from remediator import defaults
+
 
 def create_celery(broker_url: str | None = None) -> Celery:
     """A Celery app configured from celeryconfig; broker_url overrides the broker and backend."""
@@ -31,6 +33,41 @@ def _beat_telemetry(**_: Any) -> None:
     from remediator.settings import get_settings
 
     init_sentry(get_settings(), "beat")
+
+
+def _tiers_of(consumer: Any) -> list[str]:
+    queues = consumer.app.amqp.queues.consume_from or {}
+    prefix = defaults.QUEUE_PREFIX
+    return [name.removeprefix(prefix) for name in queues if name.startswith(prefix)]
+
+
+def _readiness_client() -> Any:
+    from remediator.jobs import redis_client
+    from remediator.settings import get_settings
+
+    return redis_client(get_settings().effective_broker_url())
+
+
+@signals.worker_ready.connect
+def _ready(sender: Any = None, **_: Any) -> None:
+    # From now on jobs on these tiers can run: /healthz and /readyz say so.
+    from remediator.worker.health import consuming
+
+    client = _readiness_client()
+    for tier in _tiers_of(sender):
+        consuming(client, tier, sender.hostname)
+
+
+@signals.worker_shutdown.connect
+def _shutdown(sender: Any = None, **_: Any) -> None:
+    from remediator.worker.health import stopped_consuming
+
+    try:
+        client = _readiness_client()
+        for tier in _tiers_of(sender.consumer if hasattr(sender, "consumer") else sender):
+            stopped_consuming(client, tier, sender.hostname)
+    except Exception:  # the broker may be gone already; the entry then ages out
+        return
 
 
 celery_app = create_celery()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from remediator import defaults
-from remediator.remediation_scripts import longest_time_limit
 from remediator.settings import get_settings
+from remediator.worker.limits import visibility_timeout
 
 _settings = get_settings()
 
@@ -27,7 +27,7 @@ task_default_priority = defaults.DEFAULT_REDIS_PRIORITY
 task_queue_max_priority = max(defaults.REDIS_PRIORITY_STEPS)
 task_default_queue = f"{defaults.QUEUE_PREFIX}default"
 # Longer than the longest hard time limit, or a running job is handed out twice.
-_visibility = _settings.visibility_timeout or max(3600, 2 * longest_time_limit())
+_visibility = visibility_timeout(_settings)
 broker_transport_options = {
     "priority_steps": defaults.REDIS_PRIORITY_STEPS,
     "sep": defaults.PRIORITY_SEP,

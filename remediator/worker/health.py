@@ -14,7 +14,7 @@ from remediator.defaults import (
     REDIS_PRIORITY_STEPS,
     queue_for,
 )
-from remediator.jobs.keys import heartbeat_key
+from remediator.jobs.keys import consumers_key, heartbeat_key
 
 
 def record_heartbeat(client: redis.Redis, beat: dict[str, Any]) -> dict[str, Any] | None:
@@ -47,25 +47,48 @@ def tier_problems(client: redis.Redis, tier: str, max_depth: int) -> tuple[bool,
     return True, []
 
 
+CONSUMER_FRESH_SECONDS = 3 * HEARTBEAT_INTERVAL_SECONDS
+"""A worker that gave no sign of life (start, heartbeat) for this long no longer counts as
+consuming its tier's queue (a worker killed outright drops out after it)."""
+
+
+def consuming(client: redis.Redis, tier: str, hostname: str) -> None:
+    """Note that a worker consumes a tier's queue (at start, and at each heartbeat)."""
+    client.zadd(consumers_key(tier), {hostname: time.time()})
+
+
+def stopped_consuming(client: redis.Redis, tier: str, hostname: str) -> None:
+    """Note that a worker stopped (a clean shutdown)."""
+    client.zrem(consumers_key(tier), hostname)
+
+
 def health_report(client: redis.Redis, tiers: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
-    """Whether the broker answers, and each tier's last heartbeat age."""
+    """Liveness (the broker answers) and, per tier, readiness (a worker consuming its queue)
+    and the last heartbeat. Returns (alive, report); report["ready"] is all tiers ready."""
+    now = time.time()
     try:
         client.ping()
         raw = client.mget([heartbeat_key(t) for t in tiers])
+        with client.pipeline(transaction=False) as pipe:
+            for tier in tiers:
+                pipe.zrangebyscore(consumers_key(tier), now - CONSUMER_FRESH_SECONDS, "+inf")
+            consumers = pipe.execute()
     except redis.RedisError as exc:
-        return False, {"status": "unhealthy", "broker": f"unreachable: {exc}"}
-    now = time.time()
+        return False, {"status": "unhealthy", "broker": f"unreachable: {exc}", "ready": False}
     report: dict[str, Any] = {}
-    for tier, value in zip(tiers, raw, strict=True):
+    for tier, value, workers in zip(tiers, raw, consumers, strict=True):
+        entry: dict[str, Any] = {"ready": bool(workers), "consumers": sorted(workers)}
         if value is None:
-            report[tier] = {"last_heartbeat": None}
-            continue
-        beat = json.loads(value)
-        age = round(now - beat["at"], 1)
-        report[tier] = {
-            "last_heartbeat_age_s": age,
-            "worker": beat["worker"],
-            "stale": age > 3 * HEARTBEAT_INTERVAL_SECONDS,
-            "problems": beat.get("problems", []),
-        }
-    return True, {"status": "ok", "broker": "ok", "tiers": report}
+            entry["last_heartbeat"] = None
+        else:
+            beat = json.loads(value)
+            age = round(now - beat["at"], 1)
+            entry |= {
+                "last_heartbeat_age_s": age,
+                "worker": beat["worker"],
+                "stale": age > 3 * HEARTBEAT_INTERVAL_SECONDS,
+                "problems": beat.get("problems", []),
+            }
+        report[tier] = entry
+    ready = all(entry["ready"] for entry in report.values())
+    return True, {"status": "ok", "broker": "ok", "ready": ready, "tiers": report}
