@@ -62,6 +62,36 @@ def test_jobs_list_newest_first_filtered_by_status_tier_and_rule(make_app, store
     assert client.get("/api/jobs?limit=x", headers=AUTH).status_code == 400
 
 
+@pytest.mark.parametrize("query", ["status=failed", "status=failed&tier=prod&rule=r1", ""])
+def test_a_cursor_pages_through_every_match_once_ties_included(make_app, store, query) -> None:
+    # Given 7 failed jobs, three of them created in the same instant, among other jobs
+    now = time.time()
+    stamps = [now - 6, now - 5, now - 4, now - 4, now - 4, now - 2, now - 1]
+    failed = [add(store, created_at=t, status=JobStatus.FAILED) for t in stamps]
+    others = [add(store, created_at=t, rule="other", status=JobStatus.SUCCEEDED) for t in stamps]
+    client = make_app().test_client()
+    # When a client pages through with limit 3
+    seen: list[dict[str, object]] = []
+    cursor = ""
+    for _ in range(10):
+        body = client.get(f"/api/jobs?{query}&limit=3&cursor={cursor}", headers=AUTH).get_json()
+        seen += body["jobs"]
+        if body["next_cursor"] is None:
+            break
+        cursor = body["next_cursor"]
+    # Then it sees every matching job exactly once, newest first
+    expected = failed + others if query == "" else failed
+    ids = [j["id"] for j in seen]
+    assert sorted(ids) == sorted(j.id for j in expected)
+    created = [j["created_at"] for j in seen]
+    assert created == sorted(created, reverse=True)
+
+
+def test_a_malformed_cursor_is_a_400(make_app, store) -> None:
+    response = make_app().test_client().get("/api/jobs?cursor=yesterday", headers=AUTH)
+    assert response.status_code == 400 and "invalid cursor" in response.get_json()["reason"]
+
+
 def test_healthz_is_open_and_reports_broker_and_tier_heartbeats(make_app, redis_db) -> None:
     record_heartbeat(redis_db, {"tier": "prod", "worker": "prod@host", "at": time.time()})
     response = make_app().test_client().get("/healthz")

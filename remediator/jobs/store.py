@@ -33,6 +33,9 @@ _LUA = Path(__file__).parent
 _TRANSITION = (_LUA / "transition.lua").read_text()
 _CLAIM = (_LUA / "claim.lua").read_text()
 
+Entries = list[tuple[str, float]]
+"""Index entries: (job id, score) pairs."""
+
 PAGE_FETCH = 200
 """Ids fetched per round trip while a filtered listing walks an index."""
 
@@ -49,9 +52,11 @@ def redis_client(url: str, connect_timeout: float = 2.0) -> redis.Redis:
 
 
 def _decode(raw: dict[str, str], notes: list[str] | None = None) -> Job:
-    fields = {k: json.loads(v) for k, v in raw.items()}
-    fields["notes"] = [json.loads(n) for n in notes or ()]
-    return Job.model_validate(fields)
+    # Every field is stored JSON-encoded under its own (identifier) name, so the record is
+    # one JSON object away: pydantic parses and validates it in one pass.
+    members = [f'"{key}":{value}' for key, value in raw.items()]
+    members.append(f'"notes":[{",".join(notes or ())}]')
+    return Job.model_validate_json("{" + ",".join(members) + "}")
 
 
 def _pairs(flat: list[str]) -> dict[str, str]:
@@ -207,19 +212,12 @@ class JobStore:
             else INDEX_KEY
         )
         wanted = {k: v for k, v in (("status", status), ("tier", tier), ("rule", rule)) if v}
+        # One filter: its index holds exactly the matches, so read no more than the page.
+        exact = len(wanted) <= 1
         max_score, after_id = _parse_cursor(cursor)
         found: list[Job] = []
         while len(found) < limit:
-            entries = cast(
-                list[tuple[str, float]],
-                self.client.zrevrangebyscore(
-                    index, max_score, "-inf", start=0, num=PAGE_FETCH, withscores=True
-                ),
-            )
-            # Ties on the score come newest-id-last; skip what the cursor already passed.
-            entries = [
-                (i, s) for i, s in entries if not (after_id and s == float(max_score) and i >= after_id)
-            ]
+            entries = self._after(index, max_score, after_id, limit - len(found) if exact else PAGE_FETCH)
             if not entries:
                 return Page(found, None)
             with self.client.pipeline(transaction=False) as pipe:
@@ -237,6 +235,23 @@ class JobStore:
                 if len(found) == limit:
                     return Page(found, f"{max_score}:{after_id}")
         return Page(found, f"{max_score}:{after_id}" if found else None)
+
+    def _after(self, index: str, max_score: str, after_id: str | None, count: int) -> Entries:
+        """Up to count index entries after the cursor (score max_score, then ids below
+        after_id: Redis orders equal scores by member, descending, in a reverse range)."""
+        num = count if after_id is None else count + 1  # the cursor's own entry comes back too
+        while True:
+            entries = cast(
+                Entries,
+                self.client.zrevrangebyscore(index, max_score, "-inf", start=0, num=num, withscores=True),
+            )
+            if after_id is None:
+                return entries
+            cut = float(max_score)
+            fresh = [(i, s) for i, s in entries if not (s == cut and i >= after_id)]
+            if fresh or len(entries) < num:
+                return fresh[:count]
+            num *= 2  # every entry read was a tie the cursor had passed: read further
 
 
 def _parse_cursor(cursor: str | None) -> tuple[str, str | None]:

@@ -1,0 +1,93 @@
+"""Listing jobs from a large store: the indexed, paged `GET /api/jobs` over real HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from bench.rig import gunicorn
+from remediator.jobs import JobStatus, JobStore
+from remediator.testing.factories import make_job
+
+STATUSES = (JobStatus.SUCCEEDED,) * 6 + (JobStatus.VERIFIED,) * 2 + (JobStatus.FAILED, JobStatus.DUPLICATE)
+"""One job in ten failed: what a listing by status has to find among the rest."""
+
+
+def fill(url: str, n: int) -> float:
+    """Store n job records (spread over two tiers and seven rules); returns seconds taken."""
+    store = JobStore(redis.Redis.from_url(url, decode_responses=True))
+    started = time.monotonic()
+    now = time.time()
+    for first in range(0, n, 1000):
+        with store.client.pipeline(transaction=False) as pipe:
+            for i in range(first, min(n, first + 1000)):
+                job = make_job(
+                    status=STATUSES[i % len(STATUSES)],
+                    tier=("prod", "nonprod")[i % 2],
+                    rule=f"rule-{i % 7}",
+                    created_at=now - (n - i) * 0.5,
+                )
+                store.queue_create(pipe, job)
+            pipe.execute()
+    return time.monotonic() - started
+
+
+def timed_gets(port: int, path: str, token: str, count: int) -> tuple[list[float], Any]:
+    """GET path count times on one keep-alive connection; latencies in ms and the last body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies: list[float] = []
+    body: Any = None
+    for _ in range(count):
+        started = time.perf_counter()
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        latencies.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} answered {response.status}: {body}")
+    conn.close()
+    return latencies, body
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+    }
+
+
+def listing(env: dict[str, str], log_dir: Path, n: int, count: int = 300) -> dict[str, Any]:
+    """p50/p99 of the newest failed jobs (limit 50), of a cursor's fifth page, and of a
+    three-filter listing, with n records stored."""
+    took = fill(env["REMEDIATOR_BROKER_URL"], n)
+    web, port = gunicorn("web-listing", "remediator.web.app:create_app()", env, log_dir)
+    token = env["REMEDIATOR_API_TOKEN"]
+    try:
+        timed_gets(port, "/api/jobs?status=failed&limit=50", token, 20)  # warm up
+        first, page = timed_gets(port, "/api/jobs?status=failed&limit=50", token, count)
+        assert len(page["jobs"]) == 50 and all(j["status"] == "failed" for j in page["jobs"])
+        cursor = page["next_cursor"]
+        for _ in range(3):
+            _, deeper = timed_gets(port, f"/api/jobs?status=failed&limit=50&cursor={cursor}", token, 1)
+            cursor = deeper["next_cursor"]
+        fifth, _ = timed_gets(port, f"/api/jobs?status=failed&limit=50&cursor={cursor}", token, count)
+        mixed, body = timed_gets(port, "/api/jobs?status=failed&tier=prod&rule=rule-4&limit=50", token, count)
+        assert body["jobs"] and all(
+            (j["status"], j["tier"], j["rule"]) == ("failed", "prod", "rule-4") for j in body["jobs"]
+        )
+        return {
+            "records": n,
+            "fill_s": round(took, 1),
+            "failed_first_page": summary(first),
+            "failed_fifth_page": summary(fifth),
+            "three_filters": summary(mixed),
+        }
+    finally:
+        web.stop()
