@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_a_cursor_pages_through_every_match_once_ties_included(make_app, store, 
     others = [add(store, created_at=t, rule="other", status=JobStatus.SUCCEEDED) for t in stamps]
     client = make_app().test_client()
     # When a client pages through with limit 3
-    seen: list[dict[str, object]] = []
+    seen: list[dict[str, Any]] = []
     cursor = ""
     for _ in range(10):
         body = client.get(f"/api/jobs?{query}&limit=3&cursor={cursor}", headers=AUTH).get_json()
