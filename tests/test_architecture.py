@@ -22,11 +22,7 @@ def contracts() -> list[dict[str, Any]]:
 
 def test_every_module_and_sub_package_of_remediator_is_in_a_layer() -> None:
     [layers] = [c for c in contracts() if c["type"] == "layers"]
-    named = {
-        name.strip()
-        for layer in layers["layers"]
-        for name in str(layer).replace(":", "|").split("|")
-    }
+    named = {name.strip() for layer in layers["layers"] for name in str(layer).replace(":", "|").split("|")}
     package = Path(remediator.__file__).parent
     parts = {p.stem for p in package.glob("*.py") if p.stem not in ("__init__", "__main__")}
     parts |= {p.name for p in package.iterdir() if (p / "__init__.py").exists()}

@@ -96,12 +96,23 @@ def test_http_request_job_succeeds_with_its_output(make_app, http_target, broker
     assert '"title": "ping the service"' in call["body"]
 
 
-def test_failing_http_request_gives_failed_with_the_error(make_app, http_target, broker_url):
+def test_failing_http_request_gives_failed_with_the_error(make_app, http_target, broker_url, workers):
     job = finished(broker_url, submit(make_app, http_target.url, title="broken thing"))
     assert job.status == JobStatus.FAILED
     assert job.error is not None and "answered 500, expected 2xx" in job.error
     assert job.worker is not None and job.worker.startswith("nonprod-test@")
     assert job.output is not None and job.output["steps"][0]["status"] == 500
+    # An expected failure: Celery logs one line for it, not a crash's traceback
+    line = wait_for(
+        lambda: next(
+            (ln for ln in workers["nonprod"].log().splitlines() if job.id in ln and "raised" in ln), None
+        ),
+        what="the worker's log line",
+    )
+    assert "raised expected: JobFailed" in line
+    lines = workers["nonprod"].log().splitlines()
+    following = lines[lines.index(line) + 1] if lines.index(line) + 1 < len(lines) else ""
+    assert not following.startswith("Traceback"), following
 
 
 def test_restart_db_pool_drains_restarts_and_health_checks_in_order(

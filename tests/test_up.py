@@ -131,6 +131,7 @@ rules:
         assert {t: e["ready"] for t, e in ready.json()["tiers"].items()} == {"prod": True, "nonprod": True}
         assert secrets["sentry_client_secret"] in output
         assert (tmp_path / "var" / "logs" / "remediator.log").stat().st_size > 0
+        assert (tmp_path / "var" / "gunicorn.ctl").exists()  # not in ~/.gunicorn, shared by all
 
     # And Ctrl-C stopped everything, the embedded Redis included
     assert refuses(int(port)), "web still listening after Ctrl-C"

@@ -8,6 +8,7 @@ indexes in the same step) and emits the event of each change.
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +36,10 @@ _CLAIM = (_LUA / "claim.lua").read_text()
 
 Entries = list[tuple[str, float]]
 """Index entries: (job id, score) pairs."""
+
+TRIM_CHANCE = 1 / 64
+"""How often a new record also trims its status, tier and rule indexes (the global index is
+trimmed every time)."""
 
 PAGE_FETCH = 200
 """Ids fetched per round trip while a filtered listing walks an index."""
@@ -100,8 +105,12 @@ class JobStore:
         pipe.hset(job_key(job.id), mapping=_encode(fields))
         pipe.expire(job_key(job.id), self.ttl)
         horizon = time.time() - self.ttl
-        for index in (INDEX_KEY, status_index(job.status), tier_index(job.tier), rule_index(job.rule)):
+        indexes = (INDEX_KEY, status_index(job.status), tier_index(job.tier), rule_index(job.rule))
+        for index in indexes:
             pipe.zadd(index, {job.id: job.created_at})
+        # Entries past the retention go now and then (every create would cost the webhook
+        # three more commands for entries that expire by the day).
+        for index in indexes if random.random() < TRIM_CHANCE else indexes[:1]:
             pipe.zremrangebyscore(index, "-inf", horizon)
         if job.sentry_issue_id:
             pipe.sadd(issue_key(job.sentry_issue_id), job.id)

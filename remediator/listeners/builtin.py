@@ -18,6 +18,8 @@ class EventLog(Listener):
 
     def handle(self, event: Event) -> str | None:
         """Log the event."""
+        if not log.isEnabledFor(logging.INFO):
+            return None
         subject = (
             f"job {event.job_id}"
             if event.job
