@@ -34,13 +34,19 @@ def test_rules_check_reports_the_rule_and_field_and_fails(runner: CliRunner, tmp
     assert "rule 'x': job.script: unknown script 'nope'" in result.output
 
 
+def database_issue(directory: Path) -> Path:
+    """A payload file: an issue whose culprit is in the database layer."""
+    document = payload("issue_created")
+    document["data"]["issue"]["culprit"] = "app/database/pool.py in acquire"
+    path = directory / "p.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
 def test_rules_test_prints_the_job_and_what_the_gate_would_decide(
     runner: CliRunner, tmp_path: Path, redis_db
 ) -> None:
-    document = payload("issue_created")
-    document["data"]["issue"]["culprit"] = "app/database/pool.py in acquire"
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps(document))
+    path = database_issue(tmp_path)
     result = runner.invoke(main, ["rules", "test", str(path)])
     assert result.exit_code == 0, result.output
     # prod class A waits for approval by default, and nothing stands in the way
@@ -56,10 +62,7 @@ def test_rules_test_prints_the_job_and_what_the_gate_would_decide(
 def test_rules_test_says_when_the_gate_would_hold_the_job(
     runner: CliRunner, tmp_path: Path, redis_db
 ) -> None:
-    document = payload("issue_created")
-    document["data"]["issue"]["culprit"] = "app/database/pool.py in acquire"
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps(document))
+    path = database_issue(tmp_path)
     assert runner.invoke(main, ["pause", "--by", "ops", "--reason", "deploy"]).exit_code == 0
     result = runner.invoke(main, ["rules", "test", str(path)])
     assert (
