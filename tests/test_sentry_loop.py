@@ -29,12 +29,13 @@ from tests.helpers import (
 SECRET_HEADER = "Bearer s3cret-header-value-42"
 
 
-def rules_for(target: str, verify_after: float = 1, resolve: bool = True) -> str:
+def rules_for(target: str, verify_after: float = 1, resolve: bool = True, verify: str = "sentry") -> str:
     return f"""
 rules:
   - name: heal
     approval: false
     verify_after: {verify_after}
+    verify: {verify}
     resolve_issue: {str(resolve).lower()}
     match: {{culprit: {{contains: database}}}}
     job: {{script: http-request, tier: prod, class: A, namespace: self-healing,
@@ -217,6 +218,25 @@ def test_resolve_issue_false_verifies_and_only_comments(workers, loop_app, stand
     job_in(broker_url, job_id, {JobStatus.VERIFIED}, timeout=30)
     wait_for(lambda: any(t.startswith("Verified") for t in standin.comment_texts("506")), 10)
     assert standin.issues["506"]["status"] == "unresolved"
+    assert not [c for c in standin.api_calls if c["method"] == "PUT"]
+
+
+def test_a_job_whose_rule_says_verify_none_is_never_verified_nor_resolves(
+    workers, loop_app, standin, broker_url
+) -> None:
+    # Given a rule whose jobs only act (verify: none), with write-back configured
+    job_id = fire(loop_app(verify_after=1, verify="none"), standin, "511", "database")["jobs"][0]["id"]
+    job_in(broker_url, job_id, {JobStatus.SUCCEEDED})
+    # When the success has been delivered to the remote listeners (one message for all)
+    store = JobStore(redis_client(broker_url))
+    notes = wait_for(
+        lambda: [n for n in store.get(job_id).notes if n.get("event") == "succeeded"] or None,
+        what="the success delivered",
+    )
+    # Then no verification was scheduled in that delivery, and the job and issue stay as they are
+    assert {n["listener"] for n in notes} == {"sentry-comments", "breaker"}
+    assert store.get(job_id).status == JobStatus.SUCCEEDED
+    assert standin.issues["511"]["status"] == "unresolved"
     assert not [c for c in standin.api_calls if c["method"] == "PUT"]
 
 

@@ -87,6 +87,12 @@ class SentryVerification(Listener):
     strategy = "sentry"
 
     @classmethod
+    def accepts(cls, event: Event) -> bool:
+        """Only jobs of this strategy that are about a Sentry issue."""
+        job = event.job
+        return job is not None and job.verification == "sentry" and bool(job.sentry_issue_id)
+
+    @classmethod
     def will_verify(cls, job: Job, settings: Settings) -> bool:
         """Whether a success of this job will be checked (else it is final at once)."""
         return job.verification == "sentry" and bool(job.sentry_issue_id) and settings.writeback_enabled
