@@ -75,10 +75,10 @@ def test_1000_deliveries_of_one_issue_from_8_threads_make_exactly_one_job(
     assert statuses(idle_broker_url).count("queued") == 1
 
 
-@pytest.mark.parametrize(
-    "stamp", [str(int(time.time()) - 400), str(int(time.time()) + 400), "", "yesterday", "nan"]
-)
+@pytest.mark.parametrize("stamp", ["-400", "+400", "", "yesterday", "nan"])
 def test_timestamp_outside_the_replay_window_is_401(make_app, idle_redis, idle_broker_url, stamp):
+    if stamp[:1] in "+-" and stamp:  # seconds from now, taken when the test runs
+        stamp = str(int(time.time()) + int(stamp))
     client = make_app(rules(), broker=idle_broker_url).test_client()
     response = post(client, issue_body(), **{"Sentry-Hook-Timestamp": stamp})
     assert response.status_code == 401

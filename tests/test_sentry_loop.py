@@ -234,7 +234,7 @@ def test_a_job_whose_rule_says_verify_none_is_never_verified_nor_resolves(
         what="the success delivered",
     )
     # Then no verification was scheduled in that delivery, and the job and issue stay as they are
-    assert {n["listener"] for n in notes} == {"sentry-comments", "breaker"}
+    assert {n["listener"] for n in notes} == {"sentry-comments"}
     assert store.get(job_id).status == JobStatus.SUCCEEDED
     assert standin.issues["511"]["status"] == "unresolved"
     assert not [c for c in standin.api_calls if c["method"] == "PUT"]

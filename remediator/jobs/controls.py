@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 
 import redis
 
 from remediator.jobs.keys import PAUSED_KEY, breaker_key
 
-BAD_OUTCOMES = frozenset({"failed", "ineffective"})
-"""Outcomes that count towards opening a rule's circuit breaker."""
+_BREAKER = (Path(__file__).parent / "breaker.lua").read_text()
 
 
 def pause(client: redis.Redis, reason: str) -> None:
@@ -27,22 +27,15 @@ def paused(client: redis.Redis) -> str | None:
     return cast(str | None, client.get(PAUSED_KEY))
 
 
-def note_outcome(
-    client: redis.Redis, rule: str, outcome: str, job_id: str, threshold: int, resets: bool
+def note_bad_outcome(
+    client: redis.Redis, rule: str, job_id: str, threshold: int, good_so_far: int
 ) -> str | None:
-    """Feed an outcome to the rule's breaker; returns the reason if this opened it."""
-    key = breaker_key(rule)
-    if resets:
-        client.hset(key, "consecutive", 0)
+    """Count a failed or ineffective job against its rule (after resetting the count if the
+    rule had good outcomes since); returns the reason if this opened the breaker."""
+    if threshold <= 0:
         return None
-    if outcome not in BAD_OUTCOMES or threshold <= 0:
-        return None
-    count = int(client.hincrby(key, "consecutive", 1))
-    if count < threshold:
-        return None
-    reason = f"{count} consecutive failed or ineffective jobs (last: {job_id})"
-    opened = client.hsetnx(key, "disabled_reason", reason)
-    return reason if opened else None
+    opened = client.eval(_BREAKER, 1, breaker_key(rule), good_so_far, threshold, job_id)
+    return str(opened) if opened else None
 
 
 def enable_rule(client: redis.Redis, rule: str) -> bool:

@@ -30,6 +30,7 @@ TRANSITIONS: dict[tuple[S, S], E] = {
     (S.QUEUED, S.CANCELLED): E.CANCELLED,
     (S.QUEUED, S.RUNNING): E.STARTED,
     (S.RUNNING, S.RUNNING): E.STARTED,
+    (S.RUNNING, S.CANCELLED): E.CANCELLED,
     (S.RUNNING, S.SUCCEEDED): E.SUCCEEDED,
     (S.RUNNING, S.FAILED): E.FAILED,
     (S.RUNNING, S.NEEDS_ATTENTION): E.NEEDS_ATTENTION,
@@ -37,7 +38,8 @@ TRANSITIONS: dict[tuple[S, S], E] = {
     (S.SUCCEEDED, S.INEFFECTIVE): E.INEFFECTIVE,
 }
 """Every status change a job may make after it was created, and the event it emits.
-(running → running is a redelivery after a crash: another attempt starts.)"""
+(running → running is a redelivery after a crash: another attempt starts; running →
+cancelled is a revoke that terminated the attempt.)"""
 
 
 def event_for(old: S | None, new: S) -> E:

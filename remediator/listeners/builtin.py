@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from remediator.jobs import Job, controls
+from remediator.jobs import controls
 from remediator.lifecycle import Event, EventKind, Listener
 
 log = logging.getLogger("remediator.events")
@@ -33,8 +33,11 @@ class EventLog(Listener):
 
 
 class RuleBreaker(Listener):
-    """Each rule's circuit breaker: consecutive failed or ineffective jobs open it; a good
-    outcome resets the count. Remote: it writes to Redis, never on the webhook's path."""
+    """Each rule's circuit breaker: consecutive failed or ineffective jobs open it. Good
+    outcomes since the last bad one (verified, or succeeded where no verification follows)
+    reset the count; they are read from the rule's outcome counts when a bad one arrives,
+    so a success sends the breaker nothing. Remote: it writes to Redis, never on the
+    webhook's path."""
 
     name = "breaker"
     remote = True
@@ -44,49 +47,32 @@ class RuleBreaker(Listener):
         """Only outcomes of jobs that ran count (not a job refused at submission)."""
         return event.job is not None and event.job.attempts > 0
 
-    def _bad(self, event: Event, outcome: str) -> str | None:
+    def _bad(self, event: Event) -> str | None:
         job = event.job
         if job is None:
             return None
-        reason = controls.note_outcome(
-            self.ctx.store.client, job.rule, outcome, job.id, job.breaker_after, resets=False
-        )
+        client = self.ctx.store.client
+        counts = self.ctx.store.rule_stats([job.rule])[job.rule]
+        good = counts["verified"] if self.ctx.will_verify(job) else counts["succeeded"]
+        reason = controls.note_bad_outcome(client, job.rule, job.id, job.breaker_after, good)
         if reason is None:
             return None
         self.ctx.store.add_note(job.id, "breaker", ok=False, detail=f"rule {job.rule!r} disabled: {reason}")
         if self.ctx.emit is not None:
-            self.ctx.emit(
-                Event(
-                    kind=EventKind.BREAKER_OPENED,
-                    job=job,
-                    rule=job.rule,
-                    tier=job.tier,
-                    detail={"reason": reason},
-                )
+            opened = Event(
+                kind=EventKind.BREAKER_OPENED,
+                job=job,
+                rule=job.rule,
+                tier=job.tier,
+                detail={"reason": reason},
             )
+            self.ctx.emit(opened)
         return f"rule {job.rule!r} disabled"
-
-    def _good(self, job: Job | None) -> None:
-        if job is not None:
-            controls.note_outcome(
-                self.ctx.store.client, job.rule, "verified", job.id, job.breaker_after, resets=True
-            )
 
     def on_failed(self, event: Event) -> str | None:
         """Count a failure."""
-        return self._bad(event, "failed")
+        return self._bad(event)
 
     def on_ineffective(self, event: Event) -> str | None:
         """Count a fix that did not hold."""
-        return self._bad(event, "ineffective")
-
-    def on_verified(self, event: Event) -> str | None:
-        """A fix that held resets the count."""
-        self._good(event.job)
-        return None
-
-    def on_succeeded(self, event: Event) -> str | None:
-        """A success resets the count when no verification will follow."""
-        if event.job is not None and not self.ctx.will_verify(event.job):
-            self._good(event.job)
-        return None
+        return self._bad(event)

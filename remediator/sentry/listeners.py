@@ -87,6 +87,12 @@ class SentryVerification(Listener):
     strategy = "sentry"
 
     @classmethod
+    def active(cls, ctx: ListenerContext) -> bool:
+        """Only with Sentry's REST API configured: without it nothing can be verified (the
+        job's comment and record say so: it stays `succeeded`)."""
+        return ctx.settings.writeback_enabled
+
+    @classmethod
     def accepts(cls, event: Event) -> bool:
         """Only jobs of this strategy that are about a Sentry issue."""
         job = event.job
@@ -102,8 +108,6 @@ class SentryVerification(Listener):
         job = event.job
         if job is None or job.verification != self.strategy or not job.sentry_issue_id:
             return None
-        if not self.will_verify(job, self.ctx.settings):
-            return "not verified: REMEDIATOR_SENTRY_AUTH_TOKEN and REMEDIATOR_SENTRY_ORG are not set"
         self.ctx.celery.send_task(
             defaults.VERIFY_TASK,
             args=[job.id],

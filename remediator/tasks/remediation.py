@@ -6,7 +6,7 @@ from typing import Any
 
 from billiard.einfo import ExceptionInfo
 from billiard.exceptions import TimeLimitExceeded
-from celery import Task, shared_task
+from celery import Task, shared_task, signals
 
 from remediator import defaults
 from remediator.errors import JobFailed
@@ -28,6 +28,17 @@ class RemediationTask(Task):  # type: ignore[misc]
             runner.record_killed(
                 worker_lifecycle(), task_id, f"killed at the hard time limit ({exc.args[0]}s)"
             )
+
+
+@signals.task_revoked.connect
+def _revoked(
+    sender: Any = None, request: Any = None, terminated: bool = False, expired: bool = False, **_: Any
+) -> None:
+    # A job's message revoked from outside (Flower, `celery control revoke`) must not leave
+    # its record queued or running forever, holding its key's slot: it is cancelled.
+    if request is None or getattr(sender, "name", None) != defaults.RUN_JOB_TASK:
+        return
+    runner.record_revoked(worker_lifecycle(), request.id, terminated=terminated, expired=expired)
 
 
 @shared_task(

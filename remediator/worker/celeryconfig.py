@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu.entity import Exchange, Queue
+
 from remediator import defaults
 from remediator.settings import get_settings
 from remediator.worker.limits import visibility_timeout
@@ -26,6 +28,12 @@ enable_utc = True
 task_default_priority = defaults.DEFAULT_REDIS_PRIORITY
 task_queue_max_priority = max(defaults.REDIS_PRIORITY_STEPS)
 task_default_queue = f"{defaults.QUEUE_PREFIX}default"
+# Every tier's queue is declared (not only created on first use), so tools that list queues
+# from the app, Flower among them, see each tier's backlog even while its workers are down.
+task_queues = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in (task_default_queue, *(defaults.queue_for(tier) for tier in _settings.tiers))
+]
 # Longer than the longest hard time limit, or a running job is handed out twice.
 _visibility = visibility_timeout(_settings)
 broker_transport_options = {

@@ -91,3 +91,23 @@ def record_killed(lifecycle: Lifecycle, job_id: str, reason: str) -> Job | None:
     if job is None or job.status in FINISHED or job.status != JobStatus.RUNNING:
         return None
     return lifecycle.move(job, JobStatus.RUNNING, JobStatus.FAILED, error=reason, finished_at=time.time())
+
+
+def record_revoked(lifecycle: Lifecycle, job_id: str, terminated: bool, expired: bool) -> Job | None:
+    """Cancel a job whose message was revoked through Celery (Flower, `celery control
+    revoke`) before or while it ran; None if it already has an outcome."""
+    job = lifecycle.store.get(job_id)
+    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return None
+    how = "terminated while running" if terminated else "expired" if expired else "before it started"
+    reason = f"revoked through Celery (Flower or `celery control revoke`), {how}"
+    log.warning("job %s: %s", job_id, reason)
+    return lifecycle.move(
+        job,
+        job.status,
+        JobStatus.CANCELLED,
+        actor="celery revoke",
+        detail={"reason": reason},
+        error=reason,
+        finished_at=time.time(),
+    )
