@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORT")
     """Port of the web process."""
 
+    flower_port: int = Field(default=5555, ge=1, le=65535)
+    """Port of Flower under `remediator up --flower` (on 127.0.0.1)."""
+
     web_host: str = "127.0.0.1"
     """Address the web process binds; 0.0.0.0 to accept Sentry from outside."""
 

@@ -237,3 +237,47 @@ def test_demo_send_that_cannot_deliver_leaves_no_issue_behind(tmp_path: Path, st
         send(settings, "secret", "777", "OperationalError", "db", url=closed)
     # Then the issue it created in the stand-in is gone again
     assert "777" not in standin.issues
+
+
+def test_up_flower_runs_flower_on_the_same_broker_and_stops_it(tmp_path: Path) -> None:
+    # Given `remediator up --flower` (Flower is in the test extra)
+    flower_port = free_port()
+    env = clean_env(REMEDIATOR_FLOWER_PORT=str(flower_port))
+    with running_up(tmp_path, env, "--flower"):
+        output = (tmp_path / "up.log").read_text()
+        assert f"flower:   http://127.0.0.1:{flower_port}" in output
+
+        # Then Flower's API answers and sees each tier's worker and declared queue
+        def workers() -> list[str] | None:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{flower_port}/api/workers?refresh=1", timeout=5)
+            except requests.RequestException:
+                return None
+            names = sorted(answer.json()) if answer.ok else []
+            return (
+                names
+                if any(n.startswith("nonprod@") for n in names) and any(n.startswith("prod@") for n in names)
+                else None
+            )
+
+        names = wait_for(workers, timeout=60, interval=0.5, what="Flower to see both workers")
+        assert len(names) == 2
+        queues = requests.get(f"http://127.0.0.1:{flower_port}/api/queues/length", timeout=5).json()
+        assert {"remediator.prod", "remediator.nonprod"} <= {q["name"] for q in queues["active_queues"]}
+    # And Ctrl-C stopped Flower with the rest
+    assert refuses(flower_port)
+
+
+def test_up_flower_without_flower_installed_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from remediator.errors import ConfigurationError
+    from remediator.local import up
+    from remediator.settings import Settings
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "flower" else real(name, *a)
+    )
+    with pytest.raises(ConfigurationError, match=r"pip install 'remediator\[flower\]'"):
+        up.flower_command(Settings())

@@ -14,7 +14,8 @@ from remediator.worker.commands import celery_command, worker_options
 @main.command()
 @click.option("--port", type=int, help="Web port (default: $PORT or 8000).")
 @click.option("--demo", is_flag=True, help="Also run a local Sentry stand-in and point everything at it.")
-def up(port: int | None, demo: bool) -> None:
+@click.option("--flower", is_flag=True, help="Also run Flower (pip install 'remediator[flower]').")
+def up(port: int | None, demo: bool, flower: bool) -> None:
     """Run everything: embedded Redis (unless REMEDIATOR_BROKER_URL is set), web, one
     worker per tier, beat. Ctrl-C stops it all."""
     from remediator.local.up import run_up
@@ -25,7 +26,7 @@ def up(port: int | None, demo: bool) -> None:
     check_limits(settings)
     try:
         checked_rules(settings)
-        sys.exit(run_up(settings, echo=click.echo, demo=demo))
+        sys.exit(run_up(settings, echo=click.echo, demo=demo, flower=flower))
     except RemediatorError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
+import shlex
 import socket
 import sys
 import threading
@@ -12,9 +14,11 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from remediator.errors import ConfigurationError
 from remediator.local.demo import WEB_URL_FILE
 from remediator.local.embedded_redis import EmbeddedRedis
 from remediator.settings import EMBEDDED_BROKER_FILE, Settings
+from remediator.worker.commands import celery_command
 
 PROCFILE = Path(__file__).parent / "Procfile"
 """The process list (the repository's top-level Procfile links here)."""
@@ -105,7 +109,15 @@ def _answers(port: int) -> bool:
         return False
 
 
-def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
+def flower_command(settings: Settings) -> str:
+    """Flower on loopback, against the same broker (its API open: it listens on 127.0.0.1)."""
+    if importlib.util.find_spec("flower") is None:
+        raise ConfigurationError("Flower is an optional extra: pip install 'remediator[flower]'")
+    argv = celery_command("flower", "--address=127.0.0.1", f"--port={settings.flower_port}")
+    return " ".join(shlex.quote(arg) for arg in argv)
+
+
+def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bool = False) -> int:
     """Run the whole system in the foreground until Ctrl-C; returns the exit status."""
     import honcho.manager
     from honcho.environ import expand_processes, parse_procfile
@@ -162,6 +174,9 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
         echo(f"demo:     Sentry stand-in at {standin.url} (telemetry and write-back go there)")
         echo("          try: remediator demo send   then: remediator jobs list")
     echo(f"logs:     {logs / 'remediator.log'}" + (f" and {embedded.log_file}" if embedded else ""))
+    if flower:
+        flower_command(settings)  # fails here, before anything starts, when Flower is missing
+        echo(f"flower:   http://127.0.0.1:{settings.flower_port}  (API: /api/workers, /api/queues/length)")
     echo("Ctrl-C stops everything.")
 
     web_url_file = data_dir / WEB_URL_FILE
@@ -176,6 +191,10 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False) -> int:
         manager = honcho.manager.Manager(Printer(_Tee(sys.stdout, log_file)))
         for proc in expand_processes(procfile.processes, env=env, port=settings.port):
             manager.add_process(proc.name, proc.cmd, quiet=proc.quiet, env=proc.env)
+        if flower:
+            manager.add_process(
+                "flower", flower_command(settings), env={**env, "FLOWER_UNAUTHENTICATED_API": "true"}
+            )
         try:
             manager.loop()
         finally:
