@@ -17,7 +17,7 @@ from remediator.errors import BrokerUnavailable, JobNotFound, JobStateError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.jobs.gate import Gate
 from remediator.jobs.keys import AWAITING_KEY
-from remediator.lifecycle import Event, EventKind, Lifecycle
+from remediator.lifecycle import Event, EventKind, Lifecycle, event_for
 from remediator.payloads import Subject
 from remediator.remediation_scripts import get_script
 from remediator.rules import RuleSet
@@ -83,7 +83,7 @@ class Dispatcher:
         try:
             if error is not None:
                 job.status, job.error, job.finished_at = JobStatus.FAILED, error, time.time()
-                self.store.create(job)
+                self.store.create(job, event=event_for(None, job.status).value)
                 return self.lifecycle.created(job)
             dry = spec.dry_run or self.dry_run
             ttl = (job.time_limit or 3600) + self.approval_ttl + 300
@@ -97,7 +97,7 @@ class Dispatcher:
                 job.reason = "approval required before it runs"
 
             def record(pipe: Any) -> None:
-                self.store.queue_create(pipe, job)
+                self.store.queue_create(pipe, job, event=event_for(None, job.status).value)
                 if job.status == JobStatus.AWAITING_APPROVAL:
                     pipe.zadd(AWAITING_KEY, {job.id: job.created_at})
 
@@ -106,7 +106,13 @@ class Dispatcher:
                 presumed = job.status
                 job.status, job.reason, job.related_job = verdict.status, verdict.reason, verdict.related_job
                 self.store.transition(
-                    job, presumed, job.status, reason=job.reason, related_job=job.related_job
+                    job,
+                    presumed,
+                    job.status,
+                    event=event_for(None, job.status).value,
+                    replace_event=True,
+                    reason=job.reason,
+                    related_job=job.related_job,
                 )
                 if presumed == JobStatus.AWAITING_APPROVAL:
                     self.store.client.zrem(AWAITING_KEY, job.id)

@@ -51,6 +51,9 @@ def test_every_transition_in_the_table_emits_exactly_one_event(redis_db, broker_
     assert recorder.kinds() == [TRANSITIONS[(old, new)]]
     assert recorder.seen[0].job is not None and recorder.seen[0].job.status == new
     assert recorder.seen[0].actor == "someone"
+    # and the job's timeline keeps it, with the actor
+    timeline = life.store.get(job.id).timeline
+    assert [(e["event"], e["actor"]) for e in timeline] == [(TRANSITIONS[(old, new)].value, "someone")]
     if old != new:  # a stale second move (the job already left `old`) changes and emits nothing
         assert life.move(job, old, new) is None
         assert len(recorder.seen) == 1
@@ -210,3 +213,48 @@ def test_one_message_fans_an_event_out_to_every_remote_listener(idle_redis, idle
     [(task, args)] = queued_tasks(idle_redis, "remediator.nonprod")
     assert task == "remediator.deliver"
     assert "['sentry-comments', 'sentry-verification']" in args
+
+
+TIMELINE_RULES = """
+rules:
+  - name: careful
+    approval: true
+    match: {title: {contains: Careful}}
+    job: {script: noop, tier: nonprod, class: B, namespace: t}
+"""
+
+
+def test_a_jobs_timeline_keeps_every_event_with_its_time_and_actor(
+    make_app, workers, redis_db, broker_url
+) -> None:
+    from tests.helpers import TOKEN, wait_for
+
+    client = make_app(TIMELINE_RULES).test_client()
+    document = payload("issue_created")
+    document["data"]["issue"]["title"] = "Careful now"
+    body = encode(document)
+    # Given a job that waits for approval, and the same delivery again
+    [job] = client.post("/sentry/webhook", data=body, headers=sentry_headers("issue", body)).get_json()[
+        "jobs"
+    ]
+    again = client.post("/sentry/webhook", data=body, headers=sentry_headers("issue", body)).get_json()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    # When a person approves it and it runs
+    assert (
+        client.post(f"/api/jobs/{job['id']}/approve", json={"by": "alice"}, headers=auth).status_code == 200
+    )
+    store = JobStore(redis_client(broker_url))
+    wait_for(lambda: store.get(job["id"]).status == JobStatus.SUCCEEDED, what="the job to succeed")
+    # Then its timeline tells the story in order, with who did what
+    timeline = client.get(f"/api/jobs/{job['id']}", headers=auth).get_json()["timeline"]
+    assert [(e["event"], e["actor"]) for e in timeline][:2] == [
+        ("awaiting_approval", None),
+        ("approved", "alice"),
+    ]
+    assert [e["event"] for e in timeline[2:]] == ["started", "succeeded"]
+    assert timeline[2]["actor"].startswith("nonprod-test@") and timeline[2]["attempt"] == 1
+    assert [e["at"] for e in timeline] == sorted(e["at"] for e in timeline)
+    # And the repeated delivery's record says only that it was a duplicate
+    duplicate = next(j for j in store.list(rule="careful") if j.status == JobStatus.DUPLICATE)
+    assert again["status"] == "duplicate"
+    assert [e["event"] for e in store.get(duplicate.id).timeline] == ["duplicate"]

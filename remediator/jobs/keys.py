@@ -15,6 +15,11 @@ def notes_key(job_id: str) -> str:
     return f"{KEY_PREFIX}job:{job_id}:notes"
 
 
+def timeline_key(job_id: str) -> str:
+    """The job's timeline: a list of its lifecycle events (JSON: event, at, actor), oldest first."""
+    return f"{KEY_PREFIX}job:{job_id}:timeline"
+
+
 def issue_key(issue_id: str) -> str:
     """The ids of the jobs submitted for a Sentry issue (a set)."""
     return f"{KEY_PREFIX}issue:{issue_id}:jobs"

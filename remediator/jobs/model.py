@@ -101,6 +101,8 @@ class Job(BaseModel):
     breaker_after: int = 0
     """The rule's circuit-breaker threshold when the job was submitted."""
     approved_by: str | None = None
+    timeline: list[dict[str, Any]] = Field(default_factory=list)
+    """Every lifecycle event of the job, oldest first: event, at, actor (and attempt)."""
     notes: list[dict[str, Any]] = Field(default_factory=list)
     """What happened around the job: write-backs to Sentry, verification, cancellation."""
 

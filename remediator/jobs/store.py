@@ -27,6 +27,7 @@ from remediator.jobs.keys import (
     stats_key,
     status_index,
     tier_index,
+    timeline_key,
 )
 from remediator.jobs.model import OUTCOMES, Job, JobStatus
 
@@ -56,11 +57,12 @@ def redis_client(url: str, connect_timeout: float = 2.0) -> redis.Redis:
     )
 
 
-def _decode(raw: dict[str, str], notes: list[str] | None = None) -> Job:
+def _decode(raw: dict[str, str], notes: list[str] | None = None, timeline: list[str] | None = None) -> Job:
     # Every field is stored JSON-encoded under its own (identifier) name, so the record is
     # one JSON object away: pydantic parses and validates it in one pass.
     members = [f'"{key}":{value}' for key, value in raw.items()]
     members.append(f'"notes":[{",".join(notes or ())}]')
+    members.append(f'"timeline":[{",".join(timeline or ())}]')
     return Job.model_validate_json("{" + ",".join(members) + "}")
 
 
@@ -70,6 +72,11 @@ def _pairs(flat: list[str]) -> dict[str, str]:
 
 def _encode(fields: dict[str, Any]) -> dict[Any, Any]:
     return {k: json.dumps(v.value if isinstance(v, StrEnum) else v) for k, v in fields.items()}
+
+
+def timeline_entry(event: str, actor: str | None, at: float | None = None) -> str:
+    """One entry of a job's timeline, as stored."""
+    return json.dumps({"event": event, "at": time.time() if at is None else at, "actor": actor})
 
 
 @dataclass(frozen=True)
@@ -91,17 +98,17 @@ class JobStore:
 
     # -- records ---------------------------------------------------------------------
 
-    def create(self, job: Job) -> Job:
-        """Store a new job record."""
+    def create(self, job: Job, event: str | None = None, actor: str | None = None) -> Job:
+        """Store a new job record (and the first entry of its timeline, when given)."""
         with self.client.pipeline() as pipe:
-            self.queue_create(pipe, job)
+            self.queue_create(pipe, job, event, actor)
             pipe.execute()
         return job
 
-    def queue_create(self, pipe: Any, job: Job) -> None:
-        """Add the commands that store a new record and index it to a pipeline (executed by
-        the caller)."""
-        fields = job.model_dump(mode="json", exclude={"notes"})
+    def queue_create(self, pipe: Any, job: Job, event: str | None = None, actor: str | None = None) -> None:
+        """Add the commands that store a new record, index it and start its timeline with
+        `event` to a pipeline (executed by the caller)."""
+        fields = job.model_dump(mode="json", exclude={"notes", "timeline"})
         pipe.hset(job_key(job.id), mapping=_encode(fields))
         pipe.expire(job_key(job.id), self.ttl)
         horizon = time.time() - self.ttl
@@ -115,14 +122,19 @@ class JobStore:
         if job.sentry_issue_id:
             pipe.sadd(issue_key(job.sentry_issue_id), job.id)
             pipe.expire(issue_key(job.sentry_issue_id), self.ttl)
+        if event is not None:
+            pipe.rpush(timeline_key(job.id), timeline_entry(event, actor, job.created_at))
+            pipe.expire(timeline_key(job.id), self.ttl)
 
     def get(self, job_id: str) -> Job | None:
-        """The job record with its notes, or None if there is none (or it has expired)."""
+        """The job record with its timeline and notes, or None if there is none (or it has
+        expired)."""
         with self.client.pipeline(transaction=False) as pipe:
             pipe.hgetall(job_key(job_id))
             pipe.lrange(notes_key(job_id), 0, -1)
-            raw, notes = pipe.execute()
-        return _decode(raw, notes) if raw else None
+            pipe.lrange(timeline_key(job_id), 0, -1)
+            raw, notes, timeline = pipe.execute()
+        return _decode(raw, notes, timeline) if raw else None
 
     def transition(
         self,
@@ -131,11 +143,15 @@ class JobStore:
         new: JobStatus,
         count_outcome: bool = False,
         release_slot: bool = False,
+        event: str | None = None,
+        actor: str | None = None,
+        replace_event: bool = False,
         **fields: Any,
     ) -> Job | None:
         """Move a job from status old to new (setting fields and its status index) only if it
-        is still old; optionally count the outcome for its rule and free its concurrency
-        slot. Returns the record as it now is (without notes), or None if it was not old."""
+        is still old; optionally count the outcome for its rule, free its concurrency slot
+        and add `event` to its timeline (or replace the last entry). Returns the record as it
+        now is (without notes and timeline), or None if it was not old."""
         args: list[str | float] = [
             json.dumps(old.value),
             json.dumps(new.value),
@@ -143,25 +159,42 @@ class JobStore:
             job.id,
             job.created_at,
             time.time() - self.ttl,
+            timeline_entry(event, actor) if event else "",
+            "1" if replace_event else "0",
         ]
         for key, value in _encode(fields).items():
             args += [key, value]
         slot = active_key(job.rule, job.storm_key) if release_slot and job.storm_key is not None else ""
-        keys = [job_key(job.id), status_index(old), status_index(new), stats_key(job.rule), slot]
+        keys = [
+            job_key(job.id),
+            status_index(old),
+            status_index(new),
+            stats_key(job.rule),
+            slot,
+            timeline_key(job.id),
+        ]
         raw = self._transition(keys=keys, args=args)
         return _decode(_pairs(raw)) if raw else None
 
     def claim(self, job: Job, worker: str) -> Job | None:
         """Start an attempt if the job may run; returns the record with the attempt counted,
         or None if it may not run (cancelled, finished)."""
-        keys = [job_key(job.id), status_index(JobStatus.QUEUED), status_index(JobStatus.RUNNING)]
+        keys = [
+            job_key(job.id),
+            status_index(JobStatus.QUEUED),
+            status_index(JobStatus.RUNNING),
+            timeline_key(job.id),
+        ]
+        now = time.time()
         args: list[str | float] = [
             json.dumps(JobStatus.QUEUED.value),
             json.dumps(JobStatus.RUNNING.value),
             json.dumps(worker),
-            json.dumps(time.time()),
+            json.dumps(now),
             job.id,
             job.created_at,
+            worker,
+            now,
         ]
         raw = self._claim(keys=keys, args=args)
         return _decode(_pairs(raw)) if raw else None

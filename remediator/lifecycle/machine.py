@@ -27,7 +27,8 @@ class Lifecycle:
         self.bus.emit(event)
 
     def created(self, job: Job, actor: str | None = None, **detail: Any) -> Job:
-        """Announce a record just written in its first status (after the gate's decision)."""
+        """Announce a record just written in its first status (after the gate's decision;
+        the writer started its timeline with the same event)."""
         self.emit(Event.for_job(event_for(None, job.status), job, actor, **detail))
         return job
 
@@ -45,7 +46,14 @@ class Lifecycle:
         Emits the transition's event with the job as it now is."""
         kind = event_for(old, new)
         moved = self.store.transition(
-            job, old, new, count_outcome=True, release_slot=new in FINISHED, **fields
+            job,
+            old,
+            new,
+            count_outcome=True,
+            release_slot=new in FINISHED,
+            event=kind.value,
+            actor=actor,
+            **fields,
         )
         if moved is None:
             return None
