@@ -87,6 +87,15 @@ def log_dir() -> Path:
 
 
 @pytest.fixture
+def private_broker_url(broker_url: str) -> str:
+    """Database 3, cleared: a broker for tests that start their own workers (no session
+    worker consumes it)."""
+    url = _db_url(broker_url, 3)
+    clean(redis.Redis.from_url(url))
+    return url
+
+
+@pytest.fixture
 def redis_db(broker_url: str) -> Iterator[redis.Redis]:
     """A client on database 0, with remediator's keys and queues cleared before the test."""
     client = redis.Redis.from_url(broker_url, decode_responses=True)

@@ -9,20 +9,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-import redis
 
 from remediator.jobs import Job, JobStatus, JobStore
 from remediator.testing.factories import make_dispatcher, make_spec, make_subject
-from tests.helpers import WorkerProcess, clean, running_worker, wait_for
+from tests.helpers import WorkerProcess, running_worker, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def crash_broker(broker_url: str) -> str:
-    url = broker_url.rsplit("/", 1)[0] + "/3"
-    clean(redis.Redis.from_url(url))
-    return url
 
 
 def submit(broker: str, script: str, params: dict) -> tuple[JobStore, Job]:  # type: ignore[type-arg]
@@ -38,9 +30,9 @@ def kill_pool_child_once_running(worker: WorkerProcess, store: JobStore, job: Jo
     os.kill(child.pid, signal.SIGKILL)
 
 
-def test_job_whose_pool_process_is_killed_runs_again_and_succeeds(crash_broker, log_dir: Path):
-    store, job = submit(crash_broker, "restart-service", {"command": ["sleep", "2"]})
-    env = {"REMEDIATOR_BROKER_URL": crash_broker}
+def test_job_whose_pool_process_is_killed_runs_again_and_succeeds(private_broker_url, log_dir: Path):
+    store, job = submit(private_broker_url, "restart-service", {"command": ["sleep", "2"]})
+    env = {"REMEDIATOR_BROKER_URL": private_broker_url}
     with running_worker("prod", log_dir, env=env, concurrency=1, name="crash") as worker:
         kill_pool_child_once_running(worker, store, job)
         done = wait_for(
@@ -53,11 +45,13 @@ def test_job_whose_pool_process_is_killed_runs_again_and_succeeds(crash_broker, 
     assert done.attempts == 2
 
 
-def test_non_idempotent_job_killed_mid_run_is_not_rerun_blindly(crash_broker, log_dir: Path):
+def test_non_idempotent_job_killed_mid_run_is_not_rerun_blindly(private_broker_url, log_dir: Path):
     marker = log_dir / "runs.txt"
     marker.unlink(missing_ok=True)
-    store, job = submit(crash_broker, "run-command", {"argv": ["sh", "-c", f"echo run >> {marker}; sleep 2"]})
-    env = {"REMEDIATOR_BROKER_URL": crash_broker}
+    store, job = submit(
+        private_broker_url, "run-command", {"argv": ["sh", "-c", f"echo run >> {marker}; sleep 2"]}
+    )
+    env = {"REMEDIATOR_BROKER_URL": private_broker_url}
     with running_worker("prod", log_dir, env=env, concurrency=1, name="crash2") as worker:
         kill_pool_child_once_running(worker, store, job)
         done = wait_for(
@@ -72,9 +66,9 @@ def test_non_idempotent_job_killed_mid_run_is_not_rerun_blindly(crash_broker, lo
 
 
 def test_job_whose_whole_worker_is_killed_runs_on_another_worker_after_the_visibility_timeout(
-    crash_broker, log_dir: Path
+    private_broker_url, log_dir: Path
 ) -> None:
-    dispatcher = make_dispatcher(crash_broker)
+    dispatcher = make_dispatcher(private_broker_url)
     store = dispatcher.store
     spec = make_spec(
         rule="crash",
@@ -87,7 +81,7 @@ def test_job_whose_whole_worker_is_killed_runs_on_another_worker_after_the_visib
     )
     job = dispatcher.submit(spec, make_subject(issue_id="2"))
     env = {
-        "REMEDIATOR_BROKER_URL": crash_broker,
+        "REMEDIATOR_BROKER_URL": private_broker_url,
         "REMEDIATOR_VISIBILITY_TIMEOUT": "6",
         "REMEDIATOR_ALLOW_SHORT_VISIBILITY_TIMEOUT": "1",  # a drill: the job's own limit is 4 s
     }
@@ -107,9 +101,9 @@ def test_job_whose_whole_worker_is_killed_runs_on_another_worker_after_the_visib
     assert done.worker is not None and done.worker.startswith("survivor@")
 
 
-def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(crash_broker, log_dir: Path):
-    store, job = submit(crash_broker, "restart-service", {"command": ["sleep", "2"]})
-    env = {"REMEDIATOR_BROKER_URL": crash_broker}
+def test_sigterm_lets_the_running_job_finish_before_the_worker_exits(private_broker_url, log_dir: Path):
+    store, job = submit(private_broker_url, "restart-service", {"command": ["sleep", "2"]})
+    env = {"REMEDIATOR_BROKER_URL": private_broker_url}
     worker = WorkerProcess("prod", log_dir, env=env, concurrency=1, name="graceful").start()
     wait_for(lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05, "the job to start")
     assert worker.process is not None

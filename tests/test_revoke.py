@@ -6,27 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import redis
 
 from remediator.jobs import JobStatus
 from remediator.testing.factories import make_dispatcher, make_spec, make_subject
 from remediator.worker.celery_app import create_celery
-from tests.helpers import clean, running_worker, wait_for
+from tests.helpers import running_worker, wait_for
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def revoke_broker(broker_url: str) -> str:
-    url = broker_url.rsplit("/", 1)[0] + "/3"
-    clean(redis.Redis.from_url(url))
-    return url
-
-
-def test_a_queued_job_revoked_in_flower_is_cancelled_and_frees_its_key(revoke_broker, log_dir: Path) -> None:
-    dispatcher = make_dispatcher(revoke_broker)
+def test_a_queued_job_revoked_in_flower_is_cancelled_and_frees_its_key(
+    private_broker_url, log_dir: Path
+) -> None:
+    dispatcher = make_dispatcher(private_broker_url)
     store = dispatcher.store
-    env = {"REMEDIATOR_BROKER_URL": revoke_broker}
+    env = {"REMEDIATOR_BROKER_URL": private_broker_url}
     # Given a worker busy with a slow job, and a job of another rule waiting behind it
     slow = dispatcher.submit(
         make_spec(rule="slow", script="run-command", tier="prod", params={"argv": ["sleep", "3"]}),
@@ -39,7 +33,7 @@ def test_a_queued_job_revoked_in_flower_is_cancelled_and_frees_its_key(revoke_br
             lambda: (j := store.get(slow.id)) and j.status == JobStatus.RUNNING, 20, 0.05, "the slow job"
         )
         # When an operator revokes the waiting job (as Flower does: a broadcast to workers)
-        create_celery(revoke_broker).control.revoke(waiting.id)
+        create_celery(private_broker_url).control.revoke(waiting.id)
         # Then, once the worker reaches its message, the job is cancelled, saying why
         job = wait_for(
             lambda: (j := store.get(waiting.id)) and j.status == JobStatus.CANCELLED and j,
@@ -55,11 +49,11 @@ def test_a_queued_job_revoked_in_flower_is_cancelled_and_frees_its_key(revoke_br
 
 
 def test_a_running_job_revoked_with_terminate_is_cancelled_not_left_running(
-    revoke_broker, log_dir: Path
+    private_broker_url, log_dir: Path
 ) -> None:
-    dispatcher = make_dispatcher(revoke_broker)
+    dispatcher = make_dispatcher(private_broker_url)
     store = dispatcher.store
-    env = {"REMEDIATOR_BROKER_URL": revoke_broker}
+    env = {"REMEDIATOR_BROKER_URL": private_broker_url}
     job = dispatcher.submit(
         make_spec(rule="long", script="run-command", tier="prod", params={"argv": ["sleep", "30"]}),
         make_subject(),
@@ -68,7 +62,7 @@ def test_a_running_job_revoked_with_terminate_is_cancelled_not_left_running(
         wait_for(
             lambda: (j := store.get(job.id)) and j.status == JobStatus.RUNNING, 20, 0.05, "the job to start"
         )
-        create_celery(revoke_broker).control.revoke(job.id, terminate=True)
+        create_celery(private_broker_url).control.revoke(job.id, terminate=True)
         done = wait_for(
             lambda: (j := store.get(job.id)) and j.status == JobStatus.CANCELLED and j, 20, 0.1, "cancelled"
         )
