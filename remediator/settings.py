@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     api_token: str | None = None
     """Bearer token for /api/*."""
 
+    metrics_token: str | None = None
+    """Bearer token for /metrics; unset: /metrics is open (as Prometheus scrapes by default)."""
+
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORT")
     """Port of the web process."""
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from remediator.local.embedded_redis import free_port
 from tests.helpers import encode, payload, sentry_headers, wait_for
@@ -120,6 +121,21 @@ rules:
         )
         assert job["status"] == "succeeded", job
         assert job["worker"].startswith("prod@")
+        # and /metrics adds up what the gunicorn worker and the Celery pool child counted
+        metrics = requests.get(f"{base}/metrics", timeout=5)
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(metrics.text)
+            for s in family.samples
+        }
+        labels = (("rule", "db"), ("script", "http-request"), ("tier", "prod"))
+        assert samples[("remediator_webhooks_total", (("outcome", "accepted"), ("resource", "issue")))] == 1
+        for status in ("queued", "running", "succeeded"):  # counted in the web, the worker, the worker
+            assert samples[("remediator_jobs_total", tuple(sorted((*labels, ("status", status)))))] == 1
+        assert (
+            samples[("remediator_job_duration_seconds_count", (("script", "http-request"), ("tier", "prod")))]
+            == 1
+        )
         assert http_target.paths() == ["/fix/1170820242"]
         output = (tmp_path / "up.log").read_text()
         assert f"webhook:  POST http://127.0.0.1:{port}/sentry/webhook" in output

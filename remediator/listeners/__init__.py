@@ -13,6 +13,7 @@ from remediator.jobs import Job, JobStore
 from remediator.lifecycle import Bus, Event, Lifecycle, Listener, ListenerContext
 from remediator.lifecycle.bus import Publish
 from remediator.listeners.builtin import EventLog, RuleBreaker
+from remediator.metrics.listener import Metrics
 from remediator.remediation_scripts import redact
 from remediator.sentry.listeners import SentryComments, SentryTelemetry, SentryVerification
 from remediator.settings import Settings
@@ -21,6 +22,7 @@ ENTRY_POINT_GROUP = "remediator.listeners"
 """Third-party packages register `name = "module:ListenerClass"` in this group."""
 
 BUILTINS: tuple[type[Listener], ...] = (
+    Metrics,
     EventLog,
     RuleBreaker,
     SentryComments,

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shlex
+import shutil
 import socket
 import sys
 import threading
@@ -117,6 +118,12 @@ def flower_command(settings: Settings) -> str:
     return " ".join(shlex.quote(arg) for arg in argv)
 
 
+def _fresh_dir(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bool = False) -> int:
     """Run the whole system in the foreground until Ctrl-C; returns the exit status."""
     import honcho.manager
@@ -156,6 +163,9 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
         # Honcho gives each process its own PORT; links in comments must name the web's.
         "REMEDIATOR_PUBLIC_URL": settings.public_url or f"http://127.0.0.1:{settings.port}",
         "PYTHONUNBUFFERED": "1",
+        # Every process (gunicorn workers, Celery pool children) writes its metrics here;
+        # /metrics adds them up. Emptied at each start: counters restart with the processes.
+        "PROMETHEUS_MULTIPROC_DIR": str(_fresh_dir(data_dir / "metrics")),
         # The Procfile's `remediator ...` commands come from this same installation.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }

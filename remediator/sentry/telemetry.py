@@ -18,7 +18,7 @@ from remediator.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SECRET_SETTINGS = ("sentry_client_secret", "api_token", "sentry_auth_token")
+SECRET_SETTINGS = ("sentry_client_secret", "api_token", "sentry_auth_token", "metrics_token")
 """Settings whose values never reach Sentry."""
 
 

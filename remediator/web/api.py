@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -11,6 +9,7 @@ from remediator.dispatch import reenable_rule
 from remediator.errors import JobNotFound
 from remediator.jobs import JobStatus, controls
 from remediator.remediation_scripts import public_job as public
+from remediator.web.auth import bearer_ok
 from remediator.web.runtime import runtime
 from remediator.worker.health import health_report
 
@@ -24,14 +23,7 @@ MAX_LIST_LIMIT = 1000
 def _authenticate() -> ResponseReturnValue | None:
     if not request.path.startswith("/api/"):
         return None
-    expected = runtime().settings.api_token or ""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if (
-        not expected
-        or scheme.lower() != "bearer"
-        or not hmac.compare_digest(token.strip().encode(), expected.encode())
-    ):
+    if not bearer_ok(runtime().settings.api_token):
         return jsonify(status="error", reason="missing or invalid bearer token"), 401
     return None
 

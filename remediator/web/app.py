@@ -17,7 +17,7 @@ from remediator.jobs import JobStore, redis_client
 from remediator.listeners import build_lifecycle
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
-from remediator.web import api, webhooks
+from remediator.web import api, metrics, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
 from remediator.wiring import configured_rules
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(metrics.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
