@@ -50,6 +50,19 @@ def test_metrics_count_webhooks_and_jobs_and_read_queue_depth(make_app, idle_red
     assert after[("remediator_queue_depth", (("priority_class", "C"), ("tier", "nonprod")))] == 1
     assert after[("remediator_jobs_awaiting_approval", ())] == 0
     assert after[("remediator_rule_breaker_open", (("rule", "counted"),))] == 0
+    assert after[("remediator_spool_depth", ())] == 0
+
+
+def test_metrics_report_each_tiers_last_heartbeat(make_app, redis_db) -> None:
+    import time
+
+    from remediator.worker.health import record_heartbeat
+
+    at = time.time() - 30
+    record_heartbeat(redis_db, {"tier": "prod", "worker": "prod@host", "at": at, "problems": []})
+    samples = scrape(make_app(RULES).test_client())
+    assert samples[("remediator_tier_heartbeat_timestamp_seconds", (("tier", "prod"),))] == at
+    assert ("remediator_tier_heartbeat_timestamp_seconds", (("tier", "nonprod"),)) not in samples
 
 
 def test_metrics_need_the_token_when_one_is_set(make_app) -> None:

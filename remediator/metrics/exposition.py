@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import redis
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
@@ -12,14 +13,22 @@ from prometheus_client.registry import Collector
 
 from remediator.defaults import CLASS_TO_REDIS_PRIORITY, PRIORITY_SEP, queue_for
 from remediator.jobs import controls
-from remediator.jobs.keys import AWAITING_KEY
+from remediator.jobs.keys import AWAITING_KEY, heartbeat_key
 
 
 class RedisGauges(Collector):
     """Gauges that are the same for every process, read from Redis at scrape time."""
 
-    def __init__(self, client: redis.Redis, tiers: Iterable[str], rules: Iterable[str]) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        tiers: Iterable[str],
+        rules: Iterable[str],
+        spool_depth: Callable[[], int] | None = None,
+    ) -> None:
         self.client, self.tiers, self.rules = client, tuple(tiers), tuple(rules)
+        self.spool_depth = spool_depth
+        """This web process's spool (webhooks kept while Redis was down)."""
 
     def collect(self) -> Iterator[Metric]:
         """Queue depth per tier and class, jobs awaiting approval, open breakers."""
@@ -34,7 +43,8 @@ class RedisGauges(Collector):
                     queue = queue_for(tier)
                     pipe.llen(queue if step == 0 else f"{queue}{PRIORITY_SEP}{step}")
             pipe.zcard(AWAITING_KEY)
-            counts = pipe.execute()
+            pipe.mget([heartbeat_key(tier) for tier in self.tiers])
+            *counts, beats = pipe.execute()
         index = 0
         for tier in self.tiers:
             for klass in CLASS_TO_REDIS_PRIORITY:
@@ -44,6 +54,21 @@ class RedisGauges(Collector):
         yield GaugeMetricFamily(
             "remediator_jobs_awaiting_approval", "Jobs waiting for a person.", value=counts[index]
         )
+        heartbeat = GaugeMetricFamily(
+            "remediator_tier_heartbeat_timestamp_seconds",
+            "When each tier's worker last answered its heartbeat (unix time).",
+            labels=["tier"],
+        )
+        for tier, beat in zip(self.tiers, beats, strict=True):
+            if beat:
+                heartbeat.add_metric([tier], float(json.loads(beat)["at"]))
+        yield heartbeat
+        if self.spool_depth is not None:
+            yield GaugeMetricFamily(
+                "remediator_spool_depth",
+                "Verified webhooks this web process keeps until Redis answers again.",
+                value=self.spool_depth(),
+            )
         breakers = GaugeMetricFamily(
             "remediator_rule_breaker_open", "1 while a rule's circuit breaker is open.", labels=["rule"]
         )

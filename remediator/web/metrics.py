@@ -19,5 +19,7 @@ def metrics() -> ResponseReturnValue:
     rt = runtime()
     if rt.settings.metrics_token and not bearer_ok(rt.settings.metrics_token):
         return jsonify(status="error", reason="missing or invalid bearer token"), 401
-    gauges = RedisGauges(rt.store.client, rt.settings.tiers, [r.name for r in rt.rules.rules])
+    gauges = RedisGauges(
+        rt.store.client, rt.settings.tiers, [r.name for r in rt.rules.rules], spool_depth=rt.spool.__len__
+    )
     return Response(render(gauges), mimetype=CONTENT_TYPE_LATEST)
