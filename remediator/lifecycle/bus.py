@@ -48,7 +48,7 @@ class Bus:
         for listener in self._local.get(event.kind, ()):
             if listener.accepts(event):
                 self._run(listener, event, attempt=None)
-        names = self.remote_for(event) if event.kind in self._remote else None
+        names = self.remote_for(event)
         if names and self.publish is not None:
             try:
                 self.publish(event, names)
