@@ -140,6 +140,13 @@ def main() -> None:
         if job["status"] != "succeeded":
             raise SystemExit(f"wheel smoke: job ended {job['status']}: {job.get('error')}")
         print(f"wheel smoke: job {job_id} succeeded {time.monotonic() - started:.1f}s after `up` started")
+        # The console's templates and assets ship in the wheel.
+        pages = ((f"/jobs/{job_id}", "Smoke: the wheel works"), ("/assets/dashboard.css", ":root"))
+        for path, expect in pages:
+            with urllib.request.urlopen(urllib.request.Request(base + path, headers=auth), timeout=5) as page:
+                if expect not in page.read().decode():
+                    raise SystemExit(f"wheel smoke: {path} does not show {expect!r}")
+        print("wheel smoke: the console renders")
     except BaseException:
         log.flush()
         print((work / "up.log").read_text(errors="replace")[-6000:])

@@ -208,6 +208,18 @@ def table(r: dict[str, Any]) -> str:
                 "< 20 ms",
             )
         )
+        if "dashboard" in li:
+            pages = li["dashboard"]
+            rows.append(
+                (
+                    f"Dashboard pages with {li['records']:,} records, p50 / p99 (ms): "
+                    + ", ".join(pages),
+                    "; ".join(f"{p['p50_ms']} / {p['p99_ms']}" for p in pages.values()),
+                    "-",
+                    "-",
+                    "< 200 ms",
+                )
+            )
     lines = ["| measure | remediator | baseline | ratio | goal |", "|---|---|---|---|---|"]
     lines += [f"| {a} | {b_} | {c} | {e} | {g} |" for a, b_, c, e, g in rows]
     return "\n".join(lines)

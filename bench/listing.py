@@ -38,8 +38,9 @@ def fill(url: str, n: int) -> float:
     return time.monotonic() - started
 
 
-def timed_gets(port: int, path: str, token: str, count: int) -> tuple[list[float], Any]:
-    """GET path count times on one keep-alive connection; latencies in ms and the last body."""
+def timed_gets(port: int, path: str, token: str, count: int, page: bool = False) -> tuple[list[float], Any]:
+    """GET path count times on one keep-alive connection; latencies in ms and the last body
+    (decoded JSON, or the HTML text of a dashboard page)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies: list[float] = []
     body: Any = None
@@ -47,7 +48,8 @@ def timed_gets(port: int, path: str, token: str, count: int) -> tuple[list[float
         started = time.perf_counter()
         conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
         response = conn.getresponse()
-        body = json.loads(response.read())
+        raw = response.read()
+        body = raw.decode() if page else json.loads(raw)
         latencies.append((time.perf_counter() - started) * 1000)
         if response.status != 200:
             raise RuntimeError(f"GET {path} answered {response.status}: {body}")
@@ -88,6 +90,40 @@ def listing(env: dict[str, str], log_dir: Path, n: int, count: int = 300) -> dic
             "failed_first_page": summary(first),
             "failed_fifth_page": summary(fifth),
             "three_filters": summary(mixed),
+            "dashboard": dashboard_pages(env["REMEDIATOR_BROKER_URL"], port, token, count // 3),
         }
     finally:
         web.stop()
+
+
+DASHBOARD_PAGES = (
+    ("jobs", "/jobs"),
+    ("jobs_failed_prod", "/jobs?status=failed&tier=prod"),
+    ("job", "/jobs/{job}"),
+    ("approvals", "/approvals"),
+    ("rules", "/rules"),
+    ("tiers", "/tiers"),
+)
+"""The console's pages as an operator opens them (the workers' inspect answer, which waits
+for the workers, loads after the tiers page and is not timed)."""
+
+
+def dashboard_pages(url: str, port: int, token: str, count: int) -> dict[str, dict[str, float]]:
+    """p50/p99 of each dashboard page over real HTTP, among the stored records plus 100 jobs
+    awaiting approval and 100 held (the approvals page's full lists)."""
+    store = JobStore(redis.Redis.from_url(url, decode_responses=True))
+    waiting = [make_job(status=JobStatus.AWAITING_APPROVAL, tier="prod", rule="rule-0") for _ in range(100)]
+    held = [make_job(status=JobStatus.HELD, rule="rule-1") for _ in range(100)]
+    with store.client.pipeline(transaction=False) as pipe:
+        for job in waiting + held:
+            store.queue_create(pipe, job, event=job.status.value)
+        pipe.execute()
+    results = {}
+    for name, path in DASHBOARD_PAGES:
+        path = path.format(job=waiting[0].id)
+        timed_gets(port, path, token, 5, page=True)  # warm up
+        latencies, body = timed_gets(port, path, token, count, page=True)
+        if "<html" not in body:
+            raise RuntimeError(f"GET {path} did not answer a page: {body[:200]}")
+        results[name] = summary(latencies)
+    return results

@@ -36,6 +36,10 @@ def soft_limit(hard: int) -> float:
     return hard - min(SOFT_LIMIT_MARGIN, hard / 10)
 
 
+TITLE_KEPT = 300
+"""Characters of the Sentry title kept on the job record."""
+
+
 class Dispatcher:
     """Turns JobSpecs into job records, and queues those that may run."""
 
@@ -68,6 +72,7 @@ class Dispatcher:
             params=spec.params,
             sentry_issue_id=subject.issue_id,
             sentry_event_id=subject.event_id,
+            sentry_title=subject.title[:TITLE_KEPT] or None,
             sentry_project=subject.project or None,
             sentry_resource=subject.resource,
             sentry_action=subject.action,

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     flower_port: int = Field(default=5555, ge=1, le=65535)
     """Port of Flower under `remediator up --flower` (on 127.0.0.1)."""
 
+    flower_url: str | None = None
+    """Where operators reach Flower; the dashboard links to it (`up --flower` sets it)."""
+
+    session_hours: float = Field(default=12.0, gt=0)
+    """How long a dashboard sign-in lasts."""
+
     web_host: str = "127.0.0.1"
     """Address the web process binds; 0.0.0.0 to accept Sentry from outside."""
 
@@ -147,9 +153,15 @@ class Settings(BaseSettings):
         return bool(self.sentry_auth_token and self.sentry_org)
 
     def job_url(self, job_id: str) -> str:
-        """Where a job's record can be seen."""
+        """Where a person sees a job: its page on the dashboard."""
         base = (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
-        return f"{base}/api/jobs/{job_id}"
+        return f"{base}/jobs/{job_id}"
+
+    def sentry_issue_url(self, issue_id: str) -> str:
+        """The issue's page in Sentry's web UI (the REST API's host, without `/api/0`)."""
+        base = self.sentry_api_url.rstrip("/").removesuffix("/api/0")
+        org = f"/organizations/{self.sentry_org}" if self.sentry_org else ""
+        return f"{base}{org}/issues/{issue_id}/"
 
     @field_validator("tiers", "approval_tiers", mode="before")
     @classmethod

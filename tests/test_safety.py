@@ -205,7 +205,8 @@ def test_pause_holds_matches_which_can_be_released_or_discarded(
     held = [post(client, issue_body(str(5000 + n))).get_json()["jobs"][0] for n in range(2)]
     assert [j["status"] for j in held] == ["held", "held"]
     assert queued(idle_redis, "remediator.nonprod") == {}
-    client.post("/api/resume", headers=AUTH)
+    resumed = client.post("/api/resume", json={"by": "ops"}, headers=AUTH)
+    assert resumed.get_json() == {"paused": False, "reason": None}
     released = client.post(f"/api/jobs/{held[0]['id']}/release", json={"by": "ops"}, headers=AUTH)
     assert released.get_json()["status"] == "queued"
     discarded = client.post(f"/api/jobs/{held[1]['id']}/discard", json={"by": "ops"}, headers=AUTH)

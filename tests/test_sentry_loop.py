@@ -156,7 +156,7 @@ def test_comments_on_submit_and_on_finish(workers, loop_app, standin, broker_url
     )
     assert f"Automated remediation job {job_id} submitted: http-request (prod, class A)" in texts[0]
     assert f"Automated remediation job {job_id} succeeded in" in texts[1]
-    assert f"/api/jobs/{job_id}" in texts[1]
+    assert f"/jobs/{job_id}" in texts[1]
     store = JobStore(redis_client(broker_url))
     notes = wait_for(
         lambda: (lambda ns: ns if len(ns) >= 2 else None)(

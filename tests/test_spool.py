@@ -3,6 +3,8 @@ in order and once each, when it comes back."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -57,3 +59,27 @@ def test_webhooks_during_a_broker_outage_are_spooled_then_submitted_in_order_onc
         assert [j.status for j in jobs].count(JobStatus.DUPLICATE) == 1
     finally:
         broker.stop()
+
+
+
+
+OPEN_AT = """
+import sys, time
+from pathlib import Path
+from remediator.intake.spool import Spool
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+Spool(Path(sys.argv[1]))
+"""
+
+
+def test_processes_opening_a_new_spool_at_once_all_succeed(tmp_path) -> None:
+    # gunicorn's workers create the spool together; once one died of "database is locked".
+    for round_ in range(4):
+        at = time.time() + 1.5  # every process has imported by then
+        path = tmp_path / f"spool-{round_}.sqlite3"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", OPEN_AT, str(path), str(at)], stderr=subprocess.PIPE)
+            for _ in range(6)
+        ]
+        errors = [proc.communicate(timeout=30)[1].decode() for proc in procs]
+        assert [e for e in errors if e] == [], f"round {round_}"

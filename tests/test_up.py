@@ -199,7 +199,7 @@ def test_up_demo_closes_the_loop_and_links_the_webhook_trace_to_the_job(tmp_path
         assert texts[-1].startswith("Verified")
         # the worker's comment links to the web process's port, not its own
         finished = next(t for t in texts if "succeeded in" in t)
-        assert f"http://127.0.0.1:{env['PORT']}/api/jobs/{job_id}" in finished
+        assert f"http://127.0.0.1:{env['PORT']}/jobs/{job_id}" in finished
 
         # And the webhook's request and the job share one trace in Sentry
         def both(items: list[dict[str, Any]]) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 import click
 
 from remediator.cli.base import job_store, main
@@ -14,14 +16,15 @@ def pause(by: str, reason: str) -> None:
     """Pause remediation: from now on every match is recorded as held."""
     from remediator.jobs import controls
 
-    controls.pause(job_store().client, f"paused by {by}" + (f": {reason}" if reason else ""))
+    controls.pause(job_store().client, by, reason)
     click.echo("remediation paused: matches are held (remediator jobs list --status held)")
 
 
 @main.command()
-def resume() -> None:
+@click.option("--by", default=getpass.getuser, show_default="your login name", help="Who resumes.")
+def resume(by: str) -> None:
     """Resume remediation (held jobs stay held until released or discarded)."""
     from remediator.jobs import controls
 
-    controls.resume(job_store().client)
+    controls.resume(job_store().client, by)
     click.echo("remediation resumed")

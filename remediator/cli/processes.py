@@ -89,3 +89,32 @@ def beat() -> None:
     exec_process(
         celery_command("beat", "-s", str(settings.data_dir / "celerybeat-schedule"), "--loglevel", "INFO")
     )
+
+
+@main.command("metrics-exporter")
+@click.option("--port", type=int, default=9464, show_default=True, help="Port to serve /metrics on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0: reachable).")
+def metrics_exporter(port: int, host: str) -> None:
+    """Serve the counters of this host's remediator processes (the workers and their pool
+    children write them under $PROMETHEUS_MULTIPROC_DIR) for Prometheus: run one on each
+    worker host; the web's /metrics serves its own host's and the Redis gauges."""
+    import os
+    import time
+
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder or not os.path.isdir(folder):
+        raise click.ClickException(
+            "set PROMETHEUS_MULTIPROC_DIR to the folder this host's workers write their metrics to "
+            "(the same value in the workers' environment; the folder must exist)"
+        )
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    click.echo(f"metrics of the processes writing to {folder}: http://{host}:{server.server_port}/metrics")
+    try:
+        while thread.is_alive():
+            time.sleep(1)
+    except KeyboardInterrupt:
+        server.shutdown()

@@ -27,13 +27,18 @@ class Spool:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                "received_at REAL NOT NULL, resource TEXT NOT NULL, body BLOB NOT NULL, "
-                "request_id TEXT)"
-            )
+        # gunicorn starts its workers at once: switching a new file to WAL takes a lock that
+        # SQLite's busy timeout does not wait for ("database is locked"), so one process at
+        # a time sets the file up.
+        with open(path.parent / f"{path.name}.setup-lock", "a") as setup_lock:
+            fcntl.flock(setup_lock, fcntl.LOCK_EX)
+            with self._db() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                    "received_at REAL NOT NULL, resource TEXT NOT NULL, body BLOB NOT NULL, "
+                    "request_id TEXT)"
+                )
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

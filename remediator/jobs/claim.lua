@@ -1,6 +1,6 @@
 -- Start an attempt only if the job may still run: queued, or running (a redelivery after a
 -- crash). Atomic, so a cancellation and a start never both win.
--- KEYS: 1 job hash, 2 queued index, 3 running index, 4 the job's timeline
+-- KEYS: 1 job hash, 2 queued index, 3 running index, 4 the job's timeline, 5 the events counter
 -- ARGV: 1 queued (JSON), 2 running (JSON), 3 worker (JSON), 4 now (JSON), 5 job id, 6 score,
 --       7 worker (plain), 8 now (plain)
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -11,4 +11,5 @@ redis.call('ZREM', KEYS[2], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
 redis.call('RPUSH', KEYS[4], cjson.encode({event = 'started', at = tonumber(ARGV[8]), actor = ARGV[7], attempt = attempt}))
 redis.call('EXPIRE', KEYS[4], math.max(1, redis.call('TTL', KEYS[1])))
+redis.call('INCR', KEYS[5])
 return redis.call('HGETALL', KEYS[1])

@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any, cast
 
 import redis
 
-from remediator.jobs.keys import PAUSED_KEY, breaker_key
+from remediator.jobs.keys import PAUSED_KEY, SWITCH_LOG_KEY, breaker_key
 
 _BREAKER = (Path(__file__).parent / "breaker.lua").read_text()
 
 
-def pause(client: redis.Redis, reason: str) -> None:
-    """Hold every match from now on."""
-    client.set(PAUSED_KEY, reason or "paused by an operator")
+SWITCH_LOG_LENGTH = 50
+"""Pauses and resumes remembered (newest first)."""
 
 
-def resume(client: redis.Redis) -> None:
+def pause(client: redis.Redis, by: str, reason: str = "") -> None:
+    """Hold every match from now on; who paused, and why, is kept."""
+    with client.pipeline() as pipe:
+        pipe.set(PAUSED_KEY, f"paused by {by}" + (f": {reason}" if reason else ""))
+        _log_switch(pipe, "paused", by, reason)
+        pipe.execute()
+
+
+def resume(client: redis.Redis, by: str) -> None:
     """Let matches through again (held jobs stay held until released or discarded)."""
-    client.delete(PAUSED_KEY)
+    with client.pipeline() as pipe:
+        pipe.delete(PAUSED_KEY)
+        _log_switch(pipe, "resumed", by, "")
+        pipe.execute()
+
+
+def _log_switch(pipe: Any, action: str, by: str, reason: str) -> None:
+    entry = {"action": action, "by": by, "reason": reason, "at": time.time()}
+    pipe.lpush(SWITCH_LOG_KEY, json.dumps(entry))
+    pipe.ltrim(SWITCH_LOG_KEY, 0, SWITCH_LOG_LENGTH - 1)
+
+
+def switch_log(client: redis.Redis, count: int = 10) -> list[dict[str, Any]]:
+    """The latest pauses and resumes, newest first: action, by, reason, at."""
+    return [json.loads(e) for e in cast(list[str], client.lrange(SWITCH_LOG_KEY, 0, count - 1))]
 
 
 def paused(client: redis.Redis) -> str | None:

@@ -52,8 +52,15 @@ def rule_index(rule: str) -> str:
 AWAITING_KEY = f"{KEY_PREFIX}awaiting-approval"
 """Sorted set of jobs waiting for approval, by submission time."""
 
+EVENTS_SEQ_KEY = f"{KEY_PREFIX}events:seq"
+"""How many job events the store has recorded (a counter): the dashboard polls it to
+learn, in one read, whether anything changed since it last drew a page."""
+
 PAUSED_KEY = f"{KEY_PREFIX}paused"
 """Set (to its reason) while remediation is paused: matches are held."""
+
+SWITCH_LOG_KEY = f"{KEY_PREFIX}pause-log"
+"""The latest pauses and resumes, newest first (a capped list of JSON: action, by, reason, at)."""
 
 
 def active_key(rule: str, key: str) -> str:
@@ -94,3 +101,8 @@ def heartbeat_key(tier: str) -> str:
 def consumers_key(tier: str) -> str:
     """The workers consuming a tier's queue (a sorted set: hostname by last sign of life)."""
     return f"{KEY_PREFIX}consumers:{tier}"
+
+
+def scratch_key(name: str) -> str:
+    """A key a reader computes into and deletes in the same transaction."""
+    return f"{KEY_PREFIX}scratch:{name}"

@@ -18,6 +18,7 @@ from typing import Any, cast
 import redis
 
 from remediator.jobs.keys import (
+    EVENTS_SEQ_KEY,
     INDEX_KEY,
     active_key,
     issue_key,
@@ -125,6 +126,7 @@ class JobStore:
         if event is not None:
             pipe.rpush(timeline_key(job.id), timeline_entry(event, actor, job.created_at))
             pipe.expire(timeline_key(job.id), self.ttl)
+            pipe.incr(EVENTS_SEQ_KEY)
 
     def get(self, job_id: str) -> Job | None:
         """The job record with its timeline and notes, or None if there is none (or it has
@@ -135,6 +137,14 @@ class JobStore:
             pipe.lrange(timeline_key(job_id), 0, -1)
             raw, notes, timeline = pipe.execute()
         return _decode(raw, notes, timeline) if raw else None
+
+    def get_many(self, job_ids: list[str]) -> list[Job]:
+        """The records (without notes and timeline) of the ids that still have one, in order."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(job_key(job_id))
+            rows = pipe.execute()
+        return [_decode(raw) for raw in rows if raw]
 
     def transition(
         self,
@@ -172,6 +182,7 @@ class JobStore:
             stats_key(job.rule),
             slot,
             timeline_key(job.id),
+            EVENTS_SEQ_KEY,
         ]
         raw = self._transition(keys=keys, args=args)
         return _decode(_pairs(raw)) if raw else None
@@ -184,6 +195,7 @@ class JobStore:
             status_index(JobStatus.QUEUED),
             status_index(JobStatus.RUNNING),
             timeline_key(job.id),
+            EVENTS_SEQ_KEY,
         ]
         now = time.time()
         args: list[str | float] = [
@@ -206,6 +218,10 @@ class JobStore:
             pipe.rpush(notes_key(job_id), note)
             pipe.expire(notes_key(job_id), self.ttl)
             pipe.execute()
+
+    def events_seen(self) -> int:
+        """How many job events have been recorded so far (grows with every one)."""
+        return int(self.client.get(EVENTS_SEQ_KEY) or 0)
 
     def jobs_for_issue(self, issue_id: str) -> list[str]:
         """Ids of the jobs submitted for a Sentry issue."""

@@ -1,7 +1,7 @@
 -- Move a job from one status to another only if it is still in the first, in one step:
 -- the record's fields, the status index, the rule's outcome count and the concurrency slot.
 -- KEYS: 1 job hash, 2 old status index, 3 new status index, 4 rule stats, 5 active slot ('' = none),
---       6 the job's timeline
+--       6 the job's timeline, 7 the events counter
 -- ARGV: 1 old status (JSON), 2 new status (JSON), 3 outcome to count ('' = none),
 --       4 job id, 5 creation time (index score), 6 retention horizon (older index entries go),
 --       7 timeline entry ('' = none), 8 '1' to replace the last entry (a decision corrected
@@ -23,5 +23,6 @@ if ARGV[7] ~= '' then
     redis.call('RPUSH', KEYS[6], ARGV[7])
     redis.call('EXPIRE', KEYS[6], math.max(1, redis.call('TTL', KEYS[1])))
   end
+  redis.call('INCR', KEYS[7])
 end
 return redis.call('HGETALL', KEYS[1])

@@ -163,6 +163,7 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
         # Honcho gives each process its own PORT; links in comments must name the web's.
         "REMEDIATOR_PUBLIC_URL": settings.public_url or f"http://127.0.0.1:{settings.port}",
         "PYTHONUNBUFFERED": "1",
+        **({"REMEDIATOR_FLOWER_URL": f"http://127.0.0.1:{settings.flower_port}"} if flower else {}),
         # Every process (gunicorn workers, Celery pool children) writes its metrics here;
         # /metrics adds them up. Emptied at each start: counters restart with the processes.
         "PROMETHEUS_MULTIPROC_DIR": str(_fresh_dir(data_dir / "metrics")),
@@ -175,6 +176,7 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
         f"secret:   {env_secrets['REMEDIATOR_SENTRY_CLIENT_SECRET']} "
         f"(the Sentry integration's client secret; {secret_note})"
     )
+    echo(f"console:  http://127.0.0.1:{settings.port}/  (sign in with the API token)")
     echo(
         f"api:      http://127.0.0.1:{settings.port}/api/jobs  "
         f"Authorization: Bearer {env_secrets['REMEDIATOR_API_TOKEN']}"

@@ -11,9 +11,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from remediator.defaults import CLASS_TO_REDIS_PRIORITY, PRIORITY_SEP, queue_for
 from remediator.jobs import controls
 from remediator.jobs.keys import AWAITING_KEY, heartbeat_key
+from remediator.jobs.queues import class_depths
 
 
 class RedisGauges(Collector):
@@ -37,22 +37,16 @@ class RedisGauges(Collector):
             "Jobs waiting on a tier's queue, per priority class.",
             labels=["tier", "priority_class"],
         )
+        for tier, counts in class_depths(self.client, self.tiers).items():
+            for klass, count in counts.items():
+                depth.add_metric([tier, klass.value], count)
+        yield depth
         with self.client.pipeline(transaction=False) as pipe:
-            for tier in self.tiers:
-                for step in CLASS_TO_REDIS_PRIORITY.values():
-                    queue = queue_for(tier)
-                    pipe.llen(queue if step == 0 else f"{queue}{PRIORITY_SEP}{step}")
             pipe.zcard(AWAITING_KEY)
             pipe.mget([heartbeat_key(tier) for tier in self.tiers])
-            *counts, beats = pipe.execute()
-        index = 0
-        for tier in self.tiers:
-            for klass in CLASS_TO_REDIS_PRIORITY:
-                depth.add_metric([tier, klass.value], counts[index])
-                index += 1
-        yield depth
+            awaiting, beats = pipe.execute()
         yield GaugeMetricFamily(
-            "remediator_jobs_awaiting_approval", "Jobs waiting for a person.", value=counts[index]
+            "remediator_jobs_awaiting_approval", "Jobs waiting for a person.", value=awaiting
         )
         heartbeat = GaugeMetricFamily(
             "remediator_tier_heartbeat_timestamp_seconds",

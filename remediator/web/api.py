@@ -10,6 +10,7 @@ from remediator.errors import JobNotFound
 from remediator.jobs import JobStatus, controls
 from remediator.remediation_scripts import public_job as public
 from remediator.web.auth import bearer_ok
+from remediator.web.overview import rules_overview
 from remediator.web.runtime import runtime
 from remediator.worker.health import health_report
 
@@ -127,15 +128,14 @@ def pause() -> ResponseReturnValue:
     """Pause remediation: every match is recorded as held. Body: {"by", "reason"}."""
     by = _actor()
     why = str((request.get_json(silent=True) or {}).get("reason") or "")[:500]
-    controls.pause(runtime().store.client, f"paused by {by}" + (f": {why}" if why else ""))
+    controls.pause(runtime().store.client, by, why)
     return pause_state()
 
 
 @bp.post("/api/resume")
 def resume() -> ResponseReturnValue:
     """Resume remediation (held jobs stay held until released or discarded). Body: {"by"}."""
-    _actor()
-    controls.resume(runtime().store.client)
+    controls.resume(runtime().store.client, _actor())
     return pause_state()
 
 
@@ -152,30 +152,4 @@ def enable_rule(name: str) -> ResponseReturnValue:
 def list_rules() -> ResponseReturnValue:
     """The loaded rules with their outcome counts (succeeded, failed, verified, ineffective)."""
     rt = runtime()
-    rules = rt.rules.rules
-    stats = rt.store.rule_stats([r.name for r in rules])
-    breakers = controls.breakers(rt.store.client, [r.name for r in rules])
-    return jsonify(
-        rules=[
-            {
-                "name": r.name,
-                "description": r.description,
-                "enabled": r.enabled and breakers[r.name]["disabled_reason"] is None,
-                "disabled_in_file": not r.enabled,
-                "script": r.job.script,
-                "tier": r.job.tier,
-                "priority_class": r.job.priority_class.value,
-                "namespace": r.job.namespace,
-                "verify_after": r.verify_after,
-                "verify": r.verify,
-                "resolve_issue": r.resolve_issue,
-                "outcomes": stats[r.name],
-                "approval": r.needs_approval(),
-                "dry_run": r.dry_run,
-                "once_within": r.once_within,
-                "max_runs": r.max_runs.model_dump() if r.max_runs else None,
-                "breaker": breakers[r.name],
-            }
-            for r in rules
-        ]
-    )
+    return jsonify(rules=rules_overview(rt.rules, rt.store))

@@ -17,7 +17,7 @@ from remediator.jobs import JobStore, redis_client
 from remediator.listeners import build_lifecycle
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
-from remediator.web import api, metrics, webhooks
+from remediator.web import api, dashboard, metrics, session, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
 from remediator.wiring import configured_rules
 
@@ -51,20 +51,24 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     store = JobStore(redis_client(broker_url, connect_timeout=0.3), settings.job_retention_days)
     init_sentry(settings, "web")
 
-    app = Flask("remediator")
+    app = Flask("remediator", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     lifecycle = build_lifecycle(settings, store, celery)
     dispatcher = dispatcher_for(settings, celery, lifecycle)
     spool = Spool(settings.data_dir / "spool.sqlite3")
     intake = Intake(rules, dispatcher, settings.sentry_app_id)
     drainer = Drainer(spool, intake.process, settings.spool_drain_interval)
-    app.extensions[EXTENSION] = Runtime(settings, rules, store, lifecycle, dispatcher, intake, spool, drainer)
+    app.extensions[EXTENSION] = Runtime(
+        settings, rules, store, lifecycle, dispatcher, intake, spool, drainer, celery
+    )
     if len(spool):
         drainer.ensure_running()
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(dashboard.bp)
+    session.configure(app, settings)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:

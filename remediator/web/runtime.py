@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from celery import Celery
 from flask import current_app
 
 from remediator.dispatch import Dispatcher
@@ -30,6 +31,7 @@ class Runtime:
     intake: Intake
     spool: Spool
     drainer: Drainer
+    celery: Celery
 
 
 def runtime() -> Runtime:

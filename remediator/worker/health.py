@@ -8,13 +8,9 @@ from typing import Any
 
 import redis
 
-from remediator.defaults import (
-    HEARTBEAT_INTERVAL_SECONDS,
-    PRIORITY_SEP,
-    REDIS_PRIORITY_STEPS,
-    queue_for,
-)
+from remediator.defaults import HEARTBEAT_INTERVAL_SECONDS, queue_for
 from remediator.jobs.keys import consumers_key, heartbeat_key
+from remediator.jobs.queues import class_depths
 
 
 def record_heartbeat(client: redis.Redis, beat: dict[str, Any]) -> dict[str, Any] | None:
@@ -28,12 +24,7 @@ def record_heartbeat(client: redis.Redis, beat: dict[str, Any]) -> dict[str, Any
 
 def queue_depth(client: redis.Redis, tier: str) -> int:
     """Messages waiting on a tier's queue: the sum over kombu's priority lists."""
-    queue = queue_for(tier)
-    keys = [queue if step == 0 else f"{queue}{PRIORITY_SEP}{step}" for step in REDIS_PRIORITY_STEPS]
-    with client.pipeline(transaction=False) as pipe:
-        for key in keys:
-            pipe.llen(key)
-        return sum(int(n) for n in pipe.execute())
+    return sum(class_depths(client, [tier])[tier].values())
 
 
 def tier_problems(client: redis.Redis, tier: str, max_depth: int) -> tuple[bool, list[str]]:

@@ -1,0 +1,40 @@
+"""The rules as operators see them, for the API and the dashboard alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remediator.jobs import JobStore, controls
+from remediator.rules import RuleSet
+
+
+def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
+    """Each loaded rule: what it matches and runs, its safety settings, its outcome counts
+    (succeeded, failed, verified, ineffective) and its breaker, in two round trips."""
+    names = [r.name for r in rules.rules]
+    stats = store.rule_stats(names)
+    breakers = controls.breakers(store.client, names)
+    return [
+        {
+            "name": r.name,
+            "description": r.description,
+            "enabled": r.enabled and breakers[r.name]["disabled_reason"] is None,
+            "disabled_in_file": not r.enabled,
+            "match": r.match.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
+            "script": r.job.script,
+            "tier": r.job.tier,
+            "priority_class": r.job.priority_class.value,
+            "namespace": r.job.namespace,
+            "verify_after": r.verify_after,
+            "verify": r.verify,
+            "resolve_issue": r.resolve_issue,
+            "outcomes": stats[r.name],
+            "approval": r.needs_approval(),
+            "dry_run": r.dry_run,
+            "once_within": r.once_within,
+            "max_runs": r.max_runs.model_dump() if r.max_runs else None,
+            "breaker_after": r.breaker_after,
+            "breaker": breakers[r.name],
+        }
+        for r in rules.rules
+    ]

@@ -1,0 +1,104 @@
+"""How the dashboard words and tones what it shows: pure functions, no request, no Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from remediator.jobs.model import Job, JobStatus
+
+ACTIONS: dict[JobStatus, tuple[str, ...]] = {
+    JobStatus.AWAITING_APPROVAL: ("approve", "reject"),
+    JobStatus.HELD: ("release", "discard"),
+}
+"""What an operator may do to a job, by its status (nothing, for the others)."""
+
+TONES: dict[str, frozenset[JobStatus]] = {
+    "good": frozenset({JobStatus.SUCCEEDED, JobStatus.VERIFIED}),
+    "bad": frozenset({JobStatus.FAILED, JobStatus.INEFFECTIVE, JobStatus.NEEDS_ATTENTION}),
+    "wait": frozenset({JobStatus.AWAITING_APPROVAL, JobStatus.HELD}),
+    "busy": frozenset({JobStatus.QUEUED, JobStatus.RUNNING}),
+}
+"""Badge colours: everything else (decisions not to run) is muted."""
+
+
+def tone(status: str) -> str:
+    """The badge tone of a status."""
+    return next((name for name, members in TONES.items() if status in members), "muted")
+
+
+def actions(job: Job) -> tuple[str, ...]:
+    """The decisions the job's status allows."""
+    return ACTIONS.get(job.status, ())
+
+
+def span(seconds: float | None) -> str:
+    """A duration in the largest sensible units: `850 ms`, `12.3 s`, `4 min 5 s`, `3 h 2 min`."""
+    if seconds is None:
+        return "—"
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def ago(at: float | None, now: float | None = None) -> str:
+    """How long ago a moment was, coarsely: `5 s`, `3 min`, `2 h`, `4 d`."""
+    if at is None:
+        return "—"
+    elapsed = max(0.0, (time.time() if now is None else now) - at)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if elapsed >= size:
+            return f"{int(elapsed // size)} {unit}"
+    return f"{int(elapsed)} s"
+
+
+def stamp(at: float | None) -> str:
+    """A moment as UTC, to the second."""
+    if at is None:
+        return "—"
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def iso(at: float | None) -> str:
+    """A moment for a `<time datetime>` attribute."""
+    return "" if at is None else datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+
+
+def pretty(value: Any) -> str:
+    """JSON for a <pre> block (the template escapes it)."""
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def compact(value: Any) -> str:
+    """JSON on one line, for short values such as a rule's match."""
+    return json.dumps(value, separators=(", ", ": "), default=str)
+
+
+def time_to_recovery(job: Job) -> float | None:
+    """From the job's creation (the alert) to Sentry confirming the fix, when it did."""
+    if job.status is not JobStatus.VERIFIED or job.verified_at is None:
+        return None
+    return job.verified_at - job.created_at
+
+
+def expires_in(job: Job, ttl: float, now: float | None = None) -> float:
+    """Seconds left before a job awaiting approval expires (0 when overdue)."""
+    return max(0.0, job.created_at + ttl - (time.time() if now is None else now))
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A local path to go back to after a form (never another site)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default

@@ -1,0 +1,260 @@
+"""The operator's day in a real browser: Debian's Chromium driven by Playwright against the
+real web app (over HTTP), real Celery workers and the real Redis.
+
+Chromium comes from the system (`apt-get install chromium`; REMEDIATOR_CHROMIUM names
+another binary); Playwright never downloads a browser. Without one these tests are skipped
+with the reason, except in CI (`CI` set), where they fail. Set REMEDIATOR_SCREENSHOTS_DIR to
+save a screenshot of each page there (the README's come from `docs/screenshots`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from remediator.defaults import HEARTBEAT_TASK, queue_for
+from remediator.jobs import JobStatus, JobStore, redis_client
+from tests.helpers import TOKEN, encode, payload, sentry_headers, wait_for
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = "<script>alert(1)</script>"
+
+RULES = """
+rules:
+  - name: restart-cache
+    description: Restart the cache client when it times out (asks a person first)
+    approval: true
+    verify: none
+    match: {culprit: {contains: cache}}
+    job: {script: noop, tier: prod, class: A, namespace: payments}
+  - name: reset-pool
+    description: Reset the database pool
+    verify: none
+    breaker_after: 2
+    match: {culprit: {contains: database}}
+    job: {script: noop, tier: nonprod, class: C, namespace: orders}
+"""
+
+
+def chromium_path() -> str | None:
+    given = os.environ.get("REMEDIATOR_CHROMIUM")
+    if given:
+        return given
+    return next(filter(None, (shutil.which(n) for n in ("chromium", "chromium-browser"))), None)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    why = None
+    if executable is None:
+        why = "Debian's chromium is not installed (apt-get install chromium, or set REMEDIATOR_CHROMIUM)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        why = "playwright is not installed (pip install -e '.[test]')"
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests cannot run in CI: {why}")
+        pytest.skip(f"browser tests NOT RUN: {why}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            args=[
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+class LiveServer:
+    """The app served over real HTTP on a free port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def deliver(self, issue_id: str, culprit: str, title: str) -> dict[str, Any]:
+        document = payload("issue_created")
+        document["data"]["issue"].update(id=issue_id, culprit=culprit, title=title)
+        body = encode(document)
+        answer = requests.post(f"{self.url}/sentry/webhook", data=body, headers=sentry_headers("issue", body))
+        assert answer.status_code in (200, 201, 202), answer.text
+        job: dict[str, Any] = answer.json()["jobs"][0]
+        return job
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def live(make_app, redis_db, workers) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    server = LiveServer(make_app(RULES))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def page(browser, live) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    tab.dialogs = []  # a script that ran would open one
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.goto(f"{live.url}/")
+    tab.fill("input[name=name]", "alice")
+    tab.fill("input[name=token]", TOKEN)
+    tab.click("button[type=submit]")
+    tab.wait_for_url("**/jobs")
+    yield tab
+    context.close()
+
+
+def screenshot(tab: Any, name: str) -> None:
+    folder = os.environ.get("REMEDIATOR_SCREENSHOTS_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def row(tab: Any, job_id: str) -> Any:
+    return tab.locator(f'tr[data-job="{job_id}"]')
+
+
+def test_sign_in_lands_on_the_live_jobs_list_with_its_empty_state(page, live) -> None:
+    assert page.get_by_text("No jobs yet").is_visible()
+    assert page.locator(".who").inner_text() == "alice"
+    screenshot(page, "empty")
+
+
+def test_a_job_appears_live_then_is_approved_and_runs_to_succeeded(page, live) -> None:
+    job = live.deliver("8101", "app.cache.client", "TimeoutError: cache read timed out")
+    # No reload: the row arrives through the poll.
+    row(page, job["id"]).wait_for()
+    assert row(page, job["id"]).get_attribute("data-status") == "awaiting_approval"
+    page.click("nav >> text=Approvals")
+    page.locator(f'tr[data-job="{job["id"]}"] button[data-action="approve"]').wait_for()
+    screenshot(page, "approvals")
+    page.click(f'tr[data-job="{job["id"]}"] button[data-action="approve"]')
+    page.get_by_text("approved by alice").wait_for()
+    page.goto(f"{live.url}/jobs/{job['id']}")
+    # The detail page follows the job through the worker without a reload.
+    page.locator('#job[data-status="succeeded"]').wait_for(timeout=30_000)
+    timeline = page.locator("table.timeline").inner_text()
+    for event in ("awaiting_approval", "approved", "started", "succeeded"):
+        assert event in timeline
+    assert "alice" in timeline
+    screenshot(page, "job")
+
+
+def test_another_job_is_rejected_with_a_reason(page, live, broker_url) -> None:
+    job = live.deliver("8102", "app.cache.client", "TimeoutError: cache write timed out")
+    page.goto(f"{live.url}/approvals")
+    form = page.locator(f'tr[data-job="{job["id"]}"] form:has(button[data-action="reject"])')
+    form.locator("input[name=reason]").fill("cache is being migrated")
+    form.locator("button").click()
+    page.get_by_text("rejected by alice").wait_for()
+    rejected = JobStore(redis_client(broker_url)).get(job["id"])
+    assert rejected.status is JobStatus.REJECTED and rejected.timeline[-1]["actor"] == "alice"
+
+
+def test_pause_holds_new_matches_and_resume_lets_them_through(page, live, broker_url) -> None:
+    page.goto(f"{live.url}/approvals")
+    page.fill("#pause input[name=reason]", "incident 42")
+    page.click('button[data-action="pause"]')
+    page.get_by_text("paused by alice: incident 42").first.wait_for()
+    held = live.deliver("8103", "app.database.pool", "OperationalError: too many connections")
+    assert held["status"] == "held"
+    page.locator(f'tr[data-job="{held["id"]}"]').wait_for()  # live, on the approvals page
+    page.click(f'tr[data-job="{held["id"]}"] button[data-action="release"]')
+    page.get_by_text("released by alice").wait_for()
+    page.click('button[data-action="resume"]')
+    page.get_by_text("remediation resumed by alice").wait_for()
+    store = JobStore(redis_client(broker_url))
+    wait_for(lambda: store.get(held["id"]).status is JobStatus.SUCCEEDED, 30, 0.2, "released job ran")
+    after = live.deliver("8104", "app.database.pool", "OperationalError: too many connections")
+    assert after["status"] == "queued"
+
+
+def test_a_tripped_rule_is_reenabled_from_the_rules_page(page, live, redis_db) -> None:
+    redis_db.hset(
+        "remediator:breaker:reset-pool",
+        mapping={"consecutive": 2, "disabled_reason": "2 failed or ineffective jobs in a row"},
+    )
+    page.goto(f"{live.url}/rules")
+    assert page.locator('tr[data-rule="reset-pool"]').get_attribute("data-enabled") == "no"
+    screenshot(page, "rules")
+    page.click('tr[data-rule="reset-pool"] button[data-action="enable"]')
+    page.get_by_text("rule reset-pool re-enabled by alice").wait_for()
+    assert page.locator('tr[data-rule="reset-pool"]').get_attribute("data-enabled") == "yes"
+
+
+def test_a_hostile_title_shows_as_text_and_never_runs(page, live) -> None:
+    job = live.deliver("8105", "app.database.pool", HOSTILE)
+    row(page, job["id"]).wait_for()
+    assert row(page, job["id"]).locator(".title").inner_text() == HOSTILE
+    page.goto(f"{live.url}/jobs/{job['id']}")
+    assert page.locator("h1 .title").inner_text() == HOSTILE
+    time.sleep(0.5)
+    assert page.dialogs == []
+    assert page.evaluate("document.querySelectorAll('main script').length") == 0
+
+
+def test_tiers_show_depth_heartbeat_and_the_workers_that_answer(page, live) -> None:
+    celery = live.app.extensions["remediator"].celery
+    for tier in ("prod", "nonprod"):  # what beat sends every minute, answered by the real workers
+        celery.send_task(HEARTBEAT_TASK, args=[tier], queue=queue_for(tier), priority=0)
+    page.goto(f"{live.url}/tiers")
+    page.locator('#workers tr[data-worker^="prod-test"]').wait_for()
+    assert "remediator.prod" in page.locator("#workers").inner_text()
+    # The tier cards poll: the heartbeat's answer shows up without a reload.
+    page.locator('section[data-tier="prod"] >> text=ago by prod-test').wait_for()
+    page.locator('section[data-tier="nonprod"] >> text=ago by nonprod-test').wait_for()
+    screenshot(page, "tiers")
+
+
+def test_pages_fit_a_phone(browser, live) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    tab = context.new_page()
+    live.deliver("8106", "app.database.pool", "OperationalError: too many connections")
+    tab.goto(f"{live.url}/login")
+    tab.fill("input[name=name]", "alice")
+    tab.fill("input[name=token]", TOKEN)
+    tab.click("button[type=submit]")
+    tab.wait_for_url("**/jobs")
+    tab.locator("tr[data-job]").first.wait_for()
+    # Wide tables scroll inside their box; the page itself never scrolls sideways.
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(tab, "jobs-phone")
+    context.close()
+
+
+def test_jobs_list_screenshot_with_a_few_jobs(page, live) -> None:
+    for n, (culprit, title) in enumerate(
+        [
+            ("app.database.pool", "OperationalError: too many connections"),
+            ("app.cache.client", "TimeoutError: cache read timed out"),
+            ("app.database.pool", "OperationalError: connection reset by peer"),
+        ]
+    ):
+        job = live.deliver(str(8200 + n), culprit, title)
+    row(page, job["id"]).wait_for()
+    screenshot(page, "jobs")
