@@ -137,3 +137,12 @@ CANCELLING_ACTIONS = frozenset({"resolved", "ignored", "archived"})
 def queue_for(tier: str) -> str:
     """The Celery queue that carries a tier's jobs."""
     return f"{QUEUE_PREFIX}{tier}"
+
+NOTIFY_TASK = "remediator.notify"
+"""Sends one message to one channel (retried on its own)."""
+
+NOTIFY_DIGEST_TASK = "remediator.notify_digest"
+"""Sends what a route held back while its digest window was open."""
+
+NOTIFY_MAX_ATTEMPTS = 8
+"""Attempts per message and channel before it is recorded as failed."""

@@ -39,6 +39,9 @@ def soft_limit(hard: int) -> float:
 TITLE_KEPT = 300
 """Characters of the Sentry title kept on the job record."""
 
+TAGS_KEPT = ("repository", "pull_request", "commit", "branch")
+"""The Sentry event's tags kept on the job record (where a build or change came from)."""
+
 
 class Dispatcher:
     """Turns JobSpecs into job records, and queues those that may run."""
@@ -73,6 +76,7 @@ class Dispatcher:
             sentry_issue_id=subject.issue_id,
             sentry_event_id=subject.event_id,
             sentry_title=subject.title[:TITLE_KEPT] or None,
+            sentry_tags={k: subject.tags[k][:200] for k in TAGS_KEPT if subject.tags.get(k)},
             sentry_project=subject.project or None,
             sentry_resource=subject.resource,
             sentry_action=subject.action,

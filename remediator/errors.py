@@ -62,3 +62,13 @@ class ListenerFailed(RemediatorError):
     def __init__(self, message: str, retry: bool = True) -> None:
         super().__init__(message)
         self.retry = retry
+
+
+class NotificationFailed(RemediatorError):
+    """A channel did not take a message. `retry`: another attempt may pass (timeouts,
+    429, 5xx); `retry_after`: the seconds the service asked to wait, when it said."""
+
+    def __init__(self, message: str, retry: bool = True, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.retry_after = retry_after

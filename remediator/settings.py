@@ -117,6 +117,16 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """Where people reach this service, for links in Sentry comments (default http://127.0.0.1:PORT)."""
 
+    smtp_url: str | None = None
+    """The SMTP server of email channels: `smtp://user:pass@host:587?starttls=true&from=a@b`
+    (`smtps://` for TLS from the start)."""
+
+    github_token: str | None = None
+    """Token of GitHub channels (pull request and commit comments)."""
+
+    github_api_url: str = "https://api.github.com"
+    """GitHub's REST API (GitHub Enterprise: `https://host/api/v3`)."""
+
     timezone: str = "UTC"
     """Timezone of the cron monitors' schedule."""
 

@@ -71,7 +71,9 @@ def lifecycle(settings: Settings, celery: Any = None) -> Any:
     """The lifecycle (with this process's listeners) on the configured broker."""
     from remediator.listeners import build_lifecycle
 
-    return build_lifecycle(settings, job_store(settings), celery or celery_app(settings))
+    return build_lifecycle(
+        settings, job_store(settings), celery or celery_app(settings), checked_rules(settings)
+    )
 
 
 def dispatcher(settings: Settings | None = None) -> Any:

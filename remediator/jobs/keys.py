@@ -106,3 +106,18 @@ def consumers_key(tier: str) -> str:
 def scratch_key(name: str) -> str:
     """A key a reader computes into and deletes in the same transaction."""
     return f"{KEY_PREFIX}scratch:{name}"
+
+
+def notify_window_key(route: int, scope: str) -> str:
+    """Set while a route's digest window for a rule (or tier) is open: one message went out."""
+    return f"{KEY_PREFIX}notify:window:{route}:{scope}"
+
+
+def notify_held_key(route: int, scope: str) -> str:
+    """What a route held back during its open window (a list of JSON), sent as one digest."""
+    return f"{KEY_PREFIX}notify:held:{route}:{scope}"
+
+
+def pagerduty_open_key(channel: str) -> str:
+    """The dedup keys a PagerDuty channel triggered and has not resolved yet (a set)."""
+    return f"{KEY_PREFIX}notify:pagerduty-open:{channel}"

@@ -72,6 +72,9 @@ class Job(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     sentry_issue_id: str | None = None
     sentry_event_id: str | None = None
+    sentry_tags: dict[str, str] = Field(default_factory=dict)
+    """The event's tags that say where it came from (repository, pull_request, commit,
+    branch): notifications find a pull request with them."""
     sentry_title: str | None = None
     """The issue's (or event's, or alert's) title when the job was submitted: data, shown
     escaped, never rendered as markup or template."""

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from remediator.jobs.model import Job
 from remediator.jobs.store import JobStore
 from remediator.lifecycle.events import Event, EventKind
+from remediator.rules import RuleSet
 from remediator.settings import Settings
 
 
@@ -23,6 +24,8 @@ class ListenerContext:
     emit: Callable[[Event], None] | None = None
     will_verify: Callable[[Job], bool] = lambda job: False
     """Whether a success of this job will be verified (by its rule's strategy) later."""
+    rules: RuleSet | None = None
+    """The rule file this process loaded (the notify section's routes, for instance)."""
 
 
 class Listener:
@@ -58,10 +61,10 @@ class Listener:
         """For a verification strategy: whether this job's success will be checked."""
         return False
 
-    @classmethod
-    def accepts(cls, event: Event) -> bool:
-        """A finer, pure filter on an event of a wanted kind: a remote listener that says no
-        costs the emitter no message."""
+    def accepts(self, event: Event) -> bool:
+        """A finer filter on an event of a wanted kind, doing no I/O (it may read the
+        listener's configuration): a remote listener that says no costs the emitter no
+        message."""
         return True
 
     @classmethod

@@ -14,7 +14,9 @@ from remediator.lifecycle import Bus, Event, Lifecycle, Listener, ListenerContex
 from remediator.lifecycle.bus import Publish
 from remediator.listeners.builtin import EventLog, RuleBreaker
 from remediator.metrics.listener import Metrics
+from remediator.notify.listener import Notifications
 from remediator.remediation_scripts import redact
+from remediator.rules import RuleSet
 from remediator.sentry.listeners import SentryComments, SentryTelemetry, SentryVerification
 from remediator.settings import Settings
 
@@ -28,6 +30,7 @@ BUILTINS: tuple[type[Listener], ...] = (
     SentryComments,
     SentryVerification,
     SentryTelemetry,
+    Notifications,
 )
 """The listeners that ship with remediator."""
 
@@ -92,15 +95,26 @@ def publisher(celery: Any) -> Publish:
     return publish
 
 
-def build_bus(settings: Settings, store: JobStore, celery: Any = None, extra: Sequence[Listener] = ()) -> Bus:
+def build_bus(
+    settings: Settings,
+    store: JobStore,
+    celery: Any = None,
+    extra: Sequence[Listener] = (),
+    rules: RuleSet | None = None,
+) -> Bus:
     """The bus of this process: every active listener (and extra ones, for tests)."""
-    ctx = ListenerContext(settings, store, celery, will_verify=lambda job: will_verify(job, settings))
+    ctx = ListenerContext(
+        settings, store, celery, will_verify=lambda job: will_verify(job, settings), rules=rules
+    )
     listeners = [cls(ctx) for cls in listener_classes().values() if cls.active(ctx)]
     bus = Bus([*listeners, *extra], publish=publisher(celery) if celery is not None else None, store=store)
     ctx.emit = bus.emit
     return bus
 
 
-def build_lifecycle(settings: Settings, store: JobStore, celery: Any = None) -> Lifecycle:
-    """The lifecycle of this process, its events going to every active listener."""
-    return Lifecycle(store, build_bus(settings, store, celery))
+def build_lifecycle(
+    settings: Settings, store: JobStore, celery: Any = None, rules: RuleSet | None = None
+) -> Lifecycle:
+    """The lifecycle of this process, its events going to every active listener (those that
+    follow the rule file, such as notifications, only when it is given)."""
+    return Lifecycle(store, build_bus(settings, store, celery, rules=rules))

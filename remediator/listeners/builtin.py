@@ -42,8 +42,7 @@ class RuleBreaker(Listener):
     name = "breaker"
     remote = True
 
-    @classmethod
-    def accepts(cls, event: Event) -> bool:
+    def accepts(self, event: Event) -> bool:
         """Only outcomes of jobs that ran count (not a job refused at submission)."""
         return event.job is not None and event.job.attempts > 0
 

@@ -29,3 +29,9 @@ JOB_WAIT = Histogram(
     ["tier", "priority_class"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
+
+NOTIFICATIONS = Counter(
+    "remediator_notifications_total",
+    "Notification attempts, by channel and outcome (sent, retried, failed, held for a digest).",
+    ["channel", "outcome"],
+)

@@ -28,6 +28,8 @@ def load_rules(
     verifications: Iterable[str] | None = None,
     approval_tiers: Iterable[str] = defaults.DEFAULT_APPROVAL_TIERS,
     min_verify_after: float = defaults.MIN_VERIFY_AFTER_SECONDS,
+    events: Iterable[str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> RuleSet:
     """Load and validate a rule file; every problem is reported in one RuleError."""
     try:
@@ -42,6 +44,8 @@ def load_rules(
         verifications=verifications,
         approval_tiers=approval_tiers,
         min_verify_after=min_verify_after,
+        events=events,
+        environ=environ,
     )
 
 
@@ -53,9 +57,13 @@ def parse_rules(
     verifications: Iterable[str] | None = None,
     approval_tiers: Iterable[str] = defaults.DEFAULT_APPROVAL_TIERS,
     min_verify_after: float = defaults.MIN_VERIFY_AFTER_SECONDS,
+    events: Iterable[str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> RuleSet:
-    """Validate rule-file text against the known scripts (name -> class), tiers and
-    verification strategies; every problem in the file is reported, each naming its rule."""
+    """Validate rule-file text against the known scripts (name -> class), tiers,
+    verification strategies and event kinds; every problem in the file is reported, each
+    naming its rule (or notify channel or route). `${VAR}` in the notify section is read
+    from `environ`."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -70,6 +78,8 @@ def parse_rules(
         "verifications": None if verifications is None else tuple(verifications),
         "approval_tiers": tuple(approval_tiers),
         "min_verify_after": min_verify_after,
+        "events": None if events is None else tuple(events),
+        "environ": dict(environ or {}),
     }
     problems = _duplicate_names(document)
     ruleset = None
@@ -79,8 +89,11 @@ def parse_rules(
         problems += [_describe(err, document) for err in exc.errors()]
     if problems or ruleset is None:
         raise RuleError(f"{source}: invalid rules:\n  " + "\n  ".join(problems))
+    notes = []
     if "version" not in document:
-        ruleset._notes = (f"no `version:` given: read as version {defaults.RULES_VERSION}",)
+        notes.append(f"no `version:` given: read as version {defaults.RULES_VERSION}")
+    notes += [f"notify channel {name!r} is disabled: {why}" for name, why in ruleset.notify.disabled.items()]
+    ruleset._notes = tuple(notes)
     return ruleset
 
 
@@ -109,5 +122,13 @@ def _describe(err: Any, document: dict[str, Any]) -> str:
         who = f"rule {name!r}" if name else f"rule #{index + 1}"
         field = ".".join(str(p) for p in loc[2:]) or "(rule)"
         return f"{who}: {field}: {message}"
+    if len(loc) >= 3 and loc[0] == "notify" and loc[1] == "channels":
+        # A discriminated union adds the type's tag to the path: channels.<name>.<type>.<field>
+        rest = [str(p) for p in loc[3:]]
+        if rest and rest[0] in {"slack", "pagerduty", "email", "github", "apprise", "webhook"}:
+            rest = rest[1:]
+        return f"notify channel {loc[2]!r}: {'.'.join(rest) or 'type'}: {message}"
+    if len(loc) >= 3 and loc[0] == "notify" and loc[1] == "routes" and isinstance(loc[2], int):
+        return f"notify route #{loc[2] + 1}: {'.'.join(str(p) for p in loc[3:]) or '(route)'}: {message}"
     field = ".".join(str(p) for p in loc) or "(file)"
     return f"{field}: {message}"

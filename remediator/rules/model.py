@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -20,15 +17,10 @@ from pydantic import (
 
 from remediator import defaults
 from remediator.defaults import PriorityClass
-from remediator.durations import parse_duration
 from remediator.errors import RuleNotFound
+from remediator.rules.fields import NAME_PATTERN, Duration, _Strict
+from remediator.rules.notify import Notify
 from remediator.rules.templating import TemplateError, check_templates, only_expression, sample_params
-
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Condition(_Strict):
@@ -170,12 +162,6 @@ class JobTemplate(_Strict):
 _MAX_RUNS = re.compile(r"\s*(\d+)\s*(?:per|/)\s*(\S+)\s*")
 
 
-def _parse_duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)]
-"""Seconds, given as a number or as `30s`, `10m`, `1h`, `1d`."""
 
 
 class MaxRuns(_Strict):
@@ -282,6 +268,8 @@ class RuleSet(_Strict):
 
     version: int = 1
     rules: tuple[Rule, ...] = ()
+    notify: Notify = Field(default_factory=Notify)
+    """Where events are sent (channels) and which (routes)."""
 
     _notes: tuple[str, ...] = PrivateAttr(default=())
 
@@ -298,6 +286,15 @@ class RuleSet(_Strict):
                 f"this remediator reads rule files of version {defaults.RULES_VERSION}, not {value}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _routes_name_rules(self) -> RuleSet:
+        names = {r.name for r in self.rules}
+        for index, route in enumerate(self.notify.routes):
+            for rule in route.when.rules or ():
+                if rule not in names:
+                    raise ValueError(f"notify route #{index + 1}: when.rule: no rule {rule!r} in this file")
+        return self
 
     def get(self, name: str) -> Rule:
         """The rule of that name, or RuleNotFound listing the known ones."""

@@ -92,8 +92,7 @@ class SentryVerification(Listener):
         job's comment and record say so: it stays `succeeded`)."""
         return ctx.settings.writeback_enabled
 
-    @classmethod
-    def accepts(cls, event: Event) -> bool:
+    def accepts(self, event: Event) -> bool:
         """Only jobs of this strategy that are about a Sentry issue."""
         job = event.job
         return job is not None and job.verification == "sentry" and bool(job.sentry_issue_id)

@@ -18,7 +18,14 @@ from remediator.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SECRET_SETTINGS = ("sentry_client_secret", "api_token", "sentry_auth_token", "metrics_token")
+SECRET_SETTINGS = (
+    "sentry_client_secret",
+    "api_token",
+    "sentry_auth_token",
+    "metrics_token",
+    "github_token",
+    "smtp_url",
+)
 """Settings whose values never reach Sentry."""
 
 

@@ -9,9 +9,11 @@ from celery import current_app
 from remediator.jobs import Job, JobStore, redis_client
 from remediator.lifecycle import Lifecycle
 from remediator.listeners import build_lifecycle
+from remediator.rules import RuleSet
 from remediator.scripts import ScriptContext
 from remediator.sentry.api import api_for
 from remediator.settings import get_settings
+from remediator.wiring import configured_rules
 
 
 @lru_cache(maxsize=1)
@@ -22,9 +24,16 @@ def worker_store() -> JobStore:
 
 
 @lru_cache(maxsize=1)
+def worker_rules() -> RuleSet:
+    """The rule file, as this worker loaded it (the notify section's channels and routes)."""
+    return configured_rules(get_settings())
+
+
+@lru_cache(maxsize=1)
 def worker_lifecycle() -> Lifecycle:
     """The lifecycle of this worker process; remote listeners' events go out on its app."""
-    return build_lifecycle(get_settings(), worker_store(), current_app._get_current_object())
+    app = current_app._get_current_object()
+    return build_lifecycle(get_settings(), worker_store(), app, worker_rules())
 
 
 def script_context(job: Job) -> ScriptContext:

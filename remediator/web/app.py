@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
     app = Flask("remediator", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    lifecycle = build_lifecycle(settings, store, celery)
+    lifecycle = build_lifecycle(settings, store, celery, rules)
     dispatcher = dispatcher_for(settings, celery, lifecycle)
     spool = Spool(settings.data_dir / "spool.sqlite3")
     intake = Intake(rules, dispatcher, settings.sentry_app_id)
