@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from remediator.testing.envelopes import EnvelopeError, decompress, parse_envelope
+from remediator.testing.sentry_config import SentryConfig
 
 RESOLVE_STATUSES = {"resolved", "resolvedInNextRelease", "unresolved", "ignored"}
 DUPLICATE_COMMENT_WINDOW = 3600.0
@@ -50,6 +51,8 @@ class SentryStandIn:
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.api_calls: list[dict[str, Any]] = []
         self._throttle: list[dict[str, Any]] = []
+        self.config = SentryConfig(org, project_id)
+        """Cron monitors, dashboards, installations and issue alert rules."""
         handler = type("Handler", (_Handler,), {"standin": self})
         self._server = _QuietServer((host, port), handler)
         self._server.daemon_threads = True
@@ -96,6 +99,7 @@ class SentryStandIn:
                 store.clear()
             for mapping in (self.issues, self.events, self.comments):
                 mapping.clear()
+        self.config.reset()
 
     # -- what arrived --------------------------------------------------------------------
     def items(self, item_type: str) -> list[Any]:
@@ -227,6 +231,9 @@ class SentryStandIn:
             if throttled["reset_in"] is not None:
                 extra["X-Sentry-Rate-Limit-Reset"] = str(int(time.time() + throttled["reset_in"]))
             return 429, extra, {"detail": "You are attempting to use this endpoint too frequently."}
+        configured = self.config.handle(method, path, document)
+        if configured is not None:
+            return configured
         match = _ISSUE.fullmatch(path)
         if not match or match[1] != self.org:
             return 404, {}, {"detail": "The requested resource does not exist"}

@@ -1,0 +1,123 @@
+"""`remediator sentry setup` against the Sentry stand-in, as a user runs it: monitors, the
+dashboard and alert rules created once; a second run changes nothing; --dry-run writes
+nothing; a drifted monitor is put back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from remediator.testing import SentryStandIn
+from tests.helpers import APP_ID, STANDIN_TOKEN
+
+
+def setup(standin: SentryStandIn, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "SENTRY_DSN": standin.dsn,
+        "REMEDIATOR_SENTRY_API_URL": standin.api_url,
+        "REMEDIATOR_SENTRY_AUTH_TOKEN": STANDIN_TOKEN,
+        "REMEDIATOR_SENTRY_ORG": standin.org,
+        "REMEDIATOR_SENTRY_APP_ID": APP_ID,
+        "REMEDIATOR_TIMEZONE": "Europe/Berlin",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "remediator", "sentry", "setup", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def sentry(standin: SentryStandIn) -> SentryStandIn:
+    standin.config.install_app(APP_ID)
+    return standin
+
+
+def test_setup_creates_monitors_dashboard_and_alert_rules_once(sentry: SentryStandIn) -> None:
+    first = setup(sentry, "--alert-rules", "demo")
+    assert first.returncode == 0, first.stderr
+    assert "cron monitor batch-worker-prod: created" in first.stdout
+    assert "cron monitor batch-worker-nonprod: created" in first.stdout
+    assert "dashboard 'Batch System Health': created (4 widgets)" in first.stdout
+    assert "alert rule in demo: created" in first.stdout
+    monitor = sentry.config.monitors["batch-worker-prod"]
+    assert monitor["project"]["id"] == str(sentry.project_id)
+    assert monitor["config"] == {
+        "schedule_type": "interval",
+        "schedule": [1, "minute"],
+        "checkin_margin": 2,
+        "max_runtime": 5,
+        "failure_issue_threshold": 3,
+        "recovery_threshold": 1,
+        "timezone": "Europe/Berlin",
+    }
+    (board,) = sentry.config.dashboards.values()
+    titles = [w["title"] for w in board["widgets"]]
+    assert titles == [
+        "Jobs by status",
+        "Failed jobs",
+        "Job duration p95 by script",
+        "Worker check-ins (cron monitor issues)",
+    ]
+    assert board["widgets"][0]["queries"][0]["conditions"] == "transaction.op:batch.job"
+    (rule,) = sentry.config.rules["demo"]
+    assert rule["actions"][0]["sentryAppInstallationUuid"] == sentry.config.installations[0]["uuid"]
+    writes = len(sentry.config.writes)
+    assert writes == 4
+
+    second = setup(sentry, "--alert-rules", "demo")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count(": unchanged") == 4 and "0 of 4 changed" in second.stdout
+    assert len(sentry.config.writes) == writes
+
+
+def test_dry_run_says_what_it_would_do_and_writes_nothing(sentry: SentryStandIn) -> None:
+    answer = setup(sentry, "--dry-run")
+    assert answer.returncode == 0, answer.stderr
+    assert "cron monitor batch-worker-prod: would create" in answer.stdout
+    assert "dashboard 'Batch System Health': would create" in answer.stdout
+    assert "3 of 3 would change" in answer.stdout
+    assert sentry.config.writes == [] and sentry.config.monitors == {}
+
+
+def test_a_drifted_monitor_is_put_back(sentry: SentryStandIn) -> None:
+    assert setup(sentry).returncode == 0
+    sentry.config.monitors["batch-worker-nonprod"]["config"]["checkin_margin"] = 10
+    answer = setup(sentry)
+    assert "cron monitor batch-worker-nonprod: updated (checkin_margin 10 → 2)" in answer.stdout
+    assert sentry.config.monitors["batch-worker-nonprod"]["config"]["checkin_margin"] == 2
+
+
+def test_setup_says_what_is_missing(sentry: SentryStandIn) -> None:
+    no_token = setup(sentry, REMEDIATOR_SENTRY_AUTH_TOKEN="")
+    assert no_token.returncode == 1 and "REMEDIATOR_SENTRY_AUTH_TOKEN" in no_token.stderr
+    sentry.config.installations.clear()
+    not_installed = setup(sentry, "--alert-rules", "demo")
+    assert not_installed.returncode == 1
+    assert f"integration {APP_ID} is not installed in organization acme" in not_installed.stderr
+
+
+def test_the_standin_refuses_what_sentry_refuses(sentry: SentryStandIn) -> None:
+    # The stand-in checks the fields as Sentry's serializers do, so the test above means something.
+    def handle(method: str, path: str, body: object) -> int:
+        answer = sentry.config.handle(method, path, body)
+        assert answer is not None, path
+        return answer[0]
+
+    bad_monitor = {
+        "project": "1",
+        "name": "x",
+        "config": {"schedule_type": "interval", "schedule": [0, "minute"]},
+    }
+    assert handle("POST", "/api/0/organizations/acme/monitors/", bad_monitor) == 400
+    bad_widget = {"title": "t", "widgets": [{"displayType": "pie", "widgetType": "issue", "queries": []}]}
+    assert handle("POST", "/api/0/organizations/acme/dashboards/", bad_widget) == 400
+    no_action = {"name": "r", "actionMatch": "any", "frequency": 5, "conditions": [], "actions": []}
+    assert handle("POST", "/api/0/projects/acme/demo/rules/", no_action) == 400
