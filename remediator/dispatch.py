@@ -227,6 +227,15 @@ class Dispatcher:
             finished_at=time.time(),
         )
 
+    def issue_resolved(self, issue_id: str) -> None:
+        """Sentry resolved an issue: one `issue_resolved` event per rule that acted on it (a
+        PagerDuty incident the rule opened for it is resolved by the notify listener)."""
+        jobs = self.store.get_many(self.store.jobs_for_issue(issue_id))
+        for rule, tier in sorted({(job.rule, job.tier) for job in jobs}):
+            self.lifecycle.emit(
+                Event(kind=EventKind.ISSUE_RESOLVED, rule=rule, tier=tier, detail={"issue_id": issue_id})
+            )
+
     def cancel_for_issue(self, issue_id: str, reason: str) -> list[str]:
         """Cancel the issue's jobs that have not started; returns their ids."""
         cancelled = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -126,6 +126,30 @@ class Settings(BaseSettings):
 
     github_api_url: str = "https://api.github.com"
     """GitHub's REST API (GitHub Enterprise: `https://host/api/v3`)."""
+
+    analyzer: Literal["none", "llm", "seer"] = "none"
+    """Who analyses production errors: `llm` (an OpenAI-compatible endpoint), `seer`
+    (Sentry's Seer Autofix) or `none` (analysis jobs fail saying so)."""
+
+    llm_base_url: str | None = None
+    """The OpenAI-compatible API (`https://api.openai.com/v1`, a vLLM or llama.cpp server's
+    `/v1`, Ollama's `http://host:11434/v1`)."""
+
+    llm_model: str | None = None
+    """The model to ask."""
+
+    llm_api_key: str | None = None
+    """Its API key (many self-hosted servers need none)."""
+
+    llm_timeout: float = Field(default=60.0, gt=0)
+    """Seconds one model call may take."""
+
+    autofix_min_confidence: int = Field(default=80, ge=0, le=100)
+    """An analysis at least this confident (with a diff, can_auto_fix, and a repository for
+    its project) submits an apply-ai-fix job."""
+
+    analysis_frame_vars: bool = False
+    """Send the values of stack frames' variables to the analyzer (redacted even then)."""
 
     timezone: str = "UTC"
     """Timezone of the cron monitors' schedule."""

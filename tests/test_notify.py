@@ -445,3 +445,23 @@ def test_a_notification_that_finally_fails_shows_on_the_job_and_in_the_metrics(s
     )[0]
     assert note["ok"] is False and "no repository" in note["error"] and note["error"].endswith("given up")
     wait_for(lambda: counted(stack["env"], "pr", "failed") == before + 1, 10, 0.1, "the failed count")
+
+
+def test_sentry_resolving_the_issue_resolves_its_pagerduty_incident(stack) -> None:
+    standin: NotifyStandIn = stack["standin"]
+    finished(
+        stack["store"], deliver(stack["client"], "9601", "app.cache.client", "TimeoutError: cache")["id"]
+    )
+    wait_for(
+        lambda: standin.incidents.get("remediator/cache-restart/9601") == "triggered", 20, 0.05, "trigger"
+    )
+    document = payload("issue_created") | {"action": "resolved"}
+    document["data"]["issue"].update(id="9601", culprit="app.cache.client", status="resolved")
+    body = encode(document)
+    answer = stack["client"].post("/sentry/webhook", data=body, headers=sentry_headers("issue", body))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    wait_for(
+        lambda: standin.incidents.get("remediator/cache-restart/9601") == "resolved", 20, 0.05, "resolve"
+    )
+    resolves = [r for r in standin.received("/pagerduty") if r["body"]["event_action"] == "resolve"]
+    assert len(resolves) == 1 and resolves[0]["body"]["routing_key"] == ROUTING_KEY

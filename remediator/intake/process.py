@@ -64,6 +64,8 @@ class Intake:
             if resource == "issue" and subject.action in CANCELLING_ACTIONS and subject.issue_id:
                 reason = f"issue {subject.action} in Sentry before the job started"
                 cancelled = self.dispatcher.cancel_for_issue(subject.issue_id, reason)
+                if subject.action == "resolved":
+                    self.dispatcher.issue_resolved(subject.issue_id)
             specs = plan(self.rules, subject)
             if not specs and cancelled:
                 return {"status": "cancelled", "cancelled": cancelled}, 200

@@ -43,6 +43,9 @@ class EventKind(StrEnum):
     """A tier's heartbeat turned unhealthy."""
     HEARTBEAT_OK = "heartbeat_ok"
     """A tier's heartbeat is healthy (again)."""
+    ISSUE_RESOLVED = "issue_resolved"
+    """Sentry says an issue remediator acted on is resolved (one event per rule that acted;
+    detail: issue_id)."""
 
 
 JOB_EVENTS = frozenset(EventKind) - {
@@ -50,6 +53,7 @@ JOB_EVENTS = frozenset(EventKind) - {
     EventKind.BREAKER_CLOSED,
     EventKind.HEARTBEAT_ERROR,
     EventKind.HEARTBEAT_OK,
+    EventKind.ISSUE_RESOLVED,
 }
 """Events that always carry a job."""
 

@@ -26,6 +26,8 @@ class ListenerContext:
     """Whether a success of this job will be verified (by its rule's strategy) later."""
     rules: RuleSet | None = None
     """The rule file this process loaded (the notify section's routes, for instance)."""
+    bus: Any = None
+    """The bus the listener is on (to build a Lifecycle that submits follow-up jobs)."""
 
 
 class Listener:
@@ -148,6 +150,9 @@ class Listener:
 
     def on_heartbeat_ok(self, event: Event) -> str | None:
         """A tier's heartbeat is healthy."""
+
+    def on_issue_resolved(self, event: Event) -> str | None:
+        """Sentry resolved an issue a rule acted on (detail: issue_id)."""
 
 
 def _overridden(cls: type[Listener]) -> frozenset[EventKind]:

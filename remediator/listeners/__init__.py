@@ -12,6 +12,7 @@ from remediator import defaults
 from remediator.jobs import Job, JobStore
 from remediator.lifecycle import Bus, Event, Lifecycle, Listener, ListenerContext
 from remediator.lifecycle.bus import Publish
+from remediator.listeners.autofix import AutoFix
 from remediator.listeners.builtin import EventLog, RuleBreaker
 from remediator.metrics.listener import Metrics
 from remediator.notify.listener import Notifications
@@ -31,6 +32,7 @@ BUILTINS: tuple[type[Listener], ...] = (
     SentryVerification,
     SentryTelemetry,
     Notifications,
+    AutoFix,
 )
 """The listeners that ship with remediator."""
 
@@ -109,6 +111,7 @@ def build_bus(
     listeners = [cls(ctx) for cls in listener_classes().values() if cls.active(ctx)]
     bus = Bus([*listeners, *extra], publish=publisher(celery) if celery is not None else None, store=store)
     ctx.emit = bus.emit
+    ctx.bus = bus
     return bus
 
 

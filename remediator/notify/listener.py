@@ -17,6 +17,9 @@ from remediator.rules.notify import Notify, PagerDutyChannel
 
 log = logging.getLogger(__name__)
 
+RESOLVING = frozenset({EventKind.VERIFIED, EventKind.ISSUE_RESOLVED})
+"""Events that resolve the PagerDuty incident of their rule and Sentry issue."""
+
 
 def _notify(ctx: ListenerContext) -> Notify | None:
     rules = ctx.rules
@@ -65,7 +68,7 @@ class Notifications(Listener):
         notify = _notify(self.ctx)
         if notify is None:
             return False
-        if event.kind is EventKind.VERIFIED and self._pagerduty(notify):
+        if event.kind in RESOLVING and self._pagerduty(notify):
             return True
         # A route whose channels are all disabled costs nothing either.
         return any(
@@ -110,7 +113,7 @@ class Notifications(Listener):
                 for channel in targets:
                     NOTIFICATIONS.labels(channel, "held").inc()
                 done.append(f"route #{index + 1}: held for the digest")
-        if event.kind is EventKind.VERIFIED:
+        if event.kind in RESOLVING:
             resolve = {**message.to_dict(), "kind": "resolve"}
             for name in self._pagerduty(notify):
                 if digest.pagerduty_take_open(client, name, message.dedup_key):

@@ -34,6 +34,7 @@ HEADLINES: dict[EventKind, str] = {
     EventKind.BREAKER_CLOSED: "A rule was re-enabled",
     EventKind.HEARTBEAT_ERROR: "A tier is unhealthy",
     EventKind.HEARTBEAT_OK: "A tier is healthy again",
+    EventKind.ISSUE_RESOLVED: "Sentry resolved the issue",
 }
 
 TAGS_FOR_GITHUB = ("repository", "pull_request", "commit")
@@ -101,6 +102,7 @@ def message_for(event: Event, settings: Settings) -> Message:
                 links=[page],
                 rule=event.rule,
                 tier=event.tier,
+                issue_id=event.detail.get("issue_id"),
             )
         )
     title = job.sentry_title or job.rule

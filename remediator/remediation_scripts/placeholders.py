@@ -39,10 +39,3 @@ class FixBuildErrors(_Placeholder):
 
     name = "fix-build-errors"
     description = "PLACEHOLDER: fails with 'not configured' until the build-fix job exists."
-
-
-class AnalyzeProductionError(_Placeholder):
-    """Placeholder for the production-error analysis job (seed level 4)."""
-
-    name = "analyze-production-error"
-    description = "PLACEHOLDER: fails with 'not configured' until the analysis job exists."

@@ -128,6 +128,12 @@ def _describe(err: Any, document: dict[str, Any]) -> str:
         if rest and rest[0] in {"slack", "pagerduty", "email", "github", "apprise", "webhook"}:
             rest = rest[1:]
         return f"notify channel {loc[2]!r}: {'.'.join(rest) or 'type'}: {message}"
+    if len(loc) >= 2 and loc[0] == "repositories" and isinstance(loc[1], int):
+        repos = document.get("repositories")
+        raw = repos[loc[1]] if isinstance(repos, list) and loc[1] < len(repos) else None
+        project = raw.get("project") if isinstance(raw, dict) else None
+        who = f"repository for project {project!r}" if project else f"repository #{loc[1] + 1}"
+        return f"{who}: {'.'.join(str(p) for p in loc[2:]) or '(entry)'}: {message}"
     if len(loc) >= 3 and loc[0] == "notify" and loc[1] == "routes" and isinstance(loc[2], int):
         return f"notify route #{loc[2] + 1}: {'.'.join(str(p) for p in loc[3:]) or '(route)'}: {message}"
     field = ".".join(str(p) for p in loc) or "(file)"

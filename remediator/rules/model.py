@@ -20,6 +20,7 @@ from remediator.defaults import PriorityClass
 from remediator.errors import RuleNotFound
 from remediator.rules.fields import NAME_PATTERN, Duration, _Strict
 from remediator.rules.notify import Notify
+from remediator.rules.repositories import Repository
 from remediator.rules.templating import TemplateError, check_templates, only_expression, sample_params
 
 
@@ -270,6 +271,8 @@ class RuleSet(_Strict):
     rules: tuple[Rule, ...] = ()
     notify: Notify = Field(default_factory=Notify)
     """Where events are sent (channels) and which (routes)."""
+    repositories: tuple[Repository, ...] = ()
+    """Where the Sentry projects' code lives (automatic fixes)."""
 
     _notes: tuple[str, ...] = PrivateAttr(default=())
 
@@ -295,6 +298,10 @@ class RuleSet(_Strict):
                 if rule not in names:
                     raise ValueError(f"notify route #{index + 1}: when.rule: no rule {rule!r} in this file")
         return self
+
+    def repository_for(self, project: str | None) -> Repository | None:
+        """The repository a Sentry project (slug or id) maps to, if any."""
+        return next((r for r in self.repositories if project and r.project == project), None)
 
     def get(self, name: str) -> Rule:
         """The rule of that name, or RuleNotFound listing the known ones."""

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.config import JsonDict
 
 from remediator.jobs.model import Job
+from remediator.rules import RuleSet
 from remediator.sentry.api import SentryApi
 from remediator.settings import Settings
 
@@ -30,6 +31,8 @@ class ScriptContext:
     settings: Settings
     sentry: SentryApi | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
+    rules: RuleSet | None = None
+    """The rule file the worker loaded (its repositories, for fixes)."""
 
     @property
     def job_id(self) -> str:

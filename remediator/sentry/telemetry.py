@@ -25,6 +25,7 @@ SECRET_SETTINGS = (
     "metrics_token",
     "github_token",
     "smtp_url",
+    "llm_api_key",
 )
 """Settings whose values never reach Sentry."""
 

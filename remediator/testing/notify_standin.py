@@ -1,4 +1,4 @@
-"""Slack, PagerDuty and GitHub as far as remediator's notifications use them, over real
+"""Slack, PagerDuty and GitHub as far as remediator's notifications (and fixes) use them, over real
 HTTP on loopback, checking the request shapes the real services accept and answering like
 them (including 429 with Retry-After when told to throttle); plus a plain webhook receiver.
 
@@ -14,6 +14,7 @@ them (including 429 with Retry-After when told to throttle); plus a plain webhoo
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,8 +92,14 @@ def pagerduty_problems(body: Any) -> list[str]:
 class NotifyStandIn:
     """The services, in one HTTP server on a free loopback port."""
 
-    def __init__(self, github_token: str = "github-test-token") -> None:
+    def __init__(
+        self, github_token: str = "github-test-token", git_remotes: dict[str, str] | None = None
+    ) -> None:
         self.github_token = github_token
+        self.git_remotes = dict(git_remotes or {})
+        """owner/repo -> the bare repository on disk that is its remote (pulls check refs there)."""
+        self.pulls: list[dict[str, Any]] = []
+        """GitHub: every pull request opened."""
         self.requests: list[dict[str, Any]] = []
         self.incidents: dict[str, str] = {}
         """PagerDuty: dedup key -> triggered / resolved."""
@@ -229,6 +236,14 @@ class NotifyStandIn:
         if token != self.github_token:
             return 401, {"message": "Bad credentials"}, {}
         parts = path.strip("/").split("/")
+        if len(parts) == 4 and parts[0] == "repos" and parts[3] == "pulls" and method == "POST":
+            return self._pull(f"{parts[1]}/{parts[2]}", body)
+        if len(parts) >= 6 and parts[0] == "repos" and parts[3:5] == ["git", "ref"] and method == "GET":
+            ref = "/".join(parts[5:])
+            sha = self._ref(f"{parts[1]}/{parts[2]}", ref)
+            if sha is None:
+                return 404, {"message": "Not Found"}, {}
+            return 200, {"ref": f"refs/{ref}", "object": {"sha": sha, "type": "commit"}}, {}
         # repos/{owner}/{repo}/issues/{n}/comments or repos/{owner}/{repo}/commits/{sha}/comments
         if method == "POST" and len(parts) == 6 and parts[0] == "repos" and parts[5] == "comments":
             if parts[3] not in ("issues", "commits"):
@@ -246,6 +261,72 @@ class NotifyStandIn:
             html_url = f"https://github.example/{repository}/{page}/{parts[4]}#c{comment_id}"
             return 201, {"id": comment_id, "body": body["body"], "html_url": html_url, "url": html_url}, {}
         return 404, {"message": "Not Found"}, {}
+
+    def _ref(self, repository: str, ref: str) -> str | None:
+        """The commit a ref (`heads/<branch>`) points at in the repository's bare remote."""
+        remote = self.git_remotes.get(repository)
+        if remote is None:
+            return None
+        done = subprocess.run(
+            ["git", "--git-dir", remote, "rev-parse", "--verify", "--quiet", f"refs/{ref}"],
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout.strip() or None
+
+    def _pull(self, repository: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        if repository not in self.git_remotes:
+            return 404, {"message": "Not Found"}, {}
+        if (
+            not isinstance(body, dict)
+            or not body.get("title")
+            or not body.get("head")
+            or not body.get("base")
+        ):
+            return (
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "PullRequest", "code": "missing_field"}],
+                },
+                {},
+            )
+        head, base = str(body["head"]), str(body["base"])
+        for branch in (head, base):
+            if self._ref(repository, f"heads/{branch}") is None:
+                return (
+                    422,
+                    {
+                        "message": "Validation Failed",
+                        "errors": [{"field": "head" if branch == head else "base", "code": "invalid"}],
+                    },
+                    {},
+                )
+        if head == base:
+            return (
+                422,
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"message": f"No commits between {base} and {head}"}],
+                },
+                {},
+            )
+        with self._lock:
+            number = len(self.pulls) + 1
+            pull = {
+                "number": number,
+                "title": body["title"],
+                "body": body.get("body") or "",
+                "draft": bool(body.get("draft")),
+                "state": "open",
+                "head": {"ref": head, "sha": self._ref(repository, f"heads/{head}")},
+                "base": {"ref": base},
+                "html_url": f"https://github.example/{repository}/pull/{number}",
+                "url": f"{self.github_api_url}/repos/{repository}/pulls/{number}",
+                "repository": repository,
+            }
+            self.pulls.append(pull)
+        return 201, pull, {}
 
 
 class _Handler(BaseHTTPRequestHandler):

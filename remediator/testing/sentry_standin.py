@@ -130,8 +130,11 @@ class SentryStandIn:
             return [c["data"]["text"] for c in self.comments.get(issue_id, [])]
 
     # -- what it serves --------------------------------------------------------------------
-    def add_issue(self, issue_id: str, title: str = "Error", **fields: Any) -> dict[str, Any]:
-        """Create an issue (as the REST API would show it) with one event."""
+    def add_issue(
+        self, issue_id: str, title: str = "Error", event: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Create an issue (as the REST API would show it) with one event (`event`: what
+        that event holds besides its ids: entries, tags, platform, release...)."""
         now = time.time()
         issue = {
             "id": issue_id,
@@ -154,10 +157,12 @@ class SentryStandIn:
             self.issues[issue_id] = issue
             self.events.setdefault(issue_id, [])
             self.comments.setdefault(issue_id, [])
-        self.add_event(issue_id, at=now)
+        self.add_event(issue_id, at=now, detail=event)
         return issue
 
-    def add_event(self, issue_id: str, at: float | None = None) -> dict[str, Any]:
+    def add_event(
+        self, issue_id: str, at: float | None = None, detail: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A new event on an issue: it moves lastSeen and count, as in Sentry."""
         at = time.time() if at is None else at
         with self._lock:
@@ -170,6 +175,9 @@ class SentryStandIn:
                 "title": issue["title"],
                 "dateCreated": iso(at),
                 "_ts": at,
+                "entries": [],
+                "tags": [],
+                **(detail or {}),
             }
             self.events[issue_id].append(event)
             issue["lastSeen"] = iso(max(at, _parse(issue["lastSeen"])))

@@ -1,0 +1,131 @@
+"""The `llm` analyzer: any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, a
+llama.cpp server, Ollama). The answer must validate; an invalid one gets one more try with
+the reason, then the analysis fails saying why. Nothing unvalidated leaves here."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from remediator.analysis.evidence import Evidence
+from remediator.analysis.model import Analysis, capped
+from remediator.analysis.prompt import RETRY, messages
+from remediator.errors import JobFailed
+
+ATTEMPTS = 2
+"""The first answer and one retry."""
+
+
+@dataclass
+class Outcome:
+    """A validated analysis and what it cost."""
+
+    analysis: Analysis
+    analyzer: str
+    model: str
+    seconds: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = 1
+    problems: list[str] = field(default_factory=list)
+    """Why earlier answers were refused."""
+
+    def record(self) -> dict[str, Any]:
+        """What the job's output keeps."""
+        return {
+            "analysis": self.analysis.model_dump(),
+            "analyzer": self.analyzer,
+            "model": self.model,
+            "seconds": round(self.seconds, 2),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "attempts": self.attempts,
+            "refused_answers": self.problems,
+        }
+
+
+def parse_answer(content: str | None) -> Analysis:
+    """The model's text as a validated Analysis (a ```json fence around it is tolerated)."""
+    if not content or not content.strip():
+        raise ValueError("the answer was empty")
+    text = content.strip()
+    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL)
+    if fenced:
+        text = fenced.group(1)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
+    try:
+        return Analysis.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(answer)"
+        raise ValueError(f"{where}: {first['msg']} ({exc.error_count()} problem(s))") from None
+
+
+class LlmAnalyzer:
+    """Asks the configured model."""
+
+    name = "llm"
+
+    def __init__(self, base_url: str, model: str, api_key: str | None, timeout: float = 60.0) -> None:
+        from openai import OpenAI
+
+        self.model = model
+        self.client = OpenAI(
+            base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2
+        )
+
+    def analyze(self, evidence: Evidence) -> Outcome:
+        """A validated analysis, or JobFailed with the reason."""
+        from openai import OpenAIError
+
+        conversation = messages(evidence)
+        problems: list[str] = []
+        prompt_tokens = completion_tokens = 0
+        started = time.monotonic()
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                reply = self.client.chat.completions.create(  # type: ignore[call-overload]
+                    model=self.model,
+                    messages=conversation,
+                    temperature=0,
+                    response_format={"type": "json_object"},
+                )
+            except OpenAIError as exc:
+                raise JobFailed(
+                    f"the model endpoint failed: {type(exc).__name__}: {str(exc)[:300]}"
+                ) from None
+            if reply.usage is not None:
+                prompt_tokens += reply.usage.prompt_tokens
+                completion_tokens += reply.usage.completion_tokens
+            content = reply.choices[0].message.content if reply.choices else None
+            try:
+                analysis = parse_answer(content)
+            except ValueError as exc:
+                problems.append(str(exc))
+                conversation = [
+                    *conversation,
+                    {"role": "assistant", "content": (content or "")[:4000]},
+                    {"role": "user", "content": RETRY.format(problem=exc)},
+                ]
+                continue
+            return Outcome(
+                analysis=capped(analysis, evidence.files()),
+                analyzer=self.name,
+                model=reply.model or self.model,
+                seconds=time.monotonic() - started,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                attempts=attempt,
+                problems=problems,
+            )
+        raise JobFailed(f"the model gave no valid analysis in {ATTEMPTS} attempts: " + "; ".join(problems))

@@ -1,0 +1,107 @@
+"""`analyze-production-error`: read the issue and its latest event from Sentry, redact, ask
+the configured analyzer, validate its answer, and post the seed's analysis comment. An
+analysis never resolves the issue (verification `none`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from remediator.analysis.comment import analysis_comment
+from remediator.analysis.evidence import evidence_from
+from remediator.analysis.llm import LlmAnalyzer
+from remediator.errors import JobFailed, ScriptNotConfigured
+from remediator.scripts import Script, ScriptContext
+from remediator.sentry.api import SentryApiError
+
+
+class AnalysisParams(BaseModel):
+    """The issue to analyse (default: the job's); the example rules also pass the error's
+    type and culprit, which the evidence holds anyway."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sentry_issue_id: str | None = None
+
+
+class AnalyzeProductionError(Script):
+    """Root-cause analysis of a production error, commented on the issue."""
+
+    name = "analyze-production-error"
+    description = "Ask the configured analyzer (REMEDIATOR_ANALYZER) about a production error; comment it."
+    Params = AnalysisParams
+    time_limit = 300
+    idempotent = True
+    verification = "none"
+
+    def run(self, params: AnalysisParams, ctx: ScriptContext) -> dict[str, Any]:
+        """Read, redact, ask, validate, comment."""
+        settings = ctx.settings
+        if settings.analyzer == "none":
+            raise ScriptNotConfigured(
+                "no analyzer configured: set REMEDIATOR_ANALYZER=llm (with REMEDIATOR_LLM_BASE_URL and "
+                "REMEDIATOR_LLM_MODEL) or REMEDIATOR_ANALYZER=seer; nothing was analysed"
+            )
+        if settings.analyzer == "seer":
+            raise ScriptNotConfigured("the seer analyzer is not built yet: use REMEDIATOR_ANALYZER=llm")
+        if not (settings.llm_base_url and settings.llm_model):
+            raise ScriptNotConfigured(
+                "REMEDIATOR_ANALYZER=llm needs REMEDIATOR_LLM_BASE_URL and REMEDIATOR_LLM_MODEL"
+            )
+        if ctx.sentry is None:
+            raise ScriptNotConfigured(
+                "the analysis reads the issue from Sentry: "
+                "set REMEDIATOR_SENTRY_AUTH_TOKEN and REMEDIATOR_SENTRY_ORG"
+            )
+        issue_id = params.sentry_issue_id or ctx.issue_id
+        if not issue_id:
+            raise JobFailed("no Sentry issue to analyse (the job names none)")
+
+        started = time.monotonic()
+        try:
+            issue = ctx.sentry.get_issue(issue_id)
+            event = ctx.sentry.latest_event(issue_id)
+        except SentryApiError as exc:
+            ctx.step("read the issue", False, started, error=str(exc))
+            raise JobFailed(f"could not read issue {issue_id} from Sentry: {exc}") from None
+        evidence = evidence_from(issue, event, allow_vars=settings.analysis_frame_vars)
+        frames = sum(len(e.frames) for e in evidence.exceptions)
+        ctx.step(
+            "read the issue and its latest event",
+            True,
+            started,
+            exceptions=len(evidence.exceptions),
+            frames=frames,
+        )
+
+        started = time.monotonic()
+        analyzer = LlmAnalyzer(
+            settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout
+        )
+        try:
+            outcome = analyzer.analyze(evidence)
+        except JobFailed as exc:
+            ctx.step("analyse", False, started, error=str(exc))
+            raise
+        ctx.step(
+            "analyse",
+            True,
+            started,
+            model=outcome.model,
+            attempts=outcome.attempts,
+            tokens=outcome.prompt_tokens + outcome.completion_tokens,
+        )
+
+        started = time.monotonic()
+        text = analysis_comment(
+            outcome.analysis, f"{outcome.analyzer}: {outcome.model}", settings.job_url(ctx.job_id)
+        )
+        try:
+            ctx.sentry.add_comment(issue_id, text)
+        except SentryApiError as exc:
+            ctx.step("comment on the issue", False, started, error=str(exc))
+            raise JobFailed(f"the analysis was made but could not be posted: {exc}") from None
+        ctx.step("comment on the issue", True, started)
+        return {**outcome.record(), "issue_id": issue_id, "commented": True}
