@@ -3,6 +3,7 @@ and the operators' decisions on jobs that wait (approval, pause)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any, cast
@@ -16,7 +17,7 @@ from remediator.defaults import APPROVAL_TTL_SECONDS, CLASS_TO_REDIS_PRIORITY, R
 from remediator.errors import BrokerUnavailable, JobNotFound, JobStateError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.jobs.gate import Gate
-from remediator.jobs.keys import AWAITING_KEY
+from remediator.jobs.keys import AWAITING_KEY, seer_run_key, seer_stages_key
 from remediator.lifecycle import Event, EventKind, Lifecycle, event_for
 from remediator.payloads import Subject
 from remediator.remediation_scripts import get_script
@@ -38,6 +39,9 @@ def soft_limit(hard: int) -> float:
 
 TITLE_KEPT = 300
 """Characters of the Sentry title kept on the job record."""
+
+SEER_STAGES_KEPT = 86400
+"""Seconds a Seer stage waits for its job's script to read it."""
 
 TAGS_KEPT = ("repository", "pull_request", "commit", "branch")
 """The Sentry event's tags kept on the job record (where a build or change came from)."""
@@ -226,6 +230,22 @@ class Dispatcher:
             reason=f"discarded by {by}",
             finished_at=time.time(),
         )
+
+    def seer_progress(self, action: str, run_id: str, data: dict[str, Any]) -> str | None:
+        """A Seer run reached a stage: a note, a timeline entry and a `seer_progress` event on
+        its job, and the stage handed to the job's waiting script. None: no job has that run."""
+        job_id = cast(str | None, self.store.client.get(seer_run_key(run_id)))
+        job = self.store.get(job_id) if job_id else None
+        if job is None:
+            return None
+        self.store.add_note(job.id, "seer", action=action, run_id=run_id)
+        self.store.add_event(job.id, EventKind.SEER_PROGRESS.value, actor="seer", action=action)
+        with self.store.client.pipeline() as pipe:
+            pipe.rpush(seer_stages_key(job.id), json.dumps({"action": action, "data": data}))
+            pipe.expire(seer_stages_key(job.id), SEER_STAGES_KEPT)
+            pipe.execute()
+        self.lifecycle.emit(Event.for_job(EventKind.SEER_PROGRESS, job, actor="seer", action=action))
+        return job.id
 
     def issue_resolved(self, issue_id: str) -> None:
         """Sentry resolved an issue: one `issue_resolved` event per rule that acted on it (a

@@ -56,6 +56,11 @@ class TransitionNotAllowed(JobStateError):
     """A status change the lifecycle's table does not have (a bug, or a stale decision)."""
 
 
+class NeedsAttention(ScriptError):
+    """A script stopped short of an outcome a person must look at (the job ends
+    `needs_attention` with this reason, neither succeeded nor failed)."""
+
+
 class ListenerFailed(RemediatorError):
     """A listener could not do its part; `retry` says whether another attempt may pass."""
 

@@ -131,6 +131,16 @@ class Settings(BaseSettings):
     """Who analyses production errors: `llm` (an OpenAI-compatible endpoint), `seer`
     (Sentry's Seer Autofix) or `none` (analysis jobs fail saying so)."""
 
+    seer_stopping_points: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"prod": "root_cause", "nonprod": "open_pr"}
+    )
+    """Where Seer Autofix stops, per tier: `prod=root_cause,nonprod=open_pr` (root_cause,
+    solution, code_changes or open_pr)."""
+
+    seer_timeout: float = Field(default=1800.0, gt=0, le=2300)
+    """Seconds an analysis job waits for Seer to reach its stopping point before it needs
+    attention."""
+
     llm_base_url: str | None = None
     """The OpenAI-compatible API (`https://api.openai.com/v1`, a vLLM or llama.cpp server's
     `/v1`, Ollama's `http://host:11434/v1`)."""
@@ -228,6 +238,18 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{part!r}: write caps as prod=60/1h,nonprod=600/1h") from None
         return caps
+
+    @field_validator("seer_stopping_points", mode="before")
+    @classmethod
+    def _parse_stops(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+            value = {tier.strip(): point.strip() for tier, _, point in pairs}
+        if isinstance(value, dict):
+            for tier, point in value.items():
+                if point not in ("root_cause", "solution", "code_changes", "open_pr"):
+                    raise ValueError(f"{tier}={point}: stop at root_cause, solution, code_changes or open_pr")
+        return value
 
     @field_validator("broker_url")
     @classmethod

@@ -79,7 +79,7 @@ def test_no_matching_rule_is_200_ignored_and_queues_nothing(make_app, idle_redis
 
 @pytest.mark.parametrize(
     "resource,name",
-    [("comment", "comment_created"), ("installation", "installation_created"), ("seer", "issue_created")],
+    [("comment", "comment_created"), ("installation", "installation_created"), ("uptime", "issue_created")],
 )
 def test_comment_installation_and_unknown_resources_are_200_ignored(
     make_app, idle_redis, idle_broker_url, resource: str, name: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from remediator.analysis.model import Analysis
 
@@ -36,5 +37,24 @@ def analysis_comment(analysis: Analysis, analyzer: str, job_url: str) -> str:
         + (" · can be fixed automatically" if analysis.can_auto_fix else ""),
         "",
         f"_Analysed by remediator ({analyzer}); job: {job_url}_",
+    ]
+    return "\n".join(lines)
+
+
+def seer_comment(record: dict[str, Any], job_url: str) -> str:
+    """The analysis comment for a Seer run: its root cause, solution and pull requests."""
+    cause = record.get("root_cause") or {}
+    solution = record.get("solution") or {}
+    lines = ["## 🤖 AI Analysis", "", f"**Root cause (Seer):** {cause.get('description') or 'not reached'}"]
+    if solution.get("description"):
+        lines += ["", f"**Suggested fix (Seer):** {solution['description']}"]
+    for entry in record.get("pull_requests") or ():
+        url = (entry.get("pull_request") or {}).get("pr_url")
+        if url:
+            lines += ["", f"**Pull request:** {url}"]
+    lines += [
+        "",
+        f"_Seer Autofix run {record.get('run_id')}, stopped at {record.get('stopping_point')}; "
+        f"job: {job_url}_",
     ]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from remediator.defaults import CANCELLING_ACTIONS, SENTRY_RESOURCES_IGNORED
 from remediator.dispatch import Dispatcher
 from remediator.errors import BrokerUnavailable, PayloadError
 from remediator.jobs import JobStatus
-from remediator.payloads import MODELS, decode_json, parse_webhook, subject_of
+from remediator.payloads import MODELS, decode_json, parse_seer, parse_webhook, subject_of
 from remediator.rules import RuleSet, plan
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class Intake:
             return error("missing Sentry-Hook-Resource header", 400)
         if resource in SENTRY_RESOURCES_IGNORED:
             return ignored(f"resource '{resource}' is not acted on")
+        if resource == "seer":
+            return self._seer(body)
         if resource not in MODELS:
             return ignored(f"unknown resource '{resource}'")
         try:
@@ -78,3 +80,18 @@ class Intake:
         if all(j.status == JobStatus.DUPLICATE for j in jobs):
             return {"status": "duplicate", "job": jobs[0].related_job}, 200
         return {"status": "accepted", "jobs": [j.summary() for j in jobs]}, 202
+
+    def _seer(self, body: bytes) -> Answer:
+        """A Seer Autofix stage: filed on the job whose run it is (or ignored)."""
+        try:
+            hook = parse_seer(decode_json(body))
+        except PayloadError as exc:
+            return error(str(exc), 400)
+        run_id = str(hook.data.run_id)
+        try:
+            job_id = self.dispatcher.seer_progress(hook.action, run_id, hook._raw_data)
+        except redis.RedisError as exc:
+            raise BrokerUnavailable(f"broker unavailable: {exc}") from exc
+        if job_id is None:
+            return ignored(f"no job for seer run {run_id}")
+        return {"status": "noted", "job": job_id, "action": hook.action}, 200

@@ -108,6 +108,16 @@ def scratch_key(name: str) -> str:
     return f"{KEY_PREFIX}scratch:{name}"
 
 
+def seer_run_key(run_id: str) -> str:
+    """The job a Seer Autofix run belongs to (its id)."""
+    return f"{KEY_PREFIX}seer:run:{run_id}"
+
+
+def seer_stages_key(job_id: str) -> str:
+    """The Seer stages that arrived for a job and its script has not read yet (a list)."""
+    return f"{KEY_PREFIX}seer:stages:{job_id}"
+
+
 def notify_window_key(route: int, scope: str) -> str:
     """Set while a route's digest window for a rule (or tier) is open: one message went out."""
     return f"{KEY_PREFIX}notify:window:{route}:{scope}"

@@ -219,6 +219,15 @@ class JobStore:
             pipe.expire(notes_key(job_id), self.ttl)
             pipe.execute()
 
+    def add_event(self, job_id: str, event: str, actor: str | None = None, **detail: Any) -> None:
+        """Add an event that changes no status to the job's timeline (a Seer stage)."""
+        entry = json.dumps({"event": event, "at": time.time(), "actor": actor, **detail})
+        with self.client.pipeline() as pipe:
+            pipe.rpush(timeline_key(job_id), entry)
+            pipe.expire(timeline_key(job_id), self.ttl)
+            pipe.incr(EVENTS_SEQ_KEY)
+            pipe.execute()
+
     def events_seen(self) -> int:
         """How many job events have been recorded so far (grows with every one)."""
         return int(self.client.get(EVENTS_SEQ_KEY) or 0)

@@ -43,6 +43,8 @@ class EventKind(StrEnum):
     """A tier's heartbeat turned unhealthy."""
     HEARTBEAT_OK = "heartbeat_ok"
     """A tier's heartbeat is healthy (again)."""
+    SEER_PROGRESS = "seer_progress"
+    """A Seer Autofix run of the job reached a stage (detail: action); no status change."""
     ISSUE_RESOLVED = "issue_resolved"
     """Sentry says an issue remediator acted on is resolved (one event per rule that acted;
     detail: issue_id)."""

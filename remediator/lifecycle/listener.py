@@ -151,6 +151,9 @@ class Listener:
     def on_heartbeat_ok(self, event: Event) -> str | None:
         """A tier's heartbeat is healthy."""
 
+    def on_seer_progress(self, event: Event) -> str | None:
+        """A Seer run of the job reached a stage (detail: action)."""
+
     def on_issue_resolved(self, event: Event) -> str | None:
         """Sentry resolved an issue a rule acted on (detail: issue_id)."""
 

@@ -12,7 +12,7 @@ class Metrics(Listener):
     """Counts every job event by the status it left; times runs and waits."""
 
     name = "metrics"
-    events = JOB_EVENTS
+    events = JOB_EVENTS - {EventKind.SEER_PROGRESS}
 
     def handle(self, event: Event) -> str | None:
         """Count the event; observe the run's duration or the job's wait when it has one."""

@@ -1,6 +1,16 @@
 """Sentry's webhook bodies as pydantic models, and the Subject rules look at."""
 
-from remediator.payloads.models import MODELS, Webhook, decode_json, parse_webhook
+from remediator.payloads.models import MODELS, SeerWebhook, Webhook, decode_json, parse_seer, parse_webhook
 from remediator.payloads.subject import Subject, content_id, subject_of
 
-__all__ = ["MODELS", "Subject", "Webhook", "content_id", "decode_json", "parse_webhook", "subject_of"]
+__all__ = [
+    "MODELS",
+    "SeerWebhook",
+    "Subject",
+    "Webhook",
+    "content_id",
+    "decode_json",
+    "parse_seer",
+    "parse_webhook",
+    "subject_of",
+]

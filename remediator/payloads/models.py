@@ -181,6 +181,32 @@ class MetricAlertWebhook(Webhook):
     data: MetricAlertData
 
 
+class SeerData(_Model):
+    """`data` of a `seer` webhook: the run and its issue, and what the stage produced
+    (root_cause, solution, changes, pull_requests)."""
+
+    run_id: int | str
+    group_id: int | str
+
+
+class SeerWebhook(Webhook):
+    """`Sentry-Hook-Resource: seer` (Seer Autofix's progress)."""
+
+    data: SeerData
+
+
+def parse_seer(document: Any) -> SeerWebhook:
+    """Validate a `seer` webhook body (its data kept whole for the job's record)."""
+    try:
+        hook = SeerWebhook.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(body)"
+        raise PayloadError(f"body does not fit a Sentry 'seer' webhook: {where}: {first['msg']}") from None
+    hook._raw_data = document["data"]
+    return hook
+
+
 MODELS: dict[str, type[Webhook]] = {
     "issue": IssueWebhook,
     "event_alert": EventAlertWebhook,

@@ -4,17 +4,19 @@ analysis never resolves the issue (verification `none`)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from remediator.analysis.comment import analysis_comment
+from remediator.analysis import seer
+from remediator.analysis.comment import analysis_comment, seer_comment
 from remediator.analysis.evidence import evidence_from
 from remediator.analysis.llm import LlmAnalyzer
 from remediator.errors import JobFailed, ScriptNotConfigured
 from remediator.scripts import Script, ScriptContext
-from remediator.sentry.api import SentryApiError
+from remediator.sentry.api import SentryApi, SentryApiError
 
 
 class AnalysisParams(BaseModel):
@@ -32,7 +34,8 @@ class AnalyzeProductionError(Script):
     name = "analyze-production-error"
     description = "Ask the configured analyzer (REMEDIATOR_ANALYZER) about a production error; comment it."
     Params = AnalysisParams
-    time_limit = 300
+    time_limit = 2400
+    """Room for a Seer run (REMEDIATOR_SEER_TIMEOUT, at most 2300 s); a model call takes far less."""
     idempotent = True
     verification = "none"
 
@@ -44,9 +47,7 @@ class AnalyzeProductionError(Script):
                 "no analyzer configured: set REMEDIATOR_ANALYZER=llm (with REMEDIATOR_LLM_BASE_URL and "
                 "REMEDIATOR_LLM_MODEL) or REMEDIATOR_ANALYZER=seer; nothing was analysed"
             )
-        if settings.analyzer == "seer":
-            raise ScriptNotConfigured("the seer analyzer is not built yet: use REMEDIATOR_ANALYZER=llm")
-        if not (settings.llm_base_url and settings.llm_model):
+        if settings.analyzer != "seer" and not (settings.llm_base_url and settings.llm_model):
             raise ScriptNotConfigured(
                 "REMEDIATOR_ANALYZER=llm needs REMEDIATOR_LLM_BASE_URL and REMEDIATOR_LLM_MODEL"
             )
@@ -58,6 +59,8 @@ class AnalyzeProductionError(Script):
         issue_id = params.sentry_issue_id or ctx.issue_id
         if not issue_id:
             raise JobFailed("no Sentry issue to analyse (the job names none)")
+        if settings.analyzer == "seer":
+            return self._seer(ctx, ctx.sentry, issue_id)
 
         started = time.monotonic()
         try:
@@ -78,7 +81,7 @@ class AnalyzeProductionError(Script):
 
         started = time.monotonic()
         analyzer = LlmAnalyzer(
-            settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout
+            settings.llm_base_url or "", settings.llm_model or "", settings.llm_api_key, settings.llm_timeout
         )
         try:
             outcome = analyzer.analyze(evidence)
@@ -105,3 +108,23 @@ class AnalyzeProductionError(Script):
             raise JobFailed(f"the analysis was made but could not be posted: {exc}") from None
         ctx.step("comment on the issue", True, started)
         return {**outcome.record(), "issue_id": issue_id, "commented": True}
+
+    @staticmethod
+    def _seer(ctx: ScriptContext, api: SentryApi, issue_id: str) -> dict[str, Any]:
+        """Start Seer Autofix, follow its webhooks to the tier's stopping point, comment."""
+        settings = ctx.settings
+        if ctx.redis is None:
+            raise ScriptNotConfigured(
+                "the seer analyzer follows its run through Redis, which this context lacks"
+            )
+        stop = settings.seer_stopping_points.get(ctx.tier, "root_cause")
+        started = time.monotonic()
+        run_id = seer.start(api, ctx.redis, ctx.job_id, issue_id, stop)
+        ctx.step("start Seer Autofix", True, started, run_id=run_id, stopping_point=stop)
+        started = time.monotonic()
+        run = seer.wait(ctx.redis, ctx.job_id, seer.SeerRun(run_id, stop), settings.seer_timeout)
+        ctx.step("Seer reached its stopping point", True, started, stages=[s["action"] for s in run.stages])
+        record = run.record()
+        with contextlib.suppress(SentryApiError):  # Seer's own results are in Sentry either way
+            api.add_comment(issue_id, seer_comment(record, settings.job_url(ctx.job_id)))
+        return {**record, "issue_id": issue_id}

@@ -33,6 +33,8 @@ class ScriptContext:
     steps: list[dict[str, Any]] = field(default_factory=list)
     rules: RuleSet | None = None
     """The rule file the worker loaded (its repositories, for fixes)."""
+    redis: Any = None
+    """The job store's Redis client (a script that waits for webhooks, such as Seer's)."""
 
     @property
     def job_id(self) -> str:

@@ -39,4 +39,10 @@ def worker_lifecycle() -> Lifecycle:
 def script_context(job: Job) -> ScriptContext:
     """The context a job's script runs with in this worker."""
     settings = get_settings()
-    return ScriptContext(job=job, settings=settings, sentry=api_for(settings), rules=worker_rules())
+    return ScriptContext(
+        job=job,
+        settings=settings,
+        sentry=api_for(settings),
+        rules=worker_rules(),
+        redis=worker_store().client,
+    )

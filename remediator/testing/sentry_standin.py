@@ -9,11 +9,15 @@ latest. Control endpoints under /_standin/ create issues and events from other p
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -51,6 +55,10 @@ class SentryStandIn:
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.api_calls: list[dict[str, Any]] = []
         self._throttle: list[dict[str, Any]] = []
+        self.autofix_runs: dict[str, dict[str, Any]] = {}
+        """Seer Autofix runs started, by issue id: run_id and the request's body."""
+        self.seer_budget = True
+        """False: autofix answers 402 (no Seer budget), as Sentry does."""
         self.config = SentryConfig(org, project_id)
         """Cron monitors, dashboards, installations and issue alert rules."""
         handler = type("Handler", (_Handler,), {"standin": self})
@@ -97,8 +105,9 @@ class SentryStandIn:
         with self._lock:
             for store in (self.envelopes, self.api_calls, self._throttle):
                 store.clear()
-            for mapping in (self.issues, self.events, self.comments):
+            for mapping in (self.issues, self.events, self.comments, self.autofix_runs):
                 mapping.clear()
+            self.seer_budget = True
         self.config.reset()
 
     # -- what arrived --------------------------------------------------------------------
@@ -239,6 +248,9 @@ class SentryStandIn:
             if throttled["reset_in"] is not None:
                 extra["X-Sentry-Rate-Limit-Reset"] = str(int(time.time() + throttled["reset_in"]))
             return 429, extra, {"detail": "You are attempting to use this endpoint too frequently."}
+        autofix = _AUTOFIX.fullmatch(path)
+        if autofix and autofix[1] == self.org:
+            return self._autofix(method, autofix[2], document)
         configured = self.config.handle(method, path, document)
         if configured is not None:
             return configured
@@ -263,6 +275,63 @@ class SentryStandIn:
                 since = _parse(query["start"]) if query.get("start") else float("-inf")
                 return 200, {}, [_public(e) for e in reversed(events) if e["_ts"] >= since][:100]
         return 405, {}, {"detail": f'Method "{method}" not allowed.'}
+
+    def _autofix(self, method: str, issue_id: str, body: Any) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            if issue_id not in self.issues:
+                return 404, {}, {"detail": "The requested resource does not exist"}
+            if method == "GET":
+                run = self.autofix_runs.get(issue_id)
+                state = {"run_id": run["run_id"], "status": "PROCESSING"} if run else None
+                return 200, {}, {"autofix": state}
+            if method != "POST":
+                return 405, {}, {"detail": f'Method "{method}" not allowed.'}
+            if not self.seer_budget:
+                return 402, {}, {"detail": "No budget for Seer Autofix."}
+            body = body if isinstance(body, dict) else {}
+            if body.get("step", "root_cause") not in SEER_STEPS:
+                return 400, {}, {"step": [f'"{body.get("step")}" is not a valid choice.']}
+            if body.get("stopping_point") not in (None, *SEER_STOPPING_POINTS):
+                return 400, {}, {"stopping_point": [f'"{body.get("stopping_point")}" is not a valid choice.']}
+            run_id = 70_000 + len(self.autofix_runs) + 1
+            self.autofix_runs[issue_id] = {"run_id": run_id, "request": body}
+            return 202, {}, {"run_id": run_id, "sentry_run_id": run_id}
+
+    def send_seer(
+        self,
+        url: str,
+        secret: str,
+        issue_id: str,
+        action: str,
+        data: dict[str, Any],
+        run_id: int | None = None,
+    ) -> tuple[int, Any]:
+        """Deliver a signed `seer` webhook for the issue's run to `url`, as Sentry does."""
+        run = run_id if run_id is not None else self.autofix_runs[issue_id]["run_id"]
+        document = {
+            "action": action,
+            "actor": {"id": "sentry", "name": "Sentry", "type": "application"},
+            "data": {"run_id": run, "group_id": int(issue_id), **data},
+            "installation": {"uuid": "00000000-0000-4000-8000-000000000000"},
+        }
+        body = json.dumps(document, separators=(",", ":")).encode()
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Request-ID": uuid.uuid4().hex,
+                "Sentry-Hook-Resource": "seer",
+                "Sentry-Hook-Timestamp": str(int(time.time())),
+                "Sentry-Hook-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
 
     def _update(self, issue: dict[str, Any], body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         status = body.get("status")
@@ -336,6 +405,9 @@ class SentryStandIn:
 
 
 _ENVELOPE = re.compile(r"/api/(\d+)/envelope/")
+_AUTOFIX = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/autofix/")
+SEER_STEPS = ("root_cause", "solution", "code_changes", "pr_iteration", "open_pr", "coding_agent_handoff")
+SEER_STOPPING_POINTS = ("root_cause", "solution", "code_changes", "open_pr")
 _ISSUE = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/(comments/|events/|events/latest/)?")
 
 

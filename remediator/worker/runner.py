@@ -14,7 +14,7 @@ from typing import Any
 from billiard.exceptions import SoftTimeLimitExceeded
 from pydantic import ValidationError
 
-from remediator.errors import ScriptError
+from remediator.errors import NeedsAttention, ScriptError
 from remediator.jobs import FINISHED, Job, JobStatus
 from remediator.lifecycle import Lifecycle
 from remediator.redaction import register_secret
@@ -56,6 +56,15 @@ def run_job(lifecycle: Lifecycle, job_id: str, worker: str, context: ContextFact
         output = script_cls().run(params, ctx)
     except ValidationError as exc:
         error = f"invalid params for {job.script}: {exc}"
+    except NeedsAttention as exc:
+        return lifecycle.move(
+            job,
+            JobStatus.RUNNING,
+            JobStatus.NEEDS_ATTENTION,
+            output={"steps": ctx.steps, "duration_s": round(time.monotonic() - started, 3)},
+            reason=str(exc),
+            finished_at=time.time(),
+        )
     except SoftTimeLimitExceeded:
         error = f"stopped at the soft time limit (hard limit {job.time_limit}s)"
     except ScriptError as exc:
