@@ -231,11 +231,21 @@ class Dispatcher:
             finished_at=time.time(),
         )
 
-    def seer_progress(self, action: str, run_id: str, data: dict[str, Any]) -> str | None:
+    def seer_progress(
+        self, action: str, run_id: str, data: dict[str, Any], issue_id: str | None = None
+    ) -> str | None:
         """A Seer run reached a stage: a note, a timeline entry and a `seer_progress` event on
-        its job, and the stage handed to the job's waiting script. None: no job has that run."""
+        its job (found by the run's id, else the issue's running analysis), and the stage
+        handed to the job's waiting script. None: no job has that run."""
         job_id = cast(str | None, self.store.client.get(seer_run_key(run_id)))
         job = self.store.get(job_id) if job_id else None
+        if job is None and issue_id:
+            running = [
+                j
+                for j in self.store.get_many(self.store.jobs_for_issue(issue_id))
+                if j.script == "analyze-production-error" and j.status is JobStatus.RUNNING
+            ]
+            job = self.store.get(running[-1].id) if running else None
         if job is None:
             return None
         self.store.add_note(job.id, "seer", action=action, run_id=run_id)

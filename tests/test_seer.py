@@ -91,6 +91,17 @@ def test_seer_runs_to_the_tiers_stopping_point_through_its_webhooks(web, standin
     assert len(comments) == 1 and cause["description"] in comments[0]
 
 
+def test_a_stage_of_an_unknown_run_is_matched_by_its_issue(web, standin: SentryStandIn) -> None:
+    job_id = submit(web, standin, "6104")
+    wait_for(lambda: standin.autofix_runs.get("6104"), 20, 0.05, "the autofix run")
+    hook = f"{web['url']}/sentry/webhook"
+    answer = standin.send_seer(
+        hook, SECRET, "6104", "root_cause_completed", {"root_cause": {"description": "d"}}, run_id=5
+    )
+    assert answer == (200, {"status": "noted", "job": job_id, "action": "root_cause_completed"})
+    assert finished(web, job_id).status is JobStatus.SUCCEEDED
+
+
 def test_a_seer_webhook_for_an_unknown_run_is_ignored(web, standin: SentryStandIn) -> None:
     answer = standin.send_seer(
         f"{web['url']}/sentry/webhook", SECRET, "999", "root_cause_started", {}, run_id=424242

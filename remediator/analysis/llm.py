@@ -20,6 +20,10 @@ from remediator.errors import JobFailed
 ATTEMPTS = 2
 """The first answer and one retry."""
 
+MAX_ANSWER_TOKENS = 1200
+"""Longest answer asked for: an analysis fits easily, and a small model that rambles stops
+(SmolLM2 otherwise filled its whole context: 3,400 tokens, two minutes on 2 cores)."""
+
 
 @dataclass
 class Outcome:
@@ -98,6 +102,7 @@ class LlmAnalyzer:
                     model=self.model,
                     messages=conversation,
                     temperature=0,
+                    max_tokens=MAX_ANSWER_TOKENS,
                     response_format={"type": "json_object"},
                 )
             except OpenAIError as exc:

@@ -89,7 +89,9 @@ class Intake:
             return error(str(exc), 400)
         run_id = str(hook.data.run_id)
         try:
-            job_id = self.dispatcher.seer_progress(hook.action, run_id, hook._raw_data)
+            job_id = self.dispatcher.seer_progress(
+                hook.action, run_id, hook._raw_data, str(hook.data.group_id)
+            )
         except redis.RedisError as exc:
             raise BrokerUnavailable(f"broker unavailable: {exc}") from exc
         if job_id is None:
