@@ -17,10 +17,17 @@ from remediator.defaults import APPROVAL_TTL_SECONDS, CLASS_TO_REDIS_PRIORITY, R
 from remediator.errors import BrokerUnavailable, JobNotFound, JobStateError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.jobs.gate import Gate
-from remediator.jobs.keys import AWAITING_KEY, seer_run_key, seer_stages_key
+from remediator.jobs.keys import (
+    AWAITING_KEY,
+    RECONCILE_LOCK_KEY,
+    seer_run_key,
+    seer_stages_key,
+    status_index,
+)
+from remediator.jobs.queues import message_task_ids
 from remediator.lifecycle import Event, EventKind, Lifecycle, event_for
 from remediator.payloads import Subject
-from remediator.remediation_scripts import get_script
+from remediator.remediation_scripts import get_script, registry
 from remediator.rules import RuleSet
 from remediator.rules.engine import JobSpec
 from remediator.scripts import Script
@@ -39,6 +46,9 @@ def soft_limit(hard: int) -> float:
 
 TITLE_KEPT = 300
 """Characters of the Sentry title kept on the job record."""
+
+RECONCILE_LOCK_SECONDS = 60
+RECONCILE_SECOND_LOOK_SECONDS = 0.5
 
 SEER_STAGES_KEPT = 86400
 """Seconds a Seer stage waits for its job's script to read it."""
@@ -256,6 +266,49 @@ class Dispatcher:
             pipe.execute()
         self.lifecycle.emit(Event.for_job(EventKind.SEER_PROGRESS, job, actor="seer", action=action))
         return job.id
+
+    def reconcile(self, tiers: tuple[str, ...], older_than: float) -> dict[str, list[str]]:
+        """Jobs recorded `queued` longer than `older_than` seconds whose message is on no
+        list and in no worker's hands (Redis failed between the record and the publish, or
+        a message was purged): queue the idempotent ones again, mark the rest
+        `needs_attention`. Looked at twice, a moment apart, so a message in flight between
+        a list and a worker is never taken for lost."""
+        client = self.store.client
+        if not client.set(RECONCILE_LOCK_KEY, "1", nx=True, ex=RECONCILE_LOCK_SECONDS):
+            return {"requeued": [], "needs_attention": []}
+        horizon = time.time() - older_than
+        queued = client.zrangebyscore(status_index(JobStatus.QUEUED), "-inf", horizon)
+        candidates = set(cast(list[str], queued))
+        lost = candidates - message_task_ids(client, tiers) if candidates else set()
+        if lost:
+            time.sleep(RECONCILE_SECOND_LOOK_SECONDS)
+            lost -= message_task_ids(client, tiers)
+        outcome: dict[str, list[str]] = {"requeued": [], "needs_attention": []}
+        for job_id in sorted(lost):
+            job = self.store.get(job_id)
+            if job is None or job.status != JobStatus.QUEUED or job.tier not in tiers:
+                continue
+            script = registry().get(job.script)
+            if script is not None and script.idempotent:
+                self._send(job)
+                self.store.add_note(
+                    job.id, "reconcile", ok=True, detail="no message for it was on the broker: queued again"
+                )
+                outcome["requeued"].append(job.id)
+            elif self.lifecycle.move(
+                job,
+                JobStatus.QUEUED,
+                JobStatus.NEEDS_ATTENTION,
+                reason=(
+                    "no message for it was on the broker (lost between its record and its publish); "
+                    f"{job.script!r} is not idempotent, so it is not queued again blindly: resubmit it"
+                ),
+                finished_at=time.time(),
+            ):
+                outcome["needs_attention"].append(job.id)
+        if outcome["requeued"] or outcome["needs_attention"]:
+            log.warning("reconciliation: %s", outcome)
+        return outcome
 
     def issue_resolved(self, issue_id: str) -> None:
         """Sentry resolved an issue: one `issue_resolved` event per rule that acted on it (a

@@ -185,6 +185,10 @@ class Settings(BaseSettings):
     """Seconds before a job taken by a worker that vanished is handed out again. Must exceed
     every job's hard time limit; default max(3600, twice the longest script limit)."""
 
+    reconcile_after: float = Field(default=600.0, gt=0)
+    """A job recorded `queued` this long (seconds) with no message on the broker is queued
+    again (idempotent scripts) or marked needs_attention by the sweep."""
+
     spool_drain_interval: float = Field(default=1.0, gt=0)
     """Seconds between the web process's attempts to submit spooled webhooks."""
 

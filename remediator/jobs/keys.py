@@ -59,6 +59,9 @@ learn, in one read, whether anything changed since it last drew a page."""
 PAUSED_KEY = f"{KEY_PREFIX}paused"
 """Set (to its reason) while remediation is paused: matches are held."""
 
+RECONCILE_LOCK_KEY = f"{KEY_PREFIX}reconcile-lock"
+"""Held while one worker reconciles queued records with the broker (one at a time)."""
+
 SWITCH_LOG_KEY = f"{KEY_PREFIX}pause-log"
 """The latest pauses and resumes, newest first (a capped list of JSON: action, by, reason, at)."""
 

@@ -14,6 +14,10 @@ from remediator.tasks._runtime import worker_lifecycle
 
 @shared_task(name=defaults.SWEEP_TASK, bind=True, ignore_result=True)
 def sweep(self: Task) -> dict[str, Any]:
-    """Expire jobs that waited for approval longer than REMEDIATOR_APPROVAL_TTL_SECONDS."""
-    expired = dispatcher_for(get_settings(), self.app, worker_lifecycle()).expire_stale()
-    return {"expired": expired}
+    """Expire jobs that waited for approval longer than REMEDIATOR_APPROVAL_TTL_SECONDS, and
+    reconcile queued records with the broker (REMEDIATOR_RECONCILE_AFTER)."""
+    settings = get_settings()
+    dispatcher = dispatcher_for(settings, self.app, worker_lifecycle())
+    expired = dispatcher.expire_stale()
+    reconciled = dispatcher.reconcile(settings.tiers, settings.reconcile_after)
+    return {"expired": expired, **reconciled}
