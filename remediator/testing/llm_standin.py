@@ -13,17 +13,18 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from remediator.testing.loopback import Answer, LoopbackServer
 
 ROLES = {"system", "user", "assistant", "developer", "tool"}
 
 
-def _error(status: int, message: str, kind: str = "invalid_request_error") -> tuple[int, Any]:
-    return status, {"error": {"message": message, "type": kind, "param": None, "code": None}}
+def _error(status: int, message: str, kind: str = "invalid_request_error") -> Answer:
+    return status, {"error": {"message": message, "type": kind, "param": None, "code": None}}, {}
 
 
-class LlmStandIn:
+class LlmStandIn(LoopbackServer):
     """Answers chat completions with scripted texts (then the default answer)."""
 
     def __init__(
@@ -37,33 +38,11 @@ class LlmStandIn:
         self.requests: list[dict[str, Any]] = []
         self._answers: list[str] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__()
 
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
-
-    def start(self) -> LlmStandIn:
-        standin = self
-
-        class Handler(_Handler):
-            owner = standin
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def script(self, *answers: str) -> None:
         """The next answers, in order (after them: the default)."""
@@ -75,15 +54,19 @@ class LlmStandIn:
             self._answers.clear()
             self.requests.clear()
 
-    def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
+    def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
         sent = {k.lower(): v for k, v in headers.items()}
         if self.api_key is not None and sent.get("authorization") != f"Bearer {self.api_key}":
             return _error(401, "Incorrect API key provided.", "invalid_api_key")
         if method == "GET" and path == "/v1/models":
-            return 200, {
-                "object": "list",
-                "data": [{"id": self.model, "object": "model", "owned_by": "standin"}],
-            }
+            return (
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": self.model, "object": "model", "owned_by": "standin"}],
+                },
+                {},
+            )
         if method != "POST" or path != "/v1/chat/completions":
             return _error(404, f"Unknown request URL: {method} {path}")
         try:
@@ -107,38 +90,25 @@ class LlmStandIn:
             content = self.default(body)
         prompt = sum(len(m["content"]) for m in messages) // 4
         completion = len(content) // 4
-        return 200, {
-            "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": self.model,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-            ],
-            "usage": {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
+        return (
+            200,
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
             },
-        }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: LlmStandIn
-    protocol_version = "HTTP/1.1"
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        status, reply = self.owner.answer(self.command, self.path.split("?")[0], dict(self.headers), raw)
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _handle
-
-    def log_message(self, *args: Any) -> None:
-        pass
+            {},
+        )

@@ -17,8 +17,9 @@ import json
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from remediator.testing.loopback import LoopbackServer
 
 PAGERDUTY_SEVERITIES = {"critical", "error", "warning", "info"}
 PAGERDUTY_ACTIONS = {"trigger", "acknowledge", "resolve"}
@@ -89,7 +90,7 @@ def pagerduty_problems(body: Any) -> list[str]:
     return problems
 
 
-class NotifyStandIn:
+class NotifyStandIn(LoopbackServer):
     """The services, in one HTTP server on a free loopback port."""
 
     def __init__(
@@ -107,14 +108,9 @@ class NotifyStandIn:
         """GitHub: every comment made (repository, target, body)."""
         self._throttles: dict[str, list[float]] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__()
 
     # -- addresses ------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def slack_url(self) -> str:
@@ -133,23 +129,6 @@ class NotifyStandIn:
         return f"{self.url}/hook"
 
     # -- control --------------------------------------------------------------------------
-
-    def start(self) -> NotifyStandIn:
-        standin = self
-
-        class Handler(_Handler):
-            owner = standin
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def reset(self) -> None:
         with self._lock:
@@ -327,27 +306,3 @@ class NotifyStandIn:
             }
             self.pulls.append(pull)
         return 201, pull, {}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: NotifyStandIn
-    protocol_version = "HTTP/1.1"
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        path = self.path.split("?")[0]
-        status, reply, extra = self.owner.answer(self.command, path, dict(self.headers), raw)
-        data = reply.encode() if isinstance(reply, str) else json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain" if isinstance(reply, str) else "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-    def log_message(self, *args: Any) -> None:
-        pass
