@@ -264,3 +264,17 @@ def test_tiers_page_sums_every_priority_list_and_reads_the_heartbeat(app, idle_r
     assert "3 of 600 runs" in nonprod
     workers = client.get("/tiers/workers", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "No worker answered" in workers or "Could not ask" in workers
+
+
+def test_a_tier_without_any_heartbeat_yet_is_not_shown_as_missing() -> None:
+    from remediator.defaults import PriorityClass
+    from remediator.worker.overview import TierView
+
+    def view(heartbeat: dict[str, Any] | None) -> TierView:
+        depths = dict.fromkeys(PriorityClass, 0)
+        return TierView("prod", "remediator.prod", "batch-worker-prod", depths, None, heartbeat)
+
+    assert view(None).checkin_status == "none yet"
+    assert view({"at": time.time() - 600, "problems": []}).checkin_status == "missing"
+    assert view({"at": time.time() - 5, "problems": []}).checkin_status == "ok"
+    assert view({"at": time.time() - 5, "problems": ["queue too deep"]}).checkin_status == "error"

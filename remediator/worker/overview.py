@@ -62,8 +62,12 @@ class TierView:
 
     @property
     def checkin_status(self) -> str:
-        """The status the last heartbeat checked in with (`ok`, `error`), or `missing`."""
-        if self.heartbeat is None or self.heartbeat_late:
+        """The status the last heartbeat checked in with (`ok`, `error`); `missing` when the
+        last one is over two intervals old; `none yet` when none was ever kept (a fresh
+        start: beat sends the first within a minute)."""
+        if self.heartbeat is None:
+            return "none yet"
+        if self.heartbeat_late:
             return "missing"
         return "error" if self.heartbeat.get("problems") else "ok"
 
