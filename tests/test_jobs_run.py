@@ -145,10 +145,10 @@ def test_run_command_passes_payload_text_as_one_argument_not_to_a_shell(
     assert job.output["exit_status"] == 0
 
 
-def test_placeholder_script_fails_loudly_instead_of_pretending(make_app, http_target, broker_url):
+def test_a_build_fix_that_cannot_tell_which_build_failed_fails_saying_so(make_app, http_target, broker_url):
     job = finished(broker_url, submit(make_app, http_target.url, title="Build failed: tsc"))
     assert job.status == JobStatus.FAILED
-    assert job.error is not None and "placeholder and is not configured" in job.error
+    assert job.error is not None and "which build failed is unknown" in job.error
 
 
 def test_run_command_gets_a_minimal_environment_without_the_workers_secrets(

@@ -90,9 +90,13 @@ class LlmAnalyzer:
 
     def analyze(self, evidence: Evidence) -> Outcome:
         """A validated analysis, or JobFailed with the reason."""
+        return self.ask(messages(evidence), evidence.files())
+
+    def ask(self, conversation: list[dict[str, Any]], known_files: set[str]) -> Outcome:
+        """Ask the model with these messages; a validated analysis (its confidence capped
+        when its diff names a file outside `known_files`), or JobFailed with the reason."""
         from openai import OpenAIError
 
-        conversation = messages(evidence)
         problems: list[str] = []
         prompt_tokens = completion_tokens = 0
         started = time.monotonic()
@@ -124,7 +128,7 @@ class LlmAnalyzer:
                 ]
                 continue
             return Outcome(
-                analysis=capped(analysis, evidence.files()),
+                analysis=capped(analysis, known_files),
                 analyzer=self.name,
                 model=reply.model or self.model,
                 seconds=time.monotonic() - started,

@@ -8,8 +8,11 @@ from remediator.rules.repositories import Repository
 from remediator.settings import Settings
 
 
-def open_draft(settings: Settings, repository: Repository, branch: str, title: str, body: str) -> str:
-    """A draft pull request from the fix branch into the default branch; returns its URL."""
+def open_draft(
+    settings: Settings, repository: Repository, branch: str, title: str, body: str, base: str | None = None
+) -> str:
+    """A draft pull request from the fix branch into `base` (default: the default branch);
+    returns its URL."""
     from github import Auth, Github, GithubException
 
     check_push(branch, repository)
@@ -26,7 +29,7 @@ def open_draft(settings: Settings, repository: Repository, branch: str, title: s
     )
     try:
         pull = client.get_repo(repository.github).create_pull(
-            title=title[:250], body=body, head=branch, base=repository.default_branch, draft=True
+            title=title[:250], body=body, head=branch, base=base or repository.default_branch, draft=True
         )
     except GithubException as exc:
         raise JobFailed(f"GitHub refused the pull request: {exc.status} {str(exc.data)[:300]}") from None

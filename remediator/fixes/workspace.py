@@ -124,12 +124,21 @@ class Workspace:
 
     def run_tests(self) -> TestRun:
         """The repository's test command, time-limited, in the minimal environment."""
+        return self.run(list(self.repository.test_command))
+
+    def checkout(self, ref: str) -> str:
+        """Go to a commit (or branch) of the remote; returns the commit."""
+        self.git("checkout", "--quiet", "--detach", ref)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def run(self, argv: list[str]) -> TestRun:
+        """A command in the tree (a build, a fixer), time-limited, in the minimal environment."""
         import time
 
         started = time.monotonic()
         try:
             done = subprocess.run(
-                list(self.repository.test_command),
+                argv,
                 cwd=self.tree,
                 capture_output=True,
                 text=True,
@@ -145,7 +154,7 @@ class Workspace:
             tail = f"{output[-OUTPUT_TAIL:]}\n(stopped after {self.repository.test_timeout:g} s)"
             return TestRun(False, None, tail, time.monotonic() - started)
         except OSError as exc:
-            return TestRun(False, None, f"could not run {self.repository.test_command[0]}: {exc}", 0.0)
+            return TestRun(False, None, f"could not run {argv[0]}: {exc}", 0.0)
         output = (done.stdout or "") + (done.stderr or "")
         return TestRun(
             done.returncode == 0, done.returncode, output[-OUTPUT_TAIL:], time.monotonic() - started

@@ -11,9 +11,9 @@ from remediator.errors import UnknownScript
 from remediator.jobs import Job
 from remediator.remediation_scripts.analyze_production_error import AnalyzeProductionError
 from remediator.remediation_scripts.apply_ai_fix import ApplyAiFix
+from remediator.remediation_scripts.fix_build_errors import FixBuildErrors
 from remediator.remediation_scripts.http_request import HttpRequest
 from remediator.remediation_scripts.noop import Noop
-from remediator.remediation_scripts.placeholders import FixBuildErrors
 from remediator.remediation_scripts.restart_db_pool import RestartDbPool
 from remediator.remediation_scripts.restart_service import RestartService
 from remediator.remediation_scripts.run_command import RunCommand
