@@ -29,6 +29,21 @@ APP_ID = "5f0e8a1e-remediator-test-app"
 
 T = TypeVar("T")
 
+WORKSPACE_PYTEST = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:celery",
+    "-p",
+    "no:docker_tools",
+]
+"""How a fix workspace's tests run in these tests: this interpreter's pytest, without the
+plugins this suite turns off."""
+
 
 def payload(name: str) -> dict[str, Any]:
     """A fresh copy of one of Sentry's example payloads."""

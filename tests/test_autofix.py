@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,21 +27,19 @@ from remediator.settings import Settings
 from remediator.testing import LlmStandIn, NotifyStandIn, SentryStandIn
 from remediator.testing.factories import make_job
 from tests.conftest import _db_url
-from tests.helpers import STANDIN_TOKEN, WorkerProcess, clean, encode, payload, sentry_headers, wait_for
+from tests.helpers import (
+    STANDIN_TOKEN,
+    WORKSPACE_PYTEST,
+    WorkerProcess,
+    clean,
+    encode,
+    payload,
+    sentry_headers,
+    wait_for,
+)
 
 GITHUB_TOKEN = "gh-fix-token-123456"
-TEST_COMMAND = [
-    sys.executable,
-    "-m",
-    "pytest",
-    "-q",
-    "-p",
-    "no:cacheprovider",
-    "-p",
-    "no:celery",
-    "-p",
-    "no:docker_tools",
-]
+TEST_COMMAND = WORKSPACE_PYTEST
 
 CART = "def average(items):\n    return sum(items) / len(items)\n"
 TESTS = (

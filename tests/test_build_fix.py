@@ -23,21 +23,10 @@ from remediator.sentry.api import SentryApi
 from remediator.settings import Settings
 from remediator.testing import LlmStandIn, NotifyStandIn, SentryStandIn
 from remediator.testing.factories import make_job
-from tests.helpers import STANDIN_TOKEN
+from tests.helpers import STANDIN_TOKEN, WORKSPACE_PYTEST
 
 GITHUB_TOKEN = "gh-build-token-123456"
-PYTEST = [
-    sys.executable,
-    "-m",
-    "pytest",
-    "-q",
-    "-p",
-    "no:cacheprovider",
-    "-p",
-    "no:celery",
-    "-p",
-    "no:docker_tools",
-]
+PYTEST = WORKSPACE_PYTEST
 RUFF = f"{sys.executable} -m ruff check --no-cache app"
 
 
