@@ -104,10 +104,11 @@ class FixBuildErrors(Script):
                     f"tried: {summary}"
                 )
             branch = f"{BRANCH_PREFIX}build-fix-{commit[:8]}-{ctx.job_id[:6]}"
-            workspace.git("checkout", "--quiet", "-b", branch)
+            started = time.monotonic()
+            workspace.branch(branch)
             fixed = workspace.commit(f"Fix the build of {commit[:12]}: {build['command'][:60]}")
             workspace.push(branch)
-            ctx.step("push", True, time.monotonic(), commit=fixed, branch=branch)
+            ctx.step("push", True, started, commit=fixed, branch=branch)
         base = build["branch"] or repository.default_branch
         url = open_draft(
             ctx.settings,
