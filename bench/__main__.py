@@ -212,8 +212,7 @@ def table(r: dict[str, Any]) -> str:
             pages = li["dashboard"]
             rows.append(
                 (
-                    f"Dashboard pages with {li['records']:,} records, p50 / p99 (ms): "
-                    + ", ".join(pages),
+                    f"Dashboard pages with {li['records']:,} records, p50 / p99 (ms): " + ", ".join(pages),
                     "; ".join(f"{p['p50_ms']} / {p['p99_ms']}" for p in pages.values()),
                     "-",
                     "-",

@@ -138,6 +138,7 @@ def queue_for(tier: str) -> str:
     """The Celery queue that carries a tier's jobs."""
     return f"{QUEUE_PREFIX}{tier}"
 
+
 NOTIFY_TASK = "remediator.notify"
 """Sends one message to one channel (retried on its own)."""
 

@@ -61,8 +61,6 @@ def test_webhooks_during_a_broker_outage_are_spooled_then_submitted_in_order_onc
         broker.stop()
 
 
-
-
 OPEN_AT = """
 import sys, time
 from pathlib import Path

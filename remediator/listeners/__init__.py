@@ -14,6 +14,7 @@ from remediator.lifecycle import Bus, Event, Lifecycle, Listener, ListenerContex
 from remediator.lifecycle.bus import Publish
 from remediator.listeners.autofix import AutoFix
 from remediator.listeners.builtin import EventLog, RuleBreaker
+from remediator.listeners.rebuild import RebuildVerification
 from remediator.metrics.listener import Metrics
 from remediator.notify.listener import Notifications
 from remediator.remediation_scripts import redact
@@ -30,6 +31,7 @@ BUILTINS: tuple[type[Listener], ...] = (
     RuleBreaker,
     SentryComments,
     SentryVerification,
+    RebuildVerification,
     SentryTelemetry,
     Notifications,
     AutoFix,

@@ -71,9 +71,7 @@ class Notifications(Listener):
         if event.kind in RESOLVING and self._pagerduty(notify):
             return True
         # A route whose channels are all disabled costs nothing either.
-        return any(
-            any(c in notify.usable for c in route.to) for _, route in self._routes(notify, event)
-        )
+        return any(any(c in notify.usable for c in route.to) for _, route in self._routes(notify, event))
 
     def handle(self, event: Event) -> str | None:
         """Send now, or hold for the digest; resolve PagerDuty incidents on verification."""

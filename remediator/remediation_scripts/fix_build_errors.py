@@ -21,7 +21,7 @@ from remediator.analysis.prompt import build_fix_messages
 from remediator.builds.parse import parse_output
 from remediator.errors import JobFailed, ScriptNotConfigured
 from remediator.fixes.guard import parse_diff, refusals
-from remediator.fixes.pull_request import open_draft
+from remediator.fixes.pull_request import comment_on_pull, open_draft, pull_number
 from remediator.fixes.workspace import BRANCH_PREFIX, TestRun, Workspace
 from remediator.rules.repositories import Repository
 from remediator.scripts import Script, ScriptContext
@@ -52,7 +52,7 @@ class FixBuildErrors(Script):
     Params = BuildParams
     time_limit = 3600
     idempotent = False
-    verification = "none"
+    verification = "rebuild"
 
     def run(self, params: BuildParams, ctx: ScriptContext) -> dict[str, Any]:
         """Reproduce, fix in rounds, publish (or explain)."""
@@ -69,6 +69,7 @@ class FixBuildErrors(Script):
             if result.passed:
                 return {
                     "reproducible": False,
+                    "final_build_passed": False,
                     "detail": "not reproducible: the build passes at that commit",
                     "commit": commit,
                 }
@@ -108,23 +109,44 @@ class FixBuildErrors(Script):
             workspace.branch(branch)
             fixed = workspace.commit(f"Fix the build of {commit[:12]}: {build['command'][:60]}")
             workspace.push(branch)
+            stat = workspace.git("diff", "--stat", f"{commit}..{fixed}").strip()
             ctx.step("push", True, started, commit=fixed, branch=branch)
         base = build["branch"] or repository.default_branch
-        url = open_draft(
-            ctx.settings,
-            repository,
-            branch,
-            f"Fix the build: {build['command'][:150]}",
-            f"`{build['command']}` failed at {commit[:12]} on {base}; remediator made it pass:\n\n"
-            + "\n".join(f"- round {a['round']} ({a['by']}): {a['changed']}" for a in attempts if a["changed"])
-            + f"\n\nJob: {ctx.settings.job_url(ctx.job_id)}. A draft: review before merging.",
-            base=base,
+        tried = "\n".join(
+            f"- round {a['round']} ({a['by']}): {a['changed']}" for a in attempts if a["changed"]
         )
-        self._comment(ctx, f"The build passes again on `{branch}`: draft pull request {url}")
+        summary = f"{tried}\n\n```\n{stat[-2000:]}\n```"
+        number = pull_number(build["pull_request"])
+        if number is not None:
+            # The build belonged to a pull request: tell it where the fix is, open nothing new.
+            url = comment_on_pull(
+                ctx.settings,
+                repository,
+                number,
+                f"`{build['command']}` failed at {commit[:12]}; remediator made it pass on the "
+                f"branch `{branch}` (not pushed to this pull request's branch):\n\n{summary}\n\n"
+                f"Job: {ctx.settings.job_url(ctx.job_id)}",
+            )
+            pull = url.split("#", 1)[0]
+            told = f"the fix is on `{branch}`, commented on pull request #{number}: {url}"
+        else:
+            pull = url = open_draft(
+                ctx.settings,
+                repository,
+                branch,
+                f"Fix the build: {build['command'][:150]}",
+                f"`{build['command']}` failed at {commit[:12]} on {base}; remediator made it pass:"
+                f"\n\n{summary}\n\nJob: {ctx.settings.job_url(ctx.job_id)}. A draft: review before merging.",
+                base=base,
+            )
+            told = f"draft pull request {url}"
+        self._comment(ctx, f"The build passes again on `{branch}`: {told}")
         return {
             "reproducible": True,
+            "repository": repository.github,
             "branch": branch,
-            "pull_request": url,
+            "pull_request": pull,
+            "pull_request_number": number if number is not None else pull_number(url),
             "attempts": attempts,
             "final_build_passed": True,
         }

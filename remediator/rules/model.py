@@ -163,8 +163,6 @@ class JobTemplate(_Strict):
 _MAX_RUNS = re.compile(r"\s*(\d+)\s*(?:per|/)\s*(\S+)\s*")
 
 
-
-
 class MaxRuns(_Strict):
     """`count` jobs `per` window; written `{count: 5, per: 1h}` or `5 per 1h`."""
 

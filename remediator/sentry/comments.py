@@ -37,7 +37,9 @@ def finished(job: Job, url: str) -> str:
     took = human_duration(job.duration) if job.duration is not None else "an unknown time"
     if job.status == JobStatus.SUCCEEDED:
         outcome = f"succeeded in {took}"
-        if job.verify_after is not None:
+        if job.verification == "rebuild":
+            outcome += "; its final rebuild is the verification"
+        elif job.verify_after is not None:
             outcome += (
                 f"; remediator will check in {human_duration(job.verify_after)} that no new events arrive"
             )
@@ -58,6 +60,23 @@ def verified(job: Job, first_seen: float, resolved: bool) -> str:
     return (
         f"Verified: no new events since remediation job {job.id} ({job.script}) finished at "
         f"{_when(job.finished_at)}. Time to recovery (first event to verified): {recovery}. {action}"
+    )
+
+
+def rebuilt(job: Job, pull_request: str | None, merged: bool | None, resolved: bool) -> str:
+    """Posted when a build fix is verified by its own final rebuild."""
+    if merged is None:
+        state = "whether its pull request was merged could not be asked of GitHub"
+    else:
+        state = "its pull request was merged" if merged else "its pull request is not merged yet"
+    action = (
+        "Resolving the issue."
+        if resolved
+        else "Leaving the issue open (it is resolved when the rule asks and the pull request was merged)."
+    )
+    return (
+        f"Verified: the build passes with the fix of remediation job {job.id} ({job.script}), "
+        f"proven by its final rebuild; {state} ({pull_request or 'no pull request'}). {action}"
     )
 
 

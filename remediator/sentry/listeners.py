@@ -69,6 +69,11 @@ class SentryComments(Listener):
     def on_verified(self, event: Event) -> str | None:
         """Say the fix held (and whether the issue is being resolved)."""
         job = self._job(event)
+        if event.detail.get("rebuild"):
+            d = event.detail
+            return self._post(
+                event, comments.rebuilt(job, d.get("pull_request"), d.get("merged"), bool(d.get("resolves")))
+            )
         first_seen = float(event.detail.get("first_seen") or job.created_at)
         return self._post(event, comments.verified(job, first_seen, bool(event.detail.get("resolves"))))
 

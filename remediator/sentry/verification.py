@@ -34,11 +34,19 @@ def verify(lifecycle: Lifecycle, api: SentryApi, job: Job) -> JobStatus | None:
     if moved is None:
         return None
     if job.resolve_issue and issue.get("status") != "resolved":
-        try:
-            api.update_status(issue_id, "resolved")
-            lifecycle.store.add_note(job.id, "resolve", ok=True)
-        except SentryApiError as exc:
-            # The outcome is recorded either way; a failed resolution must not undo it.
-            lifecycle.store.add_note(job.id, "resolve", ok=False, error=str(exc))
-            log.warning("job %s: resolving issue %s failed: %s", job.id, issue_id, exc)
+        resolve(lifecycle, api, job)
     return JobStatus.VERIFIED
+
+
+def resolve(lifecycle: Lifecycle, api: SentryApi, job: Job) -> bool:
+    """Resolve the job's Sentry issue, noting the outcome on the job; a failure is noted and
+    logged, never raised (the verification is recorded either way)."""
+    assert job.sentry_issue_id
+    try:
+        api.update_status(job.sentry_issue_id, "resolved")
+    except SentryApiError as exc:
+        lifecycle.store.add_note(job.id, "resolve", ok=False, error=str(exc))
+        log.warning("job %s: resolving issue %s failed: %s", job.id, job.sentry_issue_id, exc)
+        return False
+    lifecycle.store.add_note(job.id, "resolve", ok=True)
+    return True

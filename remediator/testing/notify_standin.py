@@ -142,6 +142,19 @@ class NotifyStandIn(LoopbackServer):
         with self._lock:
             self._throttles[prefix] = [retry_after] * times
 
+    def open_pull(self, repository: str, head: str, base: str, title: str = "A change") -> dict[str, Any]:
+        """A pull request a person opened (branches must exist in the repository's remote)."""
+        status, pull, _ = self._pull(repository, {"title": title, "head": head, "base": base})
+        if status != 201:
+            raise ValueError(f"cannot open that pull request: {pull}")
+        return dict(pull)
+
+    def merge(self, number: int) -> None:
+        """Mark a pull request merged, as if a person merged it."""
+        with self._lock:
+            pull = next(p for p in self.pulls if p["number"] == number)
+            pull.update(merged=True, state="closed")
+
     def received(self, prefix: str, accepted_only: bool = True) -> list[dict[str, Any]]:
         """The requests under a path prefix (by default only those answered 2xx)."""
         with self._lock:
@@ -217,6 +230,14 @@ class NotifyStandIn(LoopbackServer):
         parts = path.strip("/").split("/")
         if len(parts) == 4 and parts[0] == "repos" and parts[3] == "pulls" and method == "POST":
             return self._pull(f"{parts[1]}/{parts[2]}", body)
+        if len(parts) == 5 and parts[0] == "repos" and parts[3] == "pulls" and method == "GET":
+            with self._lock:
+                found = [
+                    dict(p)
+                    for p in self.pulls
+                    if p["repository"] == f"{parts[1]}/{parts[2]}" and str(p["number"]) == parts[4]
+                ]
+            return (200, found[0], {}) if found else (404, {"message": "Not Found"}, {})
         if len(parts) >= 6 and parts[0] == "repos" and parts[3:5] == ["git", "ref"] and method == "GET":
             ref = "/".join(parts[5:])
             sha = self._ref(f"{parts[1]}/{parts[2]}", ref)
@@ -298,6 +319,7 @@ class NotifyStandIn(LoopbackServer):
                 "body": body.get("body") or "",
                 "draft": bool(body.get("draft")),
                 "state": "open",
+                "merged": False,
                 "head": {"ref": head, "sha": self._ref(repository, f"heads/{head}")},
                 "base": {"ref": base},
                 "html_url": f"https://github.example/{repository}/pull/{number}",

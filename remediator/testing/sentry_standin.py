@@ -9,21 +9,18 @@ latest. Control endpoints under /_standin/ create issues and events from other p
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
-import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from remediator.testing.envelopes import EnvelopeError, decompress, parse_envelope
+from remediator.testing.grouping import grouping, issue_event, send_webhook
 from remediator.testing.sentry_config import SentryConfig
 
 RESOLVE_STATUSES = {"resolved", "resolvedInNextRelease", "unresolved", "ignored"}
@@ -59,6 +56,9 @@ class SentryStandIn:
         """Seer Autofix runs started, by issue id: run_id and the request's body."""
         self.seer_budget = True
         """False: autofix answers 402 (no Seer budget), as Sentry does."""
+        self._alert: tuple[str, str] | None = None
+        self._groups: dict[str, str] = {}
+        """Fingerprint -> issue id, for events that arrived in envelopes (alert_to)."""
         self.config = SentryConfig(org, project_id)
         """Cron monitors, dashboards, installations and issue alert rules."""
         handler = type("Handler", (_Handler,), {"standin": self})
@@ -108,6 +108,8 @@ class SentryStandIn:
             for mapping in (self.issues, self.events, self.comments, self.autofix_runs):
                 mapping.clear()
             self.seer_budget = True
+            self._groups.clear()
+            self._alert = None
         self.config.reset()
 
     # -- what arrived --------------------------------------------------------------------
@@ -224,6 +226,7 @@ class SentryStandIn:
                         "auth": headers.get("X-Sentry-Auth"),
                     }
                 )
+            self._ingest(items)
             return 200, {}, {"id": header.get("event_id")}
         if path.startswith("/api/0/"):
             return self._api(method, path, query, headers, body)
@@ -308,30 +311,38 @@ class SentryStandIn:
     ) -> tuple[int, Any]:
         """Deliver a signed `seer` webhook for the issue's run to `url`, as Sentry does."""
         run = run_id if run_id is not None else self.autofix_runs[issue_id]["run_id"]
-        document = {
-            "action": action,
-            "actor": {"id": "sentry", "name": "Sentry", "type": "application"},
-            "data": {"run_id": run, "group_id": int(issue_id), **data},
-            "installation": {"uuid": "00000000-0000-4000-8000-000000000000"},
-        }
-        body = json.dumps(document, separators=(",", ":")).encode()
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Request-ID": uuid.uuid4().hex,
-                "Sentry-Hook-Resource": "seer",
-                "Sentry-Hook-Timestamp": str(int(time.time())),
-                "Sentry-Hook-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, json.loads(answer.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
+        data = {"run_id": run, "group_id": int(issue_id), **data}
+        return send_webhook(url, secret, "seer", action, data)
+
+    def alert_to(self, url: str, secret: str) -> None:
+        """From now on, group each error event that arrives in an envelope into an issue (by
+        its fingerprint, else its title) and deliver a signed `issue` `created` webhook to
+        `url` for each new issue, as Sentry does for an installed integration."""
+        self._alert = (url, secret)
+
+    def _ingest(self, items: list[tuple[dict[str, Any], Any]]) -> None:
+        """Error events become issues (called with every envelope when alert_to is set)."""
+        if self._alert is None:
+            return
+        for header, event in items:
+            if header.get("type") != "event" or not isinstance(event, dict):
+                continue
+            key, title, fields = grouping(event)
+            with self._lock:
+                issue_id = self._groups.get(key)
+                new = issue_id is None
+                if issue_id is None:
+                    issue_id = self._groups[key] = str(9000 + len(self._groups) + 1)
+            if new:
+                issue = self.add_issue(issue_id, title=title, event=issue_event(event), **fields)
+                # After the envelope is answered, as Sentry alerts after ingestion.
+                threading.Thread(
+                    target=send_webhook,
+                    args=(*self._alert, "issue", "created", {"issue": _public(issue)}),
+                    daemon=True,
+                ).start()
+            else:
+                self.add_event(issue_id, detail=issue_event(event))
 
     def _update(self, issue: dict[str, Any], body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         status = body.get("status")
