@@ -81,8 +81,8 @@ def load(text: str) -> object:
             "rule 'probe': verify_after: at least 60s",
         ),
         (
-            VALID.replace("    match:", "    verify: rebuild\n    match:"),
-            "rule 'probe': verify: unknown verification 'rebuild'; known: none, sentry",
+            VALID.replace("    match:", "    verify: quiet\n    match:"),
+            "rule 'probe': verify: unknown verification 'quiet'; known: none, rebuild, sentry",
         ),
         (
             "rules:\n  - match: {}\n    job: {script: http-request, tier: prod, class: A}\n",

@@ -17,6 +17,7 @@ from remediator.defaults import (
     queue_for,
 )
 from remediator.payloads import Subject
+from remediator.rules.index import RuleIndex
 from remediator.rules.model import Condition, Match, Rule, RuleSet
 from remediator.rules.templating import TemplateError, render
 
@@ -114,26 +115,43 @@ def compile_match(match: Match) -> CompiledMatch:
     )
 
 
-_COMPILED: OrderedDict[int, tuple[RuleSet, list[tuple[Rule, CompiledMatch]]]] = OrderedDict()
+@dataclass(frozen=True)
+class Compiled:
+    """A rule set ready to match: its enabled rules with their compiled matches, in file
+    order, and the index that says which of them a subject can match at all."""
+
+    rules: list[tuple[Rule, CompiledMatch]]
+    index: RuleIndex
+
+
+_COMPILED: OrderedDict[int, tuple[RuleSet, Compiled]] = OrderedDict()
 _COMPILED_KEEP = 8
 
 
-def compiled(rules: RuleSet) -> list[tuple[Rule, CompiledMatch]]:
-    """The enabled rules of a rule set with their compiled matches (cached per rule set)."""
+def compiled(rules: RuleSet) -> Compiled:
+    """The rule set compiled and indexed (cached per rule set)."""
     entry = _COMPILED.get(id(rules))
     if entry is None or entry[0] is not rules:
-        entry = (rules, [(r, compile_match(r.match)) for r in rules.rules if r.enabled])
+        enabled = [r for r in rules.rules if r.enabled]
+        ready = Compiled(
+            [(r, compile_match(r.match)) for r in enabled], RuleIndex.build(r.match for r in enabled)
+        )
+        entry = (rules, ready)
         _COMPILED[id(rules)] = entry
         while len(_COMPILED) > _COMPILED_KEEP:
             _COMPILED.popitem(last=False)
     return entry[1]
 
 
-def matching_rules(rules: RuleSet, subject: Subject) -> list[Rule]:
+def matching_rules(rules: RuleSet, subject: Subject, indexed: bool = True) -> list[Rule]:
     """The enabled rules that apply, in file order, stopping after the first that doesn't
-    say `continue: true`."""
+    say `continue: true`. `indexed=False` tries every rule (the index must not change the
+    answer; the tests compare both)."""
+    ready = compiled(rules)
+    positions = ready.index.candidates(subject) if indexed else range(len(ready.rules))
     found: list[Rule] = []
-    for rule, match in compiled(rules):
+    for position in positions:
+        rule, match = ready.rules[position]
         if match(subject):
             found.append(rule)
             if not rule.continue_matching:
