@@ -342,7 +342,9 @@ repositories:
                 "the build fix to be verified",
             )
     finally:
+        standin.stop_alerts()
         server.shutdown()
+    assert standin.webhook_failures == []
     (issue,) = [i for i in standin.issues.values() if i["title"].startswith("Build failed:")]
     assert issue["title"] == f"Build failed: {RUFF}" and job.sentry_issue_id == issue["id"]
     (pull,) = github.pulls

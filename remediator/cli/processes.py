@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -39,6 +40,9 @@ def web(workers: int) -> None:
     check_limits(settings)
     checked_rules(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from remediator.wiring import KEEP_LAST_GOOD_ENV
+
+    os.environ[KEEP_LAST_GOOD_ENV] = "1"
     exec_process(
         [
             sys.executable,

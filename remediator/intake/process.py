@@ -7,6 +7,7 @@ while Redis was down takes exactly the path a live one takes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -37,11 +38,19 @@ def ignored(reason: str) -> Answer:
 class Intake:
     """Turns a verified webhook body into submitted jobs (or says why not)."""
 
-    def __init__(self, rules: RuleSet, dispatcher: Dispatcher, app_id: str | None = None) -> None:
-        self.rules = rules
+    def __init__(
+        self, rules: RuleSet | Callable[[], RuleSet], dispatcher: Dispatcher, app_id: str | None = None
+    ) -> None:
+        self._rules = rules
+        """The rule set, or what returns the current one (rules reload while running)."""
         self.dispatcher = dispatcher
         self.app_id = app_id
         """The integration's own id: webhooks caused by our own API calls are ignored."""
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rules to match against now."""
+        return self._rules() if callable(self._rules) else self._rules
 
     def process(self, resource: str, body: bytes) -> Answer:
         """Process one verified body; raises BrokerUnavailable when Redis is down."""

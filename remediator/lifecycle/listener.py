@@ -24,10 +24,16 @@ class ListenerContext:
     emit: Callable[[Event], None] | None = None
     will_verify: Callable[[Job], bool] = lambda job: False
     """Whether a success of this job will be verified (by its rule's strategy) later."""
-    rules: RuleSet | None = None
-    """The rule file this process loaded (the notify section's routes, for instance)."""
+    rules: RuleSet | Callable[[], RuleSet] | None = None
+    """The rule file this process runs (the notify section's routes, for instance): the
+    rule set, or what returns the current one (rules reload while the process runs)."""
     bus: Any = None
     """The bus the listener is on (to build a Lifecycle that submits follow-up jobs)."""
+
+    def current_rules(self) -> RuleSet | None:
+        """The rules as they are now (read them at each use: they may have been reloaded)."""
+        rules = self.rules
+        return rules() if callable(rules) else rules
 
 
 class Listener:

@@ -3,7 +3,7 @@ entry-point group; and how a process builds its bus from them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -104,7 +104,7 @@ def build_bus(
     store: JobStore,
     celery: Any = None,
     extra: Sequence[Listener] = (),
-    rules: RuleSet | None = None,
+    rules: RuleSet | Callable[[], RuleSet] | None = None,
 ) -> Bus:
     """The bus of this process: every active listener (and extra ones, for tests)."""
     ctx = ListenerContext(
@@ -118,7 +118,10 @@ def build_bus(
 
 
 def build_lifecycle(
-    settings: Settings, store: JobStore, celery: Any = None, rules: RuleSet | None = None
+    settings: Settings,
+    store: JobStore,
+    celery: Any = None,
+    rules: RuleSet | Callable[[], RuleSet] | None = None,
 ) -> Lifecycle:
     """The lifecycle of this process, its events going to every active listener (those that
     follow the rule file, such as notifications, only when it is given)."""

@@ -41,13 +41,14 @@ class AutoFix(Listener):
 
     @classmethod
     def active(cls, ctx: ListenerContext) -> bool:
-        """Only with repositories to fix in."""
-        return ctx.rules is not None and bool(ctx.rules.repositories)
+        """Only in a process that runs a rule file (whether it has repositories now is
+        for `accepts`: the file may be reloaded)."""
+        return ctx.rules is not None
 
     def accepts(self, event: Event) -> bool:
         """Analyses whose project maps to a repository, and confident enough."""
         job = event.job
-        rules = self.ctx.rules
+        rules = self.ctx.current_rules()
         return (
             job is not None
             and rules is not None
@@ -59,7 +60,7 @@ class AutoFix(Listener):
     def on_succeeded(self, event: Event) -> str | None:
         """Submit apply-ai-fix for the analysed issue."""
         job = event.job
-        rules = self.ctx.rules
+        rules = self.ctx.current_rules()
         if job is None or rules is None:
             return None
         analysis = eligible(job.output, self.ctx.settings.autofix_min_confidence)

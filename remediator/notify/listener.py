@@ -22,7 +22,7 @@ RESOLVING = frozenset({EventKind.VERIFIED, EventKind.ISSUE_RESOLVED})
 
 
 def _notify(ctx: ListenerContext) -> Notify | None:
-    rules = ctx.rules
+    rules = ctx.current_rules()
     return None if rules is None else rules.notify
 
 
@@ -58,9 +58,9 @@ class Notifications(Listener):
 
     @classmethod
     def active(cls, ctx: ListenerContext) -> bool:
-        """Only with routes to follow."""
-        notify = _notify(ctx)
-        return notify is not None and bool(notify.routes)
+        """Only in a process that runs a rule file (whether it has routes now is for
+        `accepts`: the file may be reloaded)."""
+        return ctx.rules is not None
 
     def accepts(self, event: Event) -> bool:
         """A message only for events a route takes (or a verification that may resolve a

@@ -58,6 +58,8 @@ class SentryStandIn:
         """False: autofix answers 402 (no Seer budget), as Sentry does."""
         self._alert: tuple[str, str] | None = None
         self._groups: dict[str, str] = {}
+        self.webhook_failures: list[str] = []
+        """Webhook deliveries (alert_to) that failed, as `url: reason`."""
         """Fingerprint -> issue id, for events that arrived in envelopes (alert_to)."""
         self.config = SentryConfig(org, project_id)
         """Cron monitors, dashboards, installations and issue alert rules."""
@@ -109,6 +111,7 @@ class SentryStandIn:
                 mapping.clear()
             self.seer_budget = True
             self._groups.clear()
+            self.webhook_failures.clear()
             self._alert = None
         self.config.reset()
 
@@ -320,6 +323,23 @@ class SentryStandIn:
         `url` for each new issue, as Sentry does for an installed integration."""
         self._alert = (url, secret)
 
+    def stop_alerts(self) -> None:
+        """Stop turning ingested events into issues and webhooks."""
+        self._alert = None
+
+    def _deliver(self, *args: Any) -> None:
+        """One webhook delivery; a failure is kept in `webhook_failures` (Sentry records
+        failed deliveries in the integration's dashboard and does not retry them)."""
+        try:
+            status, _ = send_webhook(*args)
+        except OSError as exc:
+            status = None
+            with self._lock:
+                self.webhook_failures.append(f"{args[0]}: {exc}")
+        if status is not None and status >= 400:
+            with self._lock:
+                self.webhook_failures.append(f"{args[0]}: HTTP {status}")
+
     def _ingest(self, items: list[tuple[dict[str, Any], Any]]) -> None:
         """Error events become issues (called with every envelope when alert_to is set)."""
         if self._alert is None:
@@ -337,7 +357,7 @@ class SentryStandIn:
                 issue = self.add_issue(issue_id, title=title, event=issue_event(event), **fields)
                 # After the envelope is answered, as Sentry alerts after ingestion.
                 threading.Thread(
-                    target=send_webhook,
+                    target=self._deliver,
                     args=(*self._alert, "issue", "created", {"issue": _public(issue)}),
                     daemon=True,
                 ).start()

@@ -32,9 +32,11 @@ def _authenticate() -> ResponseReturnValue | None:
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     """Liveness: 200 while the broker answers. The body also says, per tier, whether a
-    worker consumes its queue (ready) and its last heartbeat."""
+    worker consumes its queue (ready) and its last heartbeat, and which version of the
+    rule file runs (with the error of a refused newer one)."""
     rt = runtime()
     alive, report = health_report(rt.store.client, rt.settings.tiers)
+    report["rules"] = rt.live.status()
     return jsonify(report), 200 if alive else 503
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 
 from celery import Celery
 from flask import Flask, jsonify
@@ -19,7 +21,7 @@ from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
 from remediator.web import api, dashboard, metrics, session, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
-from remediator.wiring import configured_rules
+from remediator.wiring import KEEP_LAST_GOOD_ENV, LiveRules, last_good_path
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,12 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     """Build the web app; missing settings or invalid rules fail here, at start."""
     settings = settings or get_settings()
     settings.require("sentry_client_secret", "api_token")
-    rules = configured_rules(settings)
+    # Under `remediator web`, a worker the master starts later (a reload, a recycled worker)
+    # keeps the rules its siblings ran when the file has turned invalid since.
+    keep = last_good_path(settings, os.getppid()) if os.environ.get(KEEP_LAST_GOOD_ENV) else None
+    live = LiveRules(settings, keep_last_good=keep)
+    if keep is not None:
+        signal.signal(signal.SIGHUP, live.request_reload)
     broker_url = settings.effective_broker_url()
     if celery is None:
         # Imported here: the Celery app reads its configuration when it is imported.
@@ -53,13 +60,13 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
     app = Flask("remediator", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    lifecycle = build_lifecycle(settings, store, celery, rules)
+    lifecycle = build_lifecycle(settings, store, celery, live)
     dispatcher = dispatcher_for(settings, celery, lifecycle)
     spool = Spool(settings.data_dir / "spool.sqlite3")
-    intake = Intake(rules, dispatcher, settings.sentry_app_id)
+    intake = Intake(live, dispatcher, settings.sentry_app_id)
     drainer = Drainer(spool, intake.process, settings.spool_drain_interval)
     app.extensions[EXTENSION] = Runtime(
-        settings, rules, store, lifecycle, dispatcher, intake, spool, drainer, celery
+        settings, live, store, lifecycle, dispatcher, intake, spool, drainer, celery
     )
     if len(spool):
         drainer.ensure_running()
@@ -78,5 +85,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     def _remediator_error(exc: RemediatorError) -> ResponseReturnValue:
         return jsonify(status="error", reason=str(exc)), status_for(exc)
 
-    log.info("remediator web: %d rules from %s", len(rules.rules), settings.rules_file)
+    log.info(
+        "remediator web: %d rules from %s (version %s)", len(live.current.rules), live.path, live.version
+    )
     return app

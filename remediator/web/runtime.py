@@ -14,6 +14,7 @@ from remediator.jobs import JobStore
 from remediator.lifecycle import Lifecycle
 from remediator.rules import RuleSet
 from remediator.settings import Settings
+from remediator.wiring import LiveRules
 
 EXTENSION = "remediator"
 """The key of the runtime in `app.extensions`."""
@@ -24,7 +25,7 @@ class Runtime:
     """The pieces one web process builds at start."""
 
     settings: Settings
-    rules: RuleSet
+    live: LiveRules
     store: JobStore
     lifecycle: Lifecycle
     dispatcher: Dispatcher
@@ -32,6 +33,11 @@ class Runtime:
     spool: Spool
     drainer: Drainer
     celery: Celery
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rules as they are now (they reload when the file changes, or on SIGHUP)."""
+        return self.live.current
 
 
 def runtime() -> Runtime:
