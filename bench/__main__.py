@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from bench.measures import (
     machine,
     purge,
     rule_matching,
+    scale_out,
 )
 from bench.rig import BENCH_RULES
 from remediator.local.embedded_redis import EmbeddedRedis
@@ -29,7 +31,7 @@ from remediator.testing import SentryStandIn
 
 RESULTS = Path(__file__).parent / "results.json"
 
-MEASURES = ("ceiling", "intake", "dispatch", "backlog", "rules", "listing")
+MEASURES = ("ceiling", "intake", "dispatch", "backlog", "rules", "listing", "scale")
 """Every measure, in the order they run."""
 
 
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=10000, help="class-C jobs in the backlog")
     parser.add_argument("--probes", type=int, default=60, help="dispatch latency probes")
     parser.add_argument("--records", type=int, default=100_000, help="job records for the listing")
+    parser.add_argument("--scale-jobs", type=int, default=2000, help="no-op jobs per scale-out worker run")
     parser.add_argument(
         "--only",
         default=",".join(MEASURES),
@@ -87,6 +90,10 @@ def main() -> None:
             results["backlog"] = backlog(env, log_dir, client, args.backlog)
         if "rules" in only:
             results["rules"] = rule_matching()
+        if "scale" in only:
+            purge(client)
+            results["scale"] = scale_out(env, log_dir, client, args.requests, args.scale_jobs)
+            results["scale"]["date"] = machine()["date"]
         if "listing" in only:
             purge(client)
             results["listing"] = listing(env, log_dir, args.records)
@@ -220,6 +227,29 @@ def table(r: dict[str, Any]) -> str:
                     "< 200 ms",
                 )
             )
+    if "scale" in r:
+        sc = r["scale"]
+        one, two = sc["one_web"]["rps"], sc["two_webs"]["rps"]
+        rows.append(
+            (
+                "Scale-out intake (req/s, saturation, telemetry on): two web processes vs one "
+                f"(one again after: {sc['one_web_again']['rps']})",
+                two,
+                one,
+                ratio(two, one),
+                "-",
+            )
+        )
+        w1, w2 = sc["1_worker_jobs_per_s"], sc["2_worker_jobs_per_s"]
+        rows.append(
+            (
+                "Scale-out no-op jobs/s (telemetry on): two nonprod workers vs one (one before and after)",
+                w2[0],
+                " / ".join(str(x) for x in w1),
+                ratio(w2[0], statistics.median(w1)),
+                "-",
+            )
+        )
     lines = ["| measure | remediator | baseline | ratio | goal |", "|---|---|---|---|---|"]
     lines += [f"| {a} | {b_} | {c} | {e} | {g} |" for a, b_, c, e, g in rows]
     return "\n".join(lines)

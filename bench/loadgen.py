@@ -106,7 +106,7 @@ def _process(
 
 
 def run(
-    port: int,
+    port: int | list[int],
     work: list[tuple[bytes, dict[str, str]]],
     processes: int = 2,
     threads: int = 8,
@@ -114,14 +114,19 @@ def run(
     max_seconds: float = 30.0,
 ) -> dict[str, Any]:
     """Send `work` from `processes` x `threads` connections (at `rate` req/s in total if
-    given); returns throughput, latency percentiles and status counts."""
+    given; several ports: load-generator process i sends to port i mod count, as a load
+    balancer would spread them); returns throughput, latency percentiles and status counts."""
+    ports = port if isinstance(port, list) else [port]
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
     per_process_rate = rate / processes if rate else None
     chunks = [work[i::processes] for i in range(processes)]
     started = time.monotonic()
     procs = [
-        ctx.Process(target=_process, args=(port, chunks[i], threads, per_process_rate, max_seconds, results))
+        ctx.Process(
+            target=_process,
+            args=(ports[i % len(ports)], chunks[i], threads, per_process_rate, max_seconds, results),
+        )
         for i in range(processes)
     ]
     for proc in procs:

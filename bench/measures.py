@@ -277,6 +277,61 @@ def drain_rate(env: dict[str, str], log_dir: Path, client: redis.Redis, n: int) 
     return round(len(jobs) / span, 1)
 
 
+def scale_out(
+    env: dict[str, str], log_dir: Path, client: redis.Redis, requests_n: int, jobs_n: int
+) -> dict[str, Any]:
+    """One web and one nonprod worker against two of each (distinct node names, as separate
+    machines run them), one Redis, telemetry on: intake at saturation, then no-op jobs/s."""
+    from remediator.testing.factories import make_dispatcher, make_spec, make_subject
+
+    out: dict[str, Any] = {}
+    webs = [gunicorn(f"web-{n}", "remediator.web.app:create_app()", env, log_dir) for n in ("a", "b")]
+    try:
+        ports = [port for _, port in webs]
+        first = 5_000_000
+        for label, targets in (("one_web", ports[:1]), ("two_webs", ports), ("one_web_again", ports[:1])):
+            loadgen.run(targets, loadgen.signed_requests(SECRET, 300, first), max_seconds=20)
+            first += 300
+            work = loadgen.signed_requests(SECRET, requests_n, first)
+            first += requests_n
+            out[label] = loadgen.run(targets, work, processes=2 * len(targets), max_seconds=60)
+            log(f"scale-out intake {label}: {out[label]}")
+    finally:
+        for proc, _ in webs:
+            proc.stop()
+    for count in (1, 2, 1):
+        purge(client)
+        dispatcher = make_dispatcher(env["REMEDIATOR_BROKER_URL"])
+        workers = [
+            worker(
+                f"nonprod-scale-{count}-{i}",
+                "remediator.worker.celery_app",
+                "remediator.nonprod",
+                env,
+                log_dir,
+            )
+            for i in range(count)
+        ]
+        try:
+            ids = [
+                dispatcher.submit(
+                    make_spec(rule="scale", key=f"{count}-{i}"), make_subject(issue_id=f"s{i}")
+                ).id
+                for i in range(jobs_n)
+            ]
+            wait_drained(client, "remediator.nonprod*")
+            time.sleep(1)
+        finally:
+            for proc in workers:
+                proc.stop()
+        jobs = [j for j in (dispatcher.store.get(i) for i in ids) if j and j.started_at and j.finished_at]
+        span = max(j.finished_at or 0 for j in jobs) - min(j.started_at or 0 for j in jobs)
+        key = f"{count}_worker_jobs_per_s"
+        out.setdefault(key, []).append(round(len(jobs) / span, 1))
+        log(f"scale-out workers x{count}: {out[key][-1]} jobs/s ({len(jobs)} jobs)")
+    return out
+
+
 def rule_matching() -> dict[str, Any]:
     """Median time to plan one payload against 10 to 10,000 rules (in-process); each rule
     is a title `contains` and a culprit regex that miss, the last one matches."""

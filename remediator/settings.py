@@ -26,7 +26,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="ignore", populate_by_name=True)
 
     broker_url: str | None = None
-    """Redis URL of the broker and job store; unset means the embedded Redis of `remediator up`."""
+    """Redis URL of the broker and job store; unset means the embedded Redis of `remediator up`.
+    `sentinel://h1:26379;sentinel://h2:26379/0` finds the master through Redis Sentinel."""
+
+    sentinel_master: str = "mymaster"
+    """The Sentinel service (master group) name, with a `sentinel://` broker URL."""
+
+    heartbeat_interval: float = Field(default=60.0, gt=0)
+    """Seconds between beat's heartbeats (and sweeps) per tier; Sentry's monitors expect one a minute."""
 
     data_dir: Path = Path("var")
     """Where the embedded Redis, generated secrets, logs and beat's schedule live."""
@@ -258,8 +265,12 @@ class Settings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _check_broker_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "redis+socket://")):
-            raise ValueError("must be a Redis URL such as redis://host:6379/0")
+        schemes = ("redis://", "rediss://", "redis+socket://", "sentinel://")
+        if value is not None and not value.startswith(schemes):
+            raise ValueError(
+                "must be a Redis URL such as redis://host:6379/0, or Sentinels as "
+                "sentinel://host1:26379;sentinel://host2:26379/0"
+            )
         return value or None
 
     def effective_broker_url(self) -> str:

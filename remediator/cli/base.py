@@ -64,7 +64,7 @@ def celery_app(settings: Settings) -> Any:
     """A Celery app on the configured broker (to queue jobs and events)."""
     from remediator.worker.celery_app import create_celery
 
-    return create_celery(settings.effective_broker_url())
+    return create_celery(settings.effective_broker_url(), settings.sentinel_master)
 
 
 def lifecycle(settings: Settings, celery: Any = None) -> Any:

@@ -75,13 +75,16 @@ def web(workers: int) -> None:
 @main.command()
 @click.argument("tier")
 @click.option("--concurrency", "-c", type=int, help="Pool processes (default: setting).")
-def worker(tier: str, concurrency: int | None) -> None:
+@click.option("--name", help="Node name before @host (default: the tier); distinct per worker on one host.")
+def worker(tier: str, concurrency: int | None, name: str | None) -> None:
     """Run one tier's Celery worker: it consumes that tier's queue and nothing else."""
     settings = settings_or_exit()
     if tier not in settings.tiers:
         raise click.ClickException(f"unknown tier {tier!r}; known: {', '.join(settings.tiers)}")
     check_limits(settings)
-    exec_process(celery_command("worker", *worker_options(tier, concurrency or settings.worker_concurrency)))
+    exec_process(
+        celery_command("worker", *worker_options(tier, concurrency or settings.worker_concurrency, name))
+    )
 
 
 @main.command()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import redis
 
@@ -47,15 +48,52 @@ PAGE_FETCH = 200
 """Ids fetched per round trip while a filtered listing walks an index."""
 
 
-def redis_client(url: str, connect_timeout: float = 2.0) -> redis.Redis:
-    """A client for the job store with short timeouts, so a dead Redis fails fast."""
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=connect_timeout,
-        socket_timeout=5,
-        health_check_interval=30,
+def redis_client(url: str, connect_timeout: float = 2.0, master_name: str | None = None) -> redis.Redis:
+    """A client for the job store with short timeouts, so a dead Redis fails fast. With a
+    `sentinel://` URL (kombu's form: `sentinel://h1:26379;sentinel://h2:26379/0`), a client
+    of the current master of `master_name` (default: REMEDIATOR_SENTINEL_MASTER) that finds
+    the new master by itself after a failover."""
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_connect_timeout": connect_timeout,
+        "socket_timeout": 5,
+        "health_check_interval": 30,
+    }
+    if not is_sentinel(url):
+        return redis.Redis.from_url(url, **options)
+    from redis.sentinel import Sentinel
+
+    from remediator.settings import get_settings
+
+    nodes, db, password = sentinel_nodes(url)
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        nodes, sentinel_kwargs={"socket_connect_timeout": connect_timeout, "socket_timeout": connect_timeout}
     )
+    master = master_name or get_settings().sentinel_master
+    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+        master, db=db, password=password, **options
+    )
+    return client
+
+
+def is_sentinel(url: str) -> bool:
+    """Whether the broker URL names Sentinels rather than a Redis server."""
+    return url.startswith("sentinel://")
+
+
+def sentinel_nodes(url: str) -> tuple[list[tuple[str, int]], int, str | None]:
+    """The Sentinels' addresses, the database and the master's password of a kombu-style
+    `sentinel://[:password@]host:port[/db];sentinel://host:port[/db]` URL."""
+    nodes, db, password = [], 0, None
+    for part in url.split(";"):
+        address = urlsplit(part.strip())
+        if address.scheme != "sentinel" or not address.hostname:
+            raise ValueError(f"not a Sentinel address: {part!r}")
+        nodes.append((address.hostname, address.port or 26379))
+        if address.path.strip("/"):
+            db = int(address.path.strip("/"))
+        password = password or address.password
+    return nodes, db, password
 
 
 def _decode(raw: dict[str, str], notes: list[str] | None = None, timeline: list[str] | None = None) -> Job:

@@ -53,9 +53,12 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
         # Imported here: the Celery app reads its configuration when it is imported.
         from remediator.worker.celery_app import create_celery
 
-        celery = create_celery(broker_url)
+        celery = create_celery(broker_url, settings.sentinel_master)
     # Fail fast when Redis is down: the webhook must answer (spooled) within Sentry's 1 s.
-    store = JobStore(redis_client(broker_url, connect_timeout=0.3), settings.job_retention_days)
+    store = JobStore(
+        redis_client(broker_url, connect_timeout=0.3, master_name=settings.sentinel_master),
+        settings.job_retention_days,
+    )
     init_sentry(settings, "web")
 
     app = Flask("remediator", static_folder=None)

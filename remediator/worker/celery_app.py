@@ -7,15 +7,28 @@ from typing import Any
 from celery import Celery, signals
 
 from remediator import defaults
+from remediator.worker import sentinel
+
+sentinel.register()
 
 
-def create_celery(broker_url: str | None = None) -> Celery:
-    """A Celery app configured from celeryconfig; broker_url overrides the broker and backend."""
+def create_celery(broker_url: str | None = None, sentinel_master: str | None = None) -> Celery:
+    """A Celery app configured from celeryconfig; broker_url overrides the broker and backend
+    (and sentinel_master the Sentinel group, for a `sentinel://` URL)."""
     app = Celery("remediator", include=["remediator.tasks"])
     app.config_from_object("remediator.worker.celeryconfig")
     if broker_url is not None:
         app.conf.broker_url = broker_url
         app.conf.result_backend = broker_url
+    if sentinel_master is not None and str(app.conf.broker_url).startswith("sentinel://"):
+        app.conf.broker_transport_options = {
+            **app.conf.broker_transport_options,
+            "master_name": sentinel_master,
+        }
+        app.conf.result_backend_transport_options = {
+            **app.conf.result_backend_transport_options,
+            "master_name": sentinel_master,
+        }
     return app
 
 

@@ -36,7 +36,7 @@ task_queues = [
 ]
 # Longer than the longest hard time limit, or a running job is handed out twice.
 _visibility = visibility_timeout(_settings)
-broker_transport_options = {
+broker_transport_options: dict[str, Any] = {
     "priority_steps": defaults.REDIS_PRIORITY_STEPS,
     "sep": defaults.PRIORITY_SEP,
     "queue_order_strategy": "priority",
@@ -45,7 +45,12 @@ broker_transport_options = {
     "unacked_restore_interval": min(10, max(1, int(_visibility / 4))),
     "unacked_restore_throttle": 1,
 }
-result_backend_transport_options = {"retry_policy": {"timeout": 5.0}}
+result_backend_transport_options: dict[str, Any] = {"retry_policy": {"timeout": 5.0}}
+if broker_url.startswith("sentinel://"):
+    # kombu's Sentinel transport (and Celery's Sentinel result backend) ask the Sentinels
+    # for the master of this group, and again after a failover.
+    broker_transport_options["master_name"] = _settings.sentinel_master
+    result_backend_transport_options["master_name"] = _settings.sentinel_master
 
 # Reserve nothing ahead and acknowledge after the job ran: priority holds under
 # backlog, and a job whose worker dies is delivered again.
@@ -72,24 +77,24 @@ task_track_started = True
 beat_schedule: dict[str, dict[str, Any]] = {
     f"heartbeat-{tier}": {
         "task": defaults.HEARTBEAT_TASK,
-        "schedule": defaults.HEARTBEAT_INTERVAL_SECONDS,
+        "schedule": _settings.heartbeat_interval,
         "args": (tier,),
         # Routed to the tier's own queue, so the tier's own worker answers it.
         "options": {
             "queue": defaults.queue_for(tier),
             "priority": defaults.FOLLOWUP_PRIORITY,
-            "expires": defaults.HEARTBEAT_INTERVAL_SECONDS,
+            "expires": _settings.heartbeat_interval,
         },
     }
     for tier in _settings.tiers
 } | {
     f"sweep-{tier}": {
         "task": defaults.SWEEP_TASK,
-        "schedule": defaults.HEARTBEAT_INTERVAL_SECONDS,
+        "schedule": _settings.heartbeat_interval,
         "options": {
             "queue": defaults.queue_for(tier),
             "priority": defaults.FOLLOWUP_PRIORITY,
-            "expires": defaults.HEARTBEAT_INTERVAL_SECONDS,
+            "expires": _settings.heartbeat_interval,
         },
     }
     for tier in _settings.tiers
