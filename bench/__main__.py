@@ -26,12 +26,14 @@ from bench.measures import (
     scale_out,
 )
 from bench.rig import BENCH_RULES
+from bench.soak import parse_duration, soak
+from bench.telemetry import telemetry_ab
 from remediator.local.embedded_redis import EmbeddedRedis
 from remediator.testing import SentryStandIn
 
 RESULTS = Path(__file__).parent / "results.json"
 
-MEASURES = ("ceiling", "intake", "dispatch", "backlog", "rules", "listing", "scale")
+MEASURES = ("ceiling", "intake", "dispatch", "backlog", "rules", "listing", "scale", "telemetry")
 """Every measure, in the order they run."""
 
 
@@ -47,7 +49,12 @@ def main() -> None:
         default=",".join(MEASURES),
         help=f"comma-separated subset of: {', '.join(MEASURES)} (the table shows what ran)",
     )
+    parser.add_argument("--soak", metavar="DURATION", help="instead: the soak run, e.g. 30m (not part of CI)")
+    parser.add_argument("--soak-rate", type=float, default=20.0, help="webhooks per second during the soak")
     args = parser.parse_args()
+    if args.soak:
+        run_soak(parse_duration(args.soak), args.soak_rate)
+        return
     only = {m.strip() for m in args.only.split(",") if m.strip()}
     unknown = only - set(MEASURES)
     if unknown:
@@ -94,6 +101,10 @@ def main() -> None:
             purge(client)
             results["scale"] = scale_out(env, log_dir, client, args.requests, args.scale_jobs)
             results["scale"]["date"] = machine()["date"]
+        if "telemetry" in only:
+            purge(client)
+            results["telemetry"] = telemetry_ab(env, log_dir, client, args.requests, args.scale_jobs)
+            results["telemetry"]["date"] = machine()["date"]
         if "listing" in only:
             purge(client)
             results["listing"] = listing(env, log_dir, args.records)
@@ -109,6 +120,16 @@ def main() -> None:
         results = {**previous, **{k: v for k, v in results.items() if k != "settings"}}
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+
+
+def run_soak(seconds: float, rate: float) -> None:
+    """The soak, its figures kept in results.json beside the others."""
+    figures = soak(seconds, rate)
+    figures["date"] = machine()["date"]
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"machine": machine()}
+    results["soak"] = figures
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
 
 
 def table(r: dict[str, Any]) -> str:
@@ -248,6 +269,58 @@ def table(r: dict[str, Any]) -> str:
                 " / ".join(str(x) for x in w1),
                 ratio(w2[0], statistics.median(w1)),
                 "-",
+            )
+        )
+    if "telemetry" in r:
+        t = r["telemetry"]
+        for label, key, goal in (
+            ("intake req/s at saturation", "intake_rps", ">= 0.8"),
+            ("no-op jobs/s through one worker", "jobs_per_s", ">= 0.7"),
+        ):
+            f = t[key]
+            rows.append(
+                (
+                    f"Telemetry A/B/C, {t['rounds']} interleaved rounds, {label}: remediator traced at 1.0 "
+                    "vs bare baseline (median [min-max] of the per-round ratio)",
+                    " / ".join(str(v) for v in f["remediator"]["values"]),
+                    " / ".join(str(v) for v in f["baseline"]["values"]),
+                    f"{f['remediator_over_baseline']['median']} "
+                    f"[{f['remediator_over_baseline']['min']}-{f['remediator_over_baseline']['max']}]",
+                    goal,
+                )
+            )
+            if "remediator_web_traced" in f:
+                w = f["remediator_web_traced_over_baseline"]
+                rows.append(
+                    (
+                        "  same, remediator with its web requests traced at 1.0 too",
+                        " / ".join(str(v) for v in f["remediator_web_traced"]["values"]),
+                        " / ".join(str(v) for v in f["baseline"]["values"]),
+                        f"{w['median']} [{w['min']}-{w['max']}]",
+                        "-",
+                    )
+                )
+            rows.append(
+                (
+                    "  same, the baseline running sentry-sdk (Flask + Celery, 1.0) vs bare: the SDK alone",
+                    " / ".join(str(v) for v in f["baseline_sdk"]["values"]),
+                    " / ".join(str(v) for v in f["baseline"]["values"]),
+                    f"{f['baseline_sdk_over_baseline']['median']} "
+                    f"[{f['baseline_sdk_over_baseline']['min']}-{f['baseline_sdk_over_baseline']['max']}]",
+                    "-",
+                )
+            )
+    if "telemetry" in r and "dispatch_idle_p99_ms" in r["telemetry"]:
+        d = r["telemetry"]["dispatch_idle_p99_ms"]
+        q = d["remediator_over_baseline"]
+        rows.append(
+            (
+                f"Telemetry A/B, idle dispatch p99 (ms), {r['telemetry']['rounds']} interleaved rounds of "
+                "100 probes: webhook -> script start, traced, vs apply_async -> task start, bare",
+                " / ".join(str(v) for v in d["remediator"]["values"]),
+                " / ".join(str(v) for v in d["baseline"]["values"]),
+                f"{q['median']} [{q['min']}-{q['max']}]",
+                "<= 1.2",
             )
         )
     lines = ["| measure | remediator | baseline | ratio | goal |", "|---|---|---|---|---|"]

@@ -3,6 +3,7 @@ that bare task, on the same broker with the same worker settings as remediator."
 
 from __future__ import annotations
 
+import os
 import time
 
 from celery import Celery
@@ -20,6 +21,23 @@ def make_celery() -> Celery:
     return app
 
 
+def _sdk() -> None:
+    """With BENCH_BASELINE_SDK=1, the baseline itself runs sentry-sdk's Flask and Celery
+    integrations, traced at 1.0 to SENTRY_DSN: what the SDK costs, without remediator."""
+    if os.environ.get("BENCH_BASELINE_SDK") != "1":
+        return
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.flask import FlaskIntegration
+
+    sentry_sdk.init(
+        dsn=os.environ["SENTRY_DSN"],
+        traces_sample_rate=1.0,
+        integrations=[FlaskIntegration(), CeleryIntegration(propagate_traces=True)],
+    )
+
+
+_sdk()
 celery_app = make_celery()
 
 

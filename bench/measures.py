@@ -93,9 +93,49 @@ def intake(env: dict[str, str], log_dir: Path, requests_n: int, seconds: float) 
             proc.stop()
 
 
+def probe_remediator(port: int, store: Any, probes: int, first: int) -> list[float]:
+    """Seconds from a class-A webhook's record to its script's start, one every 50 ms."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    ids = []
+    for n in range(first, first + probes):
+        issue = {**loadgen.PAYLOAD["data"]["issue"], "id": str(n), "culprit": "probe"}
+        body = json.dumps({**loadgen.PAYLOAD, "data": {"issue": issue}}, separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Sentry-Hook-Resource": "issue",
+            "Sentry-Hook-Timestamp": str(int(time.time())),
+            "Sentry-Hook-Signature": sign(SECRET, body),
+        }
+        conn.request("POST", "/sentry/webhook", body=body, headers=headers)
+        answer = json.loads(conn.getresponse().read())
+        ids.append(answer["jobs"][0]["id"])
+        time.sleep(0.05)
+    time.sleep(1.5)
+    lat = []
+    for job_id in ids:
+        job = store.get(job_id)
+        if job and job.started_at:
+            lat.append(job.started_at - job.created_at)
+    return sorted(lat)
+
+
+def probe_baseline(client: redis.Redis, probes: int) -> list[float]:
+    """Seconds from apply_async to the bare task's start, one every 50 ms."""
+    from bench.baseline import QUEUE, noop
+
+    client.delete("bench:baseline:latency")
+    for _ in range(probes):
+        noop.apply_async(kwargs={"sent_at": time.time()}, queue=QUEUE, priority=0)
+        time.sleep(0.05)
+    time.sleep(1.5)
+    return sorted(float(x) for x in client.lrange("bench:baseline:latency", 0, -1))
+
+
 def dispatch_latency(env: dict[str, str], log_dir: Path, client: redis.Redis, probes: int) -> dict[str, Any]:
     """Webhook received -> script starts (remediator) vs apply_async -> task starts (bare)."""
-    from bench.baseline import QUEUE, noop
+    from bench.baseline import QUEUE
     from remediator.jobs import JobStore
 
     store = JobStore(redis.Redis.from_url(env["REMEDIATOR_BROKER_URL"], decode_responses=True))
@@ -104,48 +144,10 @@ def dispatch_latency(env: dict[str, str], log_dir: Path, client: redis.Redis, pr
     bare = worker("baseline", "bench.baseline", QUEUE, env, log_dir)
     out: dict[str, Any] = {}
     try:
-        import http.client
-
-        def probe_ours(first: int) -> list[float]:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            ids = []
-            for n in range(first, first + probes):
-                body = json.dumps(
-                    {
-                        **loadgen.PAYLOAD,
-                        "data": {
-                            "issue": {**loadgen.PAYLOAD["data"]["issue"], "id": str(n), "culprit": "probe"}
-                        },
-                    },
-                    separators=(",", ":"),
-                ).encode()
-                headers = {
-                    "Content-Type": "application/json",
-                    "Sentry-Hook-Resource": "issue",
-                    "Sentry-Hook-Timestamp": str(int(time.time())),
-                    "Sentry-Hook-Signature": sign(SECRET, body),
-                }
-                conn.request("POST", "/sentry/webhook", body=body, headers=headers)
-                answer = json.loads(conn.getresponse().read())
-                ids.append(answer["jobs"][0]["id"])
-                time.sleep(0.05)
-            time.sleep(1.5)
-            lat = []
-            for job_id in ids:
-                job = store.get(job_id)
-                if job and job.started_at:
-                    lat.append(job.started_at - job.created_at)
-            return sorted(lat)
-
-        def probe_bare() -> list[float]:
-            client.delete("bench:baseline:latency")
-            for _ in range(probes):
-                noop.apply_async(kwargs={"sent_at": time.time()}, queue=QUEUE, priority=0)
-                time.sleep(0.05)
-            time.sleep(1.5)
-            return sorted(float(x) for x in client.lrange("bench:baseline:latency", 0, -1))
-
-        for label, lat in (("remediator_idle", probe_ours(2_000_000)), ("baseline_idle", probe_bare())):
+        for label, lat in (
+            ("remediator_idle", probe_remediator(port, store, probes, 2_000_000)),
+            ("baseline_idle", probe_baseline(client, probes)),
+        ):
             out[label] = {
                 "n": len(lat),
                 "p50_ms": round(1000 * loadgen.percentile(lat, 50), 2),
@@ -163,7 +165,7 @@ def dispatch_latency(env: dict[str, str], log_dir: Path, client: redis.Redis, pr
         )
         background.start()
         time.sleep(2)
-        lat = probe_ours(4_000_000)
+        lat = probe_remediator(port, store, probes, 4_000_000)
         background.join()
         out["remediator_under_load"] = {
             "n": len(lat),

@@ -353,7 +353,14 @@ repositories:
     assert pull["draft"] and pull["head"]["ref"] == branch and pull["base"]["ref"] == "feature"
     assert {k: v for k, v in heads(remote).items() if k != branch} == before
     assert "import os" not in git("show", f"{branch}:app/x.py", cwd=remote)
-    comments = standin.comment_texts(issue["id"])
+    # The comments are the write-back listener's, sent after the job's own steps.
+    comments = wait_for(
+        lambda: (
+            (texts := standin.comment_texts(issue["id"]))
+            and any(c.startswith("Verified: the build passes") for c in texts)
+            and texts
+        ),
+        what="the verified comment",
+    )
     assert any(pull["html_url"] in c for c in comments)
-    assert any(c.startswith("Verified: the build passes") for c in comments)
     assert issue["status"] == "unresolved"  # its pull request is not merged yet

@@ -71,6 +71,9 @@ def start_demo(settings: Settings, data_dir: Path) -> tuple[SentryStandIn, dict[
         # The stand-in ingests events at once, so the demo's short quiet window means something.
         "REMEDIATOR_MIN_VERIFY_AFTER": str(min(settings.min_verify_after, settings.demo_verify_after)),
     }
+    if "sentry_web_traces_sample_rate" not in settings.model_fields_set:
+        # The demo shows the whole trace: the webhook's request, then its job.
+        env["REMEDIATOR_SENTRY_WEB_TRACES_SAMPLE_RATE"] = "1.0"
     if "rules_file" not in settings.model_fields_set:
         rules = data_dir / "demo-rules.yaml"
         rules.write_text(

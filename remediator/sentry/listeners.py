@@ -134,25 +134,26 @@ class SentryTelemetry(Listener):
         return bool(ctx.settings.sentry_dsn)
 
     def on_started(self, event: Event) -> str | None:
-        """Tag the job's transaction."""
+        """Open the job's transaction."""
         if event.job is not None:
             telemetry.start_job(event.job)
         return None
 
     def on_succeeded(self, event: Event) -> str | None:
-        """Mark the transaction ok."""
-        telemetry.finish_job(ok=True)
+        """Close the transaction, ok."""
+        telemetry.end_job(ok=True)
         return None
 
     def on_failed(self, event: Event) -> str | None:
-        """Mark the transaction failed and send the failure as an error event (for jobs that
-        ran: a job refused at submission has no transaction)."""
+        """Send the failure as an error event and close the transaction failed (for jobs
+        that ran: a job refused at submission has no transaction)."""
         if event.job is not None and event.job.attempts > 0:
-            telemetry.finish_job(ok=False)
-            telemetry.capture_failure(event.job)
+            telemetry.end_job(ok=False, failure=event.job)
         return None
 
     def on_needs_attention(self, event: Event) -> str | None:
-        """Mark the transaction failed."""
-        telemetry.finish_job(ok=False)
+        """Close the transaction failed."""
+        telemetry.end_job(ok=False)
         return None
+
+    on_cancelled = on_needs_attention

@@ -40,6 +40,37 @@ def _worker_telemetry(**_: Any) -> None:
     init_sentry(get_settings(), "worker")
 
 
+@signals.task_failure.connect
+def _task_error(sender: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+    # Without sentry-sdk's Celery integration (see telemetry.init_sentry), a task's
+    # unexpected error reaches Sentry from here; a job's failure is the listener's.
+    from remediator.sentry.telemetry import capture_task_error
+
+    if exception is not None:
+        expected = isinstance(exception, tuple(getattr(sender, "throws", ()) or ()))
+        capture_task_error(getattr(sender, "name", "?"), exception, expected)
+
+
+@signals.before_task_publish.connect
+def _trace_out(sender: str | None = None, headers: dict[str, Any] | None = None, **_: Any) -> None:
+    # A job continues the trace of the request that submitted it (when that was traced).
+    if sender == defaults.RUN_JOB_TASK and headers is not None:
+        from remediator.sentry.telemetry import outgoing_trace_headers
+
+        headers.update(outgoing_trace_headers())
+
+
+@signals.task_prerun.connect
+def _trace_in(sender: Any = None, task: Any = None, **_: Any) -> None:
+    if getattr(sender, "name", None) == defaults.RUN_JOB_TASK and task is not None:
+        from remediator.sentry.telemetry import incoming_trace_headers
+
+        request = task.request
+        incoming_trace_headers(
+            {k: v for k in ("sentry-trace", "baggage") if isinstance(v := getattr(request, k, None), str)}
+        )
+
+
 @signals.beat_init.connect
 def _beat_telemetry(**_: Any) -> None:
     from remediator.sentry.telemetry import init_sentry
