@@ -300,6 +300,17 @@ def table(r: dict[str, Any]) -> str:
                         "-",
                     )
                 )
+            if "remediator_no_telemetry" in f:
+                w = f["remediator_no_telemetry_over_baseline"]
+                rows.append(
+                    (
+                        "  same, remediator without SENTRY_DSN: remediator's own work",
+                        " / ".join(str(v) for v in f["remediator_no_telemetry"]["values"]),
+                        " / ".join(str(v) for v in f["baseline"]["values"]),
+                        f"{w['median']} [{w['min']}-{w['max']}]",
+                        "-",
+                    )
+                )
             rows.append(
                 (
                     "  same, the baseline running sentry-sdk (Flask + Celery, 1.0) vs bare: the SDK alone",

@@ -30,7 +30,7 @@ from bench.rig import Process, gunicorn, worker
 from bench.sink import dsn
 from remediator.local.embedded_redis import free_port
 
-ARMS = ("remediator", "baseline", "baseline_sdk")
+ARMS = ("remediator", "baseline", "baseline_sdk", "remediator_no_telemetry")
 WEB_ARMS = (*ARMS, "remediator_web_traced")
 """Intake also measures remediator with its web requests traced at 1.0 too (by default they
 are not: REMEDIATOR_SENTRY_WEB_TRACES_SAMPLE_RATE is 0)."""
@@ -82,6 +82,9 @@ def dispatch_rounds(
     )
     bare = worker("ab-dispatch-bare", "bench.baseline", QUEUE, envs["baseline"], log_dir)
     try:
+        # Warm both paths first (each gunicorn worker's and pool process's first job).
+        probe_remediator(port, store, 20, 5_900_000)
+        probe_baseline(client, 20)
         for round_ in range(rounds):
             lat = probe_remediator(port, store, PROBES, 6_000_000 + round_ * PROBES)
             p99["remediator"].append(round(1000 * loadgen.percentile(lat, 99), 2))
@@ -108,12 +111,14 @@ def telemetry_ab(
         "baseline": bare,
         "baseline_sdk": {**traced, "BENCH_BASELINE_SDK": "1"},
         "remediator_web_traced": {**traced, "REMEDIATOR_SENTRY_WEB_TRACES_SAMPLE_RATE": "1.0"},
+        "remediator_no_telemetry": bare,
     }
     apps = {
         "remediator": "remediator.web.app:create_app()",
         "baseline": "bench.baseline:create_app()",
         "baseline_sdk": "bench.baseline:create_app()",
         "remediator_web_traced": "remediator.web.app:create_app()",
+        "remediator_no_telemetry": "remediator.web.app:create_app()",
     }
     intake: dict[str, list[float]] = {arm: [] for arm in WEB_ARMS}
     jobs: dict[str, list[float]] = {arm: [] for arm in ARMS}
@@ -137,7 +142,7 @@ def telemetry_ab(
         for round_ in range(rounds):
             for arm in ARMS:
                 purge(client)
-                if arm == "remediator":
+                if arm.startswith("remediator"):
                     rate = drain_rate(envs[arm], log_dir, client, jobs_n)
                 else:
                     rate = bare_drain_rate(envs[arm], log_dir, client, jobs_n, f"ab-worker-{arm}-{round_}")

@@ -57,6 +57,22 @@ TAGS_KEPT = ("repository", "pull_request", "commit", "branch")
 """The Sentry event's tags kept on the job record (where a build or change came from)."""
 
 
+def presumed_status(spec: JobSpec, global_dry_run: bool) -> tuple[JobStatus, str | None]:
+    """What a planned job becomes if every limit of the gate lets it through: a dry run,
+    waiting for approval, or queued."""
+    if spec.dry_run or global_dry_run:
+        return JobStatus.DRY_RUN, f"dry run: would queue {spec.script} on {spec.tier}"
+    if spec.approval:
+        return JobStatus.AWAITING_APPROVAL, "approval required before it runs"
+    return JobStatus.QUEUED, None
+
+
+def active_ttl(time_limit: int | None, approval_ttl: float) -> float:
+    """How long a job's key stays held at most if nothing frees it (it waited for approval
+    and ran to its limit), plus a margin."""
+    return (time_limit or 3600) + approval_ttl + 300
+
+
 class Dispatcher:
     """Turns JobSpecs into job records, and queues those that may run."""
 
@@ -108,16 +124,11 @@ class Dispatcher:
                 job.status, job.error, job.finished_at = JobStatus.FAILED, error, time.time()
                 self.store.create(job, event=event_for(None, job.status).value)
                 return self.lifecycle.created(job)
-            dry = spec.dry_run or self.dry_run
-            ttl = (job.time_limit or 3600) + self.approval_ttl + 300
+            ttl = active_ttl(job.time_limit, self.approval_ttl)
             # What the job becomes if every limit lets it through; the record is written in
             # the gate's own transaction and corrected below when a limit says otherwise.
-            if dry:
-                job.status = JobStatus.DRY_RUN
-                job.reason = f"dry run: would queue {spec.script} on {spec.tier}"
-            elif spec.approval:
-                job.status = JobStatus.AWAITING_APPROVAL
-                job.reason = "approval required before it runs"
+            job.status, job.reason = presumed_status(spec, self.dry_run)
+            dry = job.status == JobStatus.DRY_RUN
 
             def record(pipe: Any) -> None:
                 self.store.queue_create(pipe, job, event=event_for(None, job.status).value)

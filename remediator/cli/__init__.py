@@ -1,6 +1,18 @@
 """The `remediator` command: one module per command group, all attached to `main`."""
 
-from remediator.cli import analyze, builds, control, demo, jobs, notify, processes, rules, sentry
+from remediator.cli import analyze, backtest, builds, control, demo, jobs, notify, processes, rules, sentry
 from remediator.cli.base import main
 
-__all__ = ["analyze", "builds", "control", "demo", "jobs", "main", "notify", "processes", "rules", "sentry"]
+__all__ = [
+    "analyze",
+    "backtest",
+    "builds",
+    "control",
+    "demo",
+    "jobs",
+    "main",
+    "notify",
+    "processes",
+    "rules",
+    "sentry",
+]

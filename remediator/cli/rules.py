@@ -36,16 +36,12 @@ def rules_check(file: Path | None) -> None:
 
 
 def _guess_resource(document: Any) -> str:
-    data = document.get("data") if isinstance(document, dict) else None
-    for key, resource in (
-        ("issue", "issue"),
-        ("event", "event_alert"),
-        ("error", "error"),
-        ("metric_alert", "metric_alert"),
-    ):
-        if isinstance(data, dict) and key in data:
-            return resource
-    raise click.ClickException("cannot tell the resource from the payload; pass --resource")
+    from remediator.backtest.history import resource_of
+
+    try:
+        return resource_of(document)
+    except RemediatorError:
+        raise click.ClickException("cannot tell the resource from the payload; pass --resource") from None
 
 
 @rules.command("test")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -30,6 +30,32 @@ from remediator.rules.engine import JobSpec
 
 _GATE = (Path(__file__).parent / "gate.lua").read_text()
 """The decision as one Lua script: every check and reservation is atomic."""
+
+
+class GateKeys(NamedTuple):
+    """The keys one decision reads and writes (KEYS of gate.lua, in order)."""
+
+    dedup: str
+    breaker: str
+    paused: str
+    once: str
+    active: str
+    rule_runs: str
+    tier_runs: str
+
+
+def gate_keys(spec: JobSpec, subject: Subject) -> GateKeys:
+    """The keys of the decision for this job."""
+    content = f"{subject.resource}:{subject.action}:{content_id(subject)}"
+    return GateKeys(
+        dedup_key(spec.rule, content),
+        breaker_key(spec.rule),
+        PAUSED_KEY,
+        once_key(spec.rule, spec.key),
+        active_key(spec.rule, spec.key),
+        rule_runs_key(spec.rule),
+        tier_runs_key(spec.tier),
+    )
 
 
 @dataclass(frozen=True)
@@ -57,26 +83,19 @@ class Gate:
         active_ttl: float,
         then: Callable[[Any], None] | None = None,
         peek: bool = False,
+        now: float | None = None,
     ) -> Verdict:
         """Check every limit for the job and, if it may go ahead and reserve is set, take
         its place in each (atomically). peek: only look; nothing is written (not even the
-        delivery's dedup mark)."""
+        delivery's dedup mark). now: the time of the decision (a backtest's history; the
+        clock by default)."""
         rule, key = spec.rule, spec.key
-        content = f"{subject.resource}:{subject.action}:{content_id(subject)}"
         rule_max, rule_per = spec.max_runs or (0, 1.0)
         tier_max, tier_per = self.tier_caps.get(spec.tier, (0, 1.0))
-        keys = [
-            dedup_key(rule, content),
-            breaker_key(rule),
-            PAUSED_KEY,
-            once_key(rule, key),
-            active_key(rule, key),
-            rule_runs_key(rule),
-            tier_runs_key(spec.tier),
-        ]
+        keys = list(gate_keys(spec, subject))
         args: list[str | float] = [
             job_id,
-            time.time(),
+            time.time() if now is None else now,
             max(1, math.ceil(spec.dedup_window)),
             spec.once_within or 0,
             rule_max,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -78,6 +79,10 @@ class SentryApi:
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One API call, retried on 429 and 5xx; returns the decoded JSON body."""
+        response = self._call(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}{path}"
         for attempt in range(self.max_retries + 1):
             try:
@@ -102,8 +107,24 @@ class SentryApi:
                     f"{method} {path}: {response.status_code} {response.text[:300]}",
                     response.status_code,
                 )
-            return response.json() if response.content else None
+            return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def issue_pages(self, stats_period: str, query: str = "") -> Iterator[list[dict[str, Any]]]:
+        """The organization's issues seen in the period (`14d`), a page of up to 100 at a
+        time, following Sentry's `Link` cursors; when a page says no requests remain, the
+        next waits for the rate limit's reset."""
+        path = f"/organizations/{self.org}/issues/"
+        params = {"statsPeriod": stats_period, "query": query, "limit": "100"}
+        cursor: str | None = None
+        while True:
+            response = self._call("GET", path, params={**params, **({"cursor": cursor} if cursor else {})})
+            yield response.json()
+            cursor = next_cursor(response.headers.get("Link", ""))
+            if cursor is None:
+                return
+            if response.headers.get("X-Sentry-Rate-Limit-Remaining") == "0":
+                self.sleep(min(self.max_delay, retry_delay(response, 0, self.backoff)))
 
     def get_issue(self, issue_id: str) -> dict[str, Any]:
         """The issue (status, firstSeen, lastSeen, count, ...)."""
@@ -136,6 +157,16 @@ class SentryApi:
             body["statusDetails"] = details
         result: dict[str, Any] = self.request("PUT", self._issue_path(issue_id), json=body)
         return result
+
+
+def next_cursor(link: str) -> str | None:
+    """The cursor of the next page in Sentry's `Link` header, None on the last page."""
+    for part in link.split(","):
+        if 'rel="next"' in part and 'results="true"' in part:
+            found = re.search(r'cursor="([^"]+)"', part)
+            if found:
+                return found[1]
+    return None
 
 
 def api_for(settings: Settings) -> SentryApi | None:

@@ -260,6 +260,9 @@ class SentryStandIn:
         configured = self.config.handle(method, path, document)
         if configured is not None:
             return configured
+        listing = _ISSUES.fullmatch(path)
+        if listing and listing[1] == self.org and method == "GET":
+            return self._list_issues(path, query)
         match = _ISSUE.fullmatch(path)
         if not match or match[1] != self.org:
             return 404, {}, {"detail": "The requested resource does not exist"}
@@ -281,6 +284,36 @@ class SentryStandIn:
                 since = _parse(query["start"]) if query.get("start") else float("-inf")
                 return 200, {}, [_public(e) for e in reversed(events) if e["_ts"] >= since][:100]
         return 405, {}, {"detail": f'Method "{method}" not allowed.'}
+
+    def _list_issues(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        """Sentry's issue list: seen within `statsPeriod`, `query` "" (all) or the default
+        "is:unresolved", newest last-seen first, `limit` up to 100, `Link` cursors."""
+        period = re.fullmatch(r"(\d+)([smhdw])", query.get("statsPeriod", "14d"))
+        if period is None:
+            return 400, {}, {"detail": "Invalid stats_period. Valid choices are '', '24h', and '14d'"}
+        since = (
+            time.time() - int(period[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[period[2]]
+        )
+        limit = min(100, int(query.get("limit", "100")))
+        offset = int(query.get("cursor", "0:0:0").split(":")[1])
+        wanted = query.get("query", "is:unresolved").strip()
+        with self._lock:
+            found = [
+                i
+                for i in self.issues.values()
+                if _parse(i["lastSeen"]) >= since
+                and (wanted != "is:unresolved" or i["status"] == "unresolved")
+            ]
+        found.sort(key=lambda i: (_parse(i["lastSeen"]), i["id"]), reverse=True)
+        page = found[offset : offset + limit]
+        url = f"{self.url}{path}"
+        more = offset + limit < len(found)
+        back, ahead = f"0:{max(0, offset - limit)}:1", f"0:{offset + limit}:0"
+        link = (
+            f'<{url}?cursor={back}>; rel="previous"; results="{str(offset > 0).lower()}"; cursor="{back}", '
+            f'<{url}?cursor={ahead}>; rel="next"; results="{str(more).lower()}"; cursor="{ahead}"'
+        )
+        return 200, {"Link": link}, page
 
     def _autofix(self, method: str, issue_id: str, body: Any) -> tuple[int, dict[str, str], Any]:
         with self._lock:
@@ -439,6 +472,7 @@ _ENVELOPE = re.compile(r"/api/(\d+)/envelope/")
 _AUTOFIX = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/autofix/")
 SEER_STEPS = ("root_cause", "solution", "code_changes", "pr_iteration", "open_pr", "coding_agent_handoff")
 SEER_STOPPING_POINTS = ("root_cause", "solution", "code_changes", "open_pr")
+_ISSUES = re.compile(r"/api/0/organizations/([^/]+)/issues/")
 _ISSUE = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/(comments/|events/|events/latest/)?")
 
 
