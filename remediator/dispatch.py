@@ -101,6 +101,7 @@ class Dispatcher:
             script=spec.script,
             tier=spec.tier,
             priority_class=spec.priority_class,
+            class_reason=spec.class_reason,
             namespace=spec.namespace,
             params=spec.params,
             sentry_issue_id=subject.issue_id,

@@ -30,7 +30,7 @@ def rules_check(file: Path | None) -> None:
     for rule in ruleset.rules:
         job = rule.job
         click.echo(
-            f"  {rule.name}: {job.script} on {job.tier}, class {job.priority_class.value}, "
+            f"  {rule.name}: {job.script} on {job.tier}, class {job.class_text}, "
             f"namespace {job.namespace}" + ("" if rule.enabled else " (disabled)")
         )
 

@@ -68,6 +68,8 @@ class Job(BaseModel):
     script: str
     tier: str
     priority_class: PriorityClass
+    class_reason: str | None = None
+    """Why the job has its class, when its rule computed it from the issue's damage."""
     namespace: str
     params: dict[str, Any] = Field(default_factory=dict)
     sentry_issue_id: str | None = None

@@ -55,6 +55,7 @@ class Issue(_Model):
     project: Project
     metadata: dict[str, Any] = Field(default_factory=dict)
     count: str | None = None
+    user_count: int | None = Field(default=None, alias="userCount")
     first_seen: str | None = Field(default=None, alias="firstSeen")
     last_seen: str | None = Field(default=None, alias="lastSeen")
     web_url: str | None = None

@@ -29,6 +29,10 @@ class Subject:
     """The metric alert incident's id (metric_alert only)."""
     actor_type: str = ""
     actor_id: str = ""
+    events: int | None = None
+    """The issue's event count, when the payload says (issue webhooks)."""
+    users: int | None = None
+    """How many users the issue affected, when the payload says (issue webhooks)."""
     context: dict[str, Any] = field(default_factory=dict)
     """What templates in a rule's params see: the normalised fields and the raw `data`."""
 
@@ -77,6 +81,8 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
             "project": issue.project.slug,
             "exception_types": (meta_type,) if isinstance(meta_type, str) else (),
             "issue_id": issue.id,
+            "events": int(issue.count) if issue.count and issue.count.isdigit() else None,
+            "users": issue.user_count,
         }
     elif isinstance(data, EventAlertData):
         fields = _event_fields(data.event)

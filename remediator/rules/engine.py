@@ -32,6 +32,8 @@ class JobSpec:
     priority_class: PriorityClass
     namespace: str
     params: dict[str, Any] = field(default_factory=dict)
+    class_reason: str | None = None
+    """Why the job has its class, when the rule computes it from the damage."""
     time_limit: int | None = None
     """The rule's hard time limit, if it lowers the script's."""
     verify_after: float = VERIFY_AFTER_SECONDS
@@ -169,11 +171,15 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
     except (TemplateError, ArithmeticError, ValueError, TypeError) as exc:
         params, key = {}, ""
         error = f"params could not be rendered: {type(exc).__name__}: {exc}"
+    priority_class, class_reason = job.priority_class, None
+    if job.class_by is not None:
+        priority_class, class_reason = job.class_by.choose(subject.users, subject.events)
     return JobSpec(
         rule=rule.name,
         script=job.script,
         tier=job.tier,
-        priority_class=job.priority_class,
+        priority_class=priority_class,
+        class_reason=class_reason,
         namespace=job.namespace,
         params=params,
         time_limit=job.time_limit,
@@ -185,7 +191,7 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         once_within=rule.once_within,
         max_runs=(rule.max_runs.count, rule.max_runs.per) if rule.max_runs else None,
         breaker_after=rule.breaker_after,
-        approval=rule.needs_approval(),
+        approval=rule.needs_approval(priority_class),
         dry_run=rule.dry_run,
         render_error=error,
     )

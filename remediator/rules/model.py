@@ -93,12 +93,89 @@ class Match(_Strict):
         return self.action if self.action is not None else defaults.FIRING_ACTIONS[resource]
 
 
+class Damage(_Strict):
+    """When a computed class applies: the issue hurt more than this many users, or has more
+    than this many events (either, when both are given)."""
+
+    users_over: int | None = Field(default=None, ge=0)
+    events_over: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _something(self) -> Damage:
+        if self.users_over is None and self.events_over is None:
+            raise ValueError("give users_over or events_over")
+        return self
+
+    def why(self, users: int | None, events: int | None) -> str | None:
+        """Why it holds for these figures, or None when it does not (unknown never holds)."""
+        if self.users_over is not None and users is not None and users > self.users_over:
+            return f"{users} users affected (over {self.users_over})"
+        if self.events_over is not None and events is not None and events > self.events_over:
+            return f"{events} events (over {self.events_over})"
+        return None
+
+
+class ClassByDamage(_Strict):
+    """`class: {A: {users_over: 1000}, B: {users_over: 100}, default: C}`: the most urgent
+    class whose condition holds for the issue, else `default`."""
+
+    A: Damage | None = None
+    B: Damage | None = None
+    C: Damage | None = None
+    D: Damage | None = None
+    default: PriorityClass
+
+    def describe(self) -> str:
+        """One line: `A if users > 1000; B if events > 50; else C`."""
+        parts = []
+        for cls in PriorityClass:
+            condition = getattr(self, cls.value)
+            if condition is not None:
+                tests = [
+                    f"{what} > {n}"
+                    for what, n in (("users", condition.users_over), ("events", condition.events_over))
+                    if n is not None
+                ]
+                parts.append(f"{cls.value} if {' or '.join(tests)}")
+        return "; ".join([*parts, f"else {self.default.value}"])
+
+    def choose(self, users: int | None, events: int | None) -> tuple[PriorityClass, str]:
+        """The class and why."""
+        for cls in PriorityClass:
+            condition = getattr(self, cls.value)
+            if condition is not None and (reason := condition.why(users, events)):
+                return cls, f"class {cls.value}: {reason}"
+        known = ", ".join(
+            f"{n} {what}" for n, what in ((users, "users"), (events, "events")) if n is not None
+        )
+        return self.default, f"class {self.default.value} (default): " + (
+            f"{known}, under every threshold" if known else "the issue's users and events are not known"
+        )
+
+
 class JobTemplate(_Strict):
     """The job a matching rule submits; string params are sandboxed Jinja2 templates."""
+
+    @property
+    def class_text(self) -> str:
+        """The class as the rule gives it: a letter, or how it is computed."""
+        return self.class_by.describe() if self.class_by else self.priority_class.value
 
     script: str
     tier: str
     priority_class: PriorityClass = Field(alias="class")
+    """The class; when the rule computes it (`class_by`), the default."""
+    class_by: ClassByDamage | None = None
+    """Set from `class: {A: {...}, ..., default: C}`: the class follows the damage."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _computed_class(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("class"), dict):
+            computed = dict(value["class"])
+            return {**value, "class": computed.get("default"), "class_by": computed}
+        return value
+
     namespace: str = Field(default="default", pattern=NAME_PATTERN)
     params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     time_limit: int | None = Field(default=None, ge=1)
@@ -206,7 +283,9 @@ class Rule(_Strict):
     breaker_after: int = Field(default=defaults.BREAKER_AFTER, ge=0)
     """After this many consecutive failed or ineffective jobs the rule disables itself (0: never)."""
     approval: bool | None = None
-    """Whether a person must approve each job; default: yes for prod rules of class A."""
+    """Whether a person must approve each job; default: yes for class-A jobs on the approval
+    tiers (prod), the class being the one each job gets when the rule computes it."""
+    _approval_tier: bool = PrivateAttr(default=False)
     dry_run: bool = False
     """Evaluate and record everything, run nothing."""
 
@@ -229,18 +308,21 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _default_approval(self, info: ValidationInfo) -> Rule:
-        # Unless the rule says, class-A jobs on the approval tiers wait for a person.
-        if self.approval is None:
-            tiers = (info.context or {}).get("approval_tiers") or defaults.DEFAULT_APPROVAL_TIERS
-            wanted = self.job.tier in tiers and self.job.priority_class == PriorityClass.A
-            object.__setattr__(self, "approval", wanted)
+        # Unless the rule says, class-A jobs on the approval tiers wait for a person; when
+        # the class is computed, approval follows the class each job gets.
+        tiers = (info.context or {}).get("approval_tiers") or defaults.DEFAULT_APPROVAL_TIERS
+        self._approval_tier = self.job.tier in tiers
+        if self.approval is None and self.job.class_by is None:
+            object.__setattr__(
+                self, "approval", self._approval_tier and self.job.priority_class == PriorityClass.A
+            )
         return self
 
-    def needs_approval(self) -> bool:
-        """Whether this rule's jobs wait for a person."""
+    def needs_approval(self, priority_class: PriorityClass | None = None) -> bool:
+        """Whether this rule's jobs (of this class, when it is computed) wait for a person."""
         if self.approval is not None:
             return self.approval
-        return self.job.tier in defaults.DEFAULT_APPROVAL_TIERS and self.job.priority_class == PriorityClass.A
+        return self._approval_tier and (priority_class or self.job.priority_class) == PriorityClass.A
 
     @field_validator("verify_after")
     @classmethod

@@ -29,7 +29,8 @@ def _what(job: Job) -> str:
 
 def submitted(job: Job) -> str:
     """Posted when a job is submitted for the issue."""
-    return f"Automated remediation job {job.id} submitted: {_what(job)}, rule '{job.rule}'."
+    why = f" ({job.class_reason})" if job.class_reason else ""
+    return f"Automated remediation job {job.id} submitted: {_what(job)}, rule '{job.rule}'{why}."
 
 
 def finished(job: Job, url: str) -> str:
