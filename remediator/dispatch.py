@@ -102,6 +102,7 @@ class Dispatcher:
             tier=spec.tier,
             priority_class=spec.priority_class,
             class_reason=spec.class_reason,
+            release_note=spec.release_note,
             namespace=spec.namespace,
             params=spec.params,
             sentry_issue_id=subject.issue_id,

@@ -12,7 +12,7 @@ import redis
 from remediator.defaults import PriorityClass
 from remediator.errors import RuleError
 from remediator.jobs import JobStatus
-from remediator.payloads import parse_webhook, subject_of
+from remediator.payloads import Subject, parse_webhook, subject_of
 from remediator.rules import load_rules, plan
 from remediator.sentry import comments
 from remediator.testing.factories import make_dispatcher
@@ -30,7 +30,7 @@ rules:
 """
 
 
-def issue(issue_id: str, users: int | None, events: int = 1) -> object:
+def issue(issue_id: str, users: int | None, events: int = 1) -> Subject:
     body = payload("issue_created")
     body["data"]["issue"].update(id=issue_id, culprit="checkout.pay", count=str(events))
     if users is None:

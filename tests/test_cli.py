@@ -22,7 +22,8 @@ def runner() -> CliRunner:
 def test_rules_check_lists_the_shipped_rules(runner: CliRunner) -> None:
     result = runner.invoke(main, ["rules", "check"])
     assert result.exit_code == 0, result.output
-    assert "4 rules OK" in result.output
+    assert "5 rules OK" in result.output
+    assert "new-in-latest-deploy: http-request on prod, class A, namespace rollback" in result.output
     assert "database-pool: restart-db-pool on prod, class A, namespace self-healing" in result.output
 
 

@@ -16,8 +16,8 @@ from remediator.defaults import CANCELLING_ACTIONS, SENTRY_RESOURCES_IGNORED
 from remediator.dispatch import Dispatcher
 from remediator.errors import BrokerUnavailable, PayloadError
 from remediator.jobs import JobStatus
-from remediator.payloads import MODELS, decode_json, parse_seer, parse_webhook, subject_of
-from remediator.rules import RuleSet, plan
+from remediator.payloads import MODELS, Subject, decode_json, parse_seer, parse_webhook, subject_of
+from remediator.rules import RuleSet, needs_deploy, plan
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,15 @@ class Intake:
     """Turns a verified webhook body into submitted jobs (or says why not)."""
 
     def __init__(
-        self, rules: RuleSet | Callable[[], RuleSet], dispatcher: Dispatcher, app_id: str | None = None
+        self,
+        rules: RuleSet | Callable[[], RuleSet],
+        dispatcher: Dispatcher,
+        app_id: str | None = None,
+        enrich: Callable[[Subject], Subject] | None = None,
     ) -> None:
+        self.enrich = enrich
+        """Looks up what rules may ask beyond the payload (the release's deploy), only when
+        some rule does."""
         self._rules = rules
         """The rule set, or what returns the current one (rules reload while running)."""
         self.dispatcher = dispatcher
@@ -77,7 +84,10 @@ class Intake:
                 cancelled = self.dispatcher.cancel_for_issue(subject.issue_id, reason)
                 if subject.action == "resolved":
                     self.dispatcher.issue_resolved(subject.issue_id)
-            specs = plan(self.rules, subject)
+            rules = self.rules
+            if self.enrich is not None and needs_deploy(rules):
+                subject = self.enrich(subject)
+            specs = plan(rules, subject)
             if not specs and cancelled:
                 return {"status": "cancelled", "cancelled": cancelled}, 200
             if not specs:

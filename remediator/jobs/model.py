@@ -70,6 +70,9 @@ class Job(BaseModel):
     priority_class: PriorityClass
     class_reason: str | None = None
     """Why the job has its class, when its rule computed it from the issue's damage."""
+    release_note: str | None = None
+    """For a rule that matched on the deploy: the release that began it, when and by whom
+    it was deployed."""
     namespace: str
     params: dict[str, Any] = Field(default_factory=dict)
     sentry_issue_id: str | None = None

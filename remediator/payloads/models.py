@@ -56,6 +56,7 @@ class Issue(_Model):
     metadata: dict[str, Any] = Field(default_factory=dict)
     count: str | None = None
     user_count: int | None = Field(default=None, alias="userCount")
+    first_release: dict[str, Any] | None = Field(default=None, alias="firstRelease")
     first_seen: str | None = Field(default=None, alias="firstSeen")
     last_seen: str | None = Field(default=None, alias="lastSeen")
     web_url: str | None = None

@@ -11,6 +11,23 @@ from remediator.payloads.models import ErrorData, Event, EventAlertData, IssueDa
 
 
 @dataclass(frozen=True)
+class Deploy:
+    """What Sentry says about the subject's release in its environment, looked up by an
+    adapter when a rule asks (`new_in_latest_deploy`, `deployed_within`)."""
+
+    release: str
+    environment: str
+    finished_at: float
+    """When the release's last deploy to the environment finished (epoch seconds)."""
+    age: float
+    """Seconds from that deploy to the webhook."""
+    name: str
+    """The deploy's name or URL, as recorded in Sentry (who or what deployed it)."""
+    latest: bool
+    """Whether it is the release deployed last in the environment."""
+
+
+@dataclass(frozen=True)
 class Subject:
     """What a rule looks at: the fields of any resource, normalised to one shape."""
 
@@ -29,6 +46,10 @@ class Subject:
     """The metric alert incident's id (metric_alert only)."""
     actor_type: str = ""
     actor_id: str = ""
+    release: str = ""
+    """The event's release, or the issue's first release (`firstRelease`)."""
+    deploy: Deploy | None = None
+    """The release's deploy in the subject's environment, when looked up (see Deploy)."""
     events: int | None = None
     """The issue's event count, when the payload says (issue webhooks)."""
     users: int | None = None
@@ -58,6 +79,7 @@ def _event_fields(event: Event) -> dict[str, Any]:
         "culprit": event.culprit or "",
         "level": event.level or "",
         "environment": event.environment or tags.get("environment", ""),
+        "release": event.release or tags.get("release", ""),
         "project": str(event.project) if event.project is not None else "",
         "exception_types": tuple(types),
         "tags": tags,
@@ -81,6 +103,7 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
             "project": issue.project.slug,
             "exception_types": (meta_type,) if isinstance(meta_type, str) else (),
             "issue_id": issue.id,
+            "release": str((issue.first_release or {}).get("version") or ""),
             "events": int(issue.count) if issue.count and issue.count.isdigit() else None,
             "users": issue.user_count,
         }
@@ -107,7 +130,11 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
         actor_id=str(actor.id) if actor else "",
         **fields,
     )
-    context = {f.name: getattr(subject, f.name) for f in dataclasses.fields(subject) if f.name != "context"}
+    context = {
+        f.name: getattr(subject, f.name)
+        for f in dataclasses.fields(subject)
+        if f.name not in ("context", "deploy")
+    }
     context["exception_type"] = next(iter(subject.exception_types), "")
     raw = hook._raw_data
     context["data"] = raw if raw is not None else hook.model_dump(mode="json", by_alias=True)["data"]

@@ -6,6 +6,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from remediator.defaults import (
@@ -34,6 +35,8 @@ class JobSpec:
     params: dict[str, Any] = field(default_factory=dict)
     class_reason: str | None = None
     """Why the job has its class, when the rule computes it from the damage."""
+    release_note: str | None = None
+    """For a rule that matched on the deploy: which release began it, deployed when, by whom."""
     time_limit: int | None = None
     """The rule's hard time limit, if it lowers the script's."""
     verify_after: float = VERIFY_AFTER_SECONDS
@@ -74,6 +77,8 @@ class CompiledMatch:
     texts: tuple[tuple[str, TextTest], ...]
     exception_type: TextTest | None
     tags: tuple[tuple[str, TextTest], ...]
+    new_in_latest_deploy: bool | None = None
+    deployed_within: float | None = None
 
     def __call__(self, subject: Subject) -> bool:
         actions = self.actions.get(subject.resource)
@@ -88,7 +93,19 @@ class CompiledMatch:
             value = subject.tags.get(key)
             if value is None or not test(value):
                 return False
+        if self.new_in_latest_deploy is not None or self.deployed_within is not None:
+            return _deploy_holds(subject, self.new_in_latest_deploy, self.deployed_within)
         return True
+
+
+def _deploy_holds(subject: Subject, new_in_latest: bool | None, within: float | None) -> bool:
+    """The deploy tests, on what the adapter looked up (nothing looked up: they fail)."""
+    deploy = subject.deploy
+    if deploy is None or deploy.release != subject.release:
+        return False
+    if new_in_latest is not None and deploy.latest != new_in_latest:
+        return False
+    return within is None or deploy.age <= within
 
 
 def _text_test(cond: Condition) -> TextTest:
@@ -108,13 +125,20 @@ def _contains(needle: str) -> TextTest:
 
 def compile_match(match: Match) -> CompiledMatch:
     """Turn a rule's match into functions (done once when rules load)."""
-    fields = ("title", "culprit", "level", "environment", "project")
+    fields = ("title", "culprit", "level", "environment", "project", "release")
     return CompiledMatch(
         actions={r: frozenset(match.actions_for(r)) for r in match.resource},
         texts=tuple((name, _text_test(c)) for name in fields if (c := getattr(match, name))),
         exception_type=_text_test(match.exception_type) if match.exception_type else None,
         tags=tuple((key, _text_test(c)) for key, c in match.tags.items()),
+        new_in_latest_deploy=match.new_in_latest_deploy,
+        deployed_within=match.deployed_within,
     )
+
+
+def needs_deploy(rules: RuleSet) -> bool:
+    """Whether any enabled rule matches on the release's deploy (so it must be looked up)."""
+    return compiled(rules).needs_deploy
 
 
 @dataclass(frozen=True)
@@ -124,6 +148,7 @@ class Compiled:
 
     rules: list[tuple[Rule, CompiledMatch]]
     index: RuleIndex
+    needs_deploy: bool = False
 
 
 _COMPILED: OrderedDict[int, tuple[RuleSet, Compiled]] = OrderedDict()
@@ -136,7 +161,9 @@ def compiled(rules: RuleSet) -> Compiled:
     if entry is None or entry[0] is not rules:
         enabled = [r for r in rules.rules if r.enabled]
         ready = Compiled(
-            [(r, compile_match(r.match)) for r in enabled], RuleIndex.build(r.match for r in enabled)
+            [(r, compile_match(r.match)) for r in enabled],
+            RuleIndex.build(r.match for r in enabled),
+            needs_deploy=any(r.match.needs_deploy for r in enabled),
         )
         entry = (rules, ready)
         _COMPILED[id(rules)] = entry
@@ -171,6 +198,13 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
     except (TemplateError, ArithmeticError, ValueError, TypeError) as exc:
         params, key = {}, ""
         error = f"params could not be rendered: {type(exc).__name__}: {exc}"
+    release_note = None
+    if rule.match.needs_deploy and subject.deploy is not None:
+        d = subject.deploy
+        when = datetime.fromtimestamp(d.finished_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        release_note = f"began with release {d.release}, deployed to {d.environment} at {when}" + (
+            f" by {d.name}" if d.name else ""
+        )
     priority_class, class_reason = job.priority_class, None
     if job.class_by is not None:
         priority_class, class_reason = job.class_by.choose(subject.users, subject.events)
@@ -180,6 +214,7 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         tier=job.tier,
         priority_class=priority_class,
         class_reason=class_reason,
+        release_note=release_note,
         namespace=job.namespace,
         params=params,
         time_limit=job.time_limit,

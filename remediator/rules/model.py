@@ -75,7 +75,19 @@ class Match(_Strict):
     environment: Condition | None = None
     project: Condition | None = None
     exception_type: Condition | None = None
+    release: Condition | None = None
+    """The event's release, or the issue's first release."""
+    new_in_latest_deploy: bool | None = None
+    """true: the subject's release is the one deployed last in its environment (the issue
+    began with the latest deploy); false: it is not. Needs Sentry's API (looked up, cached)."""
+    deployed_within: Duration | None = None
+    """The subject's release was deployed to its environment at most this long ago."""
     tags: dict[str, Condition] = Field(default_factory=dict)
+
+    @property
+    def needs_deploy(self) -> bool:
+        """Whether matching needs the release's deploy looked up in Sentry."""
+        return self.new_in_latest_deploy is not None or self.deployed_within is not None
 
     _tuples = field_validator("resource", "action", mode="before")(_as_tuple)
 

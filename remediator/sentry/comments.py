@@ -30,7 +30,13 @@ def _what(job: Job) -> str:
 def submitted(job: Job) -> str:
     """Posted when a job is submitted for the issue."""
     why = f" ({job.class_reason})" if job.class_reason else ""
-    return f"Automated remediation job {job.id} submitted: {_what(job)}, rule '{job.rule}'{why}."
+    return (
+        f"Automated remediation job {job.id} submitted: {_what(job)}, rule '{job.rule}'{why}.{_release(job)}"
+    )
+
+
+def _release(job: Job) -> str:
+    return f" The issue {job.release_note}." if job.release_note else ""
 
 
 def finished(job: Job, url: str) -> str:
@@ -103,5 +109,5 @@ def awaiting_approval(job: Job) -> str:
     """Posted when a job waits for a person."""
     return (
         f"Remediation job {job.id} is waiting for approval: {_what(job)}, rule "
-        f"'{job.rule}'. Approve with `remediator jobs approve {job.id} --by <name>`."
+        f"'{job.rule}'.{_release(job)} Approve with `remediator jobs approve {job.id} --by <name>`."
     )

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from remediator.testing.envelopes import EnvelopeError, decompress, parse_envelope
 from remediator.testing.grouping import grouping, issue_event, send_webhook
 from remediator.testing.sentry_config import SentryConfig
+from remediator.testing.sentry_releases import SentryReleases
 
 RESOLVE_STATUSES = {"resolved", "resolvedInNextRelease", "unresolved", "ignored"}
 DUPLICATE_COMMENT_WINDOW = 3600.0
@@ -62,6 +63,7 @@ class SentryStandIn:
         """Webhook deliveries (alert_to) that failed, as `url: reason`."""
         """Fingerprint -> issue id, for events that arrived in envelopes (alert_to)."""
         self.config = SentryConfig(org, project_id)
+        self.releases = SentryReleases(org)
         """Cron monitors, dashboards, installations and issue alert rules."""
         handler = type("Handler", (_Handler,), {"standin": self})
         self._server = _QuietServer((host, port), handler)
@@ -114,6 +116,7 @@ class SentryStandIn:
             self.webhook_failures.clear()
             self._alert = None
         self.config.reset()
+        self.releases.reset()
 
     # -- what arrived --------------------------------------------------------------------
     def items(self, item_type: str) -> list[Any]:
@@ -260,6 +263,9 @@ class SentryStandIn:
         configured = self.config.handle(method, path, document)
         if configured is not None:
             return configured
+        released = self.releases.handle(method, path, document)
+        if released is not None:
+            return released
         listing = _ISSUES.fullmatch(path)
         if listing and listing[1] == self.org and method == "GET":
             return self._list_issues(path, query)
