@@ -273,54 +273,41 @@ def table(r: dict[str, Any]) -> str:
         )
     if "telemetry" in r:
         t = r["telemetry"]
+        arms = (
+            (
+                "remediator",
+                "remediator traced at 1.0 vs bare baseline (median [min-max] of the per-round ratio)",
+            ),
+            ("remediator_web_traced", "  same, remediator with its web requests traced at 1.0 too"),
+            ("remediator_no_telemetry", "  same, remediator without SENTRY_DSN: remediator's own work"),
+            (
+                "baseline_sdk",
+                "  same, the baseline running sentry-sdk (Flask + Celery, 1.0) vs bare: the SDK alone",
+            ),
+        )
         for label, key, goal in (
             ("intake req/s at saturation", "intake_rps", ">= 0.8"),
             ("no-op jobs/s through one worker", "jobs_per_s", ">= 0.7"),
         ):
             f = t[key]
-            rows.append(
-                (
-                    f"Telemetry A/B/C, {t['rounds']} interleaved rounds, {label}: remediator traced at 1.0 "
-                    "vs bare baseline (median [min-max] of the per-round ratio)",
-                    " / ".join(str(v) for v in f["remediator"]["values"]),
-                    " / ".join(str(v) for v in f["baseline"]["values"]),
-                    f"{f['remediator_over_baseline']['median']} "
-                    f"[{f['remediator_over_baseline']['min']}-{f['remediator_over_baseline']['max']}]",
-                    goal,
+            for arm, text in arms:
+                if arm not in f:
+                    continue
+                q = f[f"{arm}_over_baseline"]
+                lead = (
+                    f"Telemetry A/B/C, {t['rounds']} interleaved rounds, {label}: "
+                    if arm == "remediator"
+                    else ""
                 )
-            )
-            if "remediator_web_traced" in f:
-                w = f["remediator_web_traced_over_baseline"]
                 rows.append(
                     (
-                        "  same, remediator with its web requests traced at 1.0 too",
-                        " / ".join(str(v) for v in f["remediator_web_traced"]["values"]),
+                        lead + text,
+                        " / ".join(str(v) for v in f[arm]["values"]),
                         " / ".join(str(v) for v in f["baseline"]["values"]),
-                        f"{w['median']} [{w['min']}-{w['max']}]",
-                        "-",
+                        f"{q['median']} [{q['min']}-{q['max']}]",
+                        goal if arm == "remediator" else "-",
                     )
                 )
-            if "remediator_no_telemetry" in f:
-                w = f["remediator_no_telemetry_over_baseline"]
-                rows.append(
-                    (
-                        "  same, remediator without SENTRY_DSN: remediator's own work",
-                        " / ".join(str(v) for v in f["remediator_no_telemetry"]["values"]),
-                        " / ".join(str(v) for v in f["baseline"]["values"]),
-                        f"{w['median']} [{w['min']}-{w['max']}]",
-                        "-",
-                    )
-                )
-            rows.append(
-                (
-                    "  same, the baseline running sentry-sdk (Flask + Celery, 1.0) vs bare: the SDK alone",
-                    " / ".join(str(v) for v in f["baseline_sdk"]["values"]),
-                    " / ".join(str(v) for v in f["baseline"]["values"]),
-                    f"{f['baseline_sdk_over_baseline']['median']} "
-                    f"[{f['baseline_sdk_over_baseline']['min']}-{f['baseline_sdk_over_baseline']['max']}]",
-                    "-",
-                )
-            )
     if "telemetry" in r and "dispatch_idle_p99_ms" in r["telemetry"]:
         d = r["telemetry"]["dispatch_idle_p99_ms"]
         q = d["remediator_over_baseline"]

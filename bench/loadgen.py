@@ -46,6 +46,21 @@ def signed_requests(secret: str, count: int, first_id: int) -> list[tuple[bytes,
     return out
 
 
+def post(
+    conn: http.client.HTTPConnection, port: int, body: bytes, headers: dict[str, str]
+) -> tuple[http.client.HTTPConnection, int]:
+    """One webhook over a keep-alive connection: the connection to use next and the status
+    (0 when the connection failed; a new one is made)."""
+    try:
+        conn.request("POST", "/sentry/webhook", body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return conn, response.status
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=10), 0
+
+
 def _worker(
     port: int,
     work: list[tuple[bytes, dict[str, str]]],
@@ -64,15 +79,7 @@ def _worker(
         if time.monotonic() > deadline:
             break
         started = time.monotonic()
-        try:
-            conn.request("POST", "/sentry/webhook", body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            code = response.status
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            code = 0
+        conn, code = post(conn, port, body, headers)
         latencies.append(time.monotonic() - started)
         statuses[code] = statuses.get(code, 0) + 1
     results.put((latencies, statuses))

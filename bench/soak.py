@@ -28,6 +28,7 @@ from typing import Any
 import psutil
 import redis
 
+from bench import loadgen
 from bench.measures import SECRET, log
 from bench.sink import dsn
 from remediator.defaults import KEY_PREFIX
@@ -321,15 +322,7 @@ def soak(duration: float, rate: float, warm: float | None = None) -> dict[str, A
                 out["warm"] = _snapshot(root, client)
                 log(f"soak warm: {out['warm']}")
             body, headers, kind = stream.next()
-            try:
-                conn.request("POST", "/sentry/webhook", body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                code = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", web_port, timeout=10)
-                code = 0
+            conn, code = loadgen.post(conn, web_port, body, headers)
             statuses.setdefault(kind, {})
             statuses[kind][code] = statuses[kind].get(code, 0) + 1
             sent += 1

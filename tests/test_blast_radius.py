@@ -100,3 +100,30 @@ def test_an_issue_hurting_5000_users_outranks_one_hurting_5_and_says_why(
     first = min(jobs, key=lambda j: j.started_at or 0)
     assert first.id == big.id
     assert first.class_reason == "class A: 5000 users affected (over 1000)"  # kept on the record
+
+
+def test_an_event_alert_s_class_follows_the_users_sentry_reports_for_its_issue(
+    make_app, standin, redis_db
+) -> None:
+    from remediator.testing.sentry_standin import SentryStandIn
+    from tests.helpers import STANDIN_TOKEN, encode, sentry_headers
+
+    assert isinstance(standin, SentryStandIn)
+    standin.add_issue("8801", title="checkout failed", userCount=5000)
+    rules = RULES.replace("TIER", "nonprod").replace(
+        "{culprit: {contains: checkout}}", "{title: {contains: checkout}}"
+    )
+    client = make_app(rules, sentry_auth_token=STANDIN_TOKEN).test_client()
+    body = payload("event_alert_triggered")
+    body["data"]["event"].update(issue_id="8801", title="checkout failed")
+    raw = encode(body)
+    answer = client.post("/sentry/webhook", data=raw, headers=sentry_headers("event_alert", raw)).get_json()
+    (job,) = answer["jobs"]
+    assert job["priority_class"] == "A"  # the alert carries no user count; Sentry's issue does
+    without_api = make_app(rules).test_client()
+    body["data"]["event"]["event_id"] = "f" * 32
+    raw = encode(body)
+    answer = without_api.post(
+        "/sentry/webhook", data=raw, headers=sentry_headers("event_alert", raw)
+    ).get_json()
+    assert answer["jobs"][0]["priority_class"] == "C"  # nothing to ask: the default, saying so

@@ -17,7 +17,7 @@ from remediator.dispatch import Dispatcher
 from remediator.errors import BrokerUnavailable, PayloadError
 from remediator.jobs import JobStatus
 from remediator.payloads import MODELS, Subject, decode_json, parse_seer, parse_webhook, subject_of
-from remediator.rules import RuleSet, needs_deploy, plan
+from remediator.rules import RuleSet, lookups, plan
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,11 @@ class Intake:
         rules: RuleSet | Callable[[], RuleSet],
         dispatcher: Dispatcher,
         app_id: str | None = None,
-        enrich: Callable[[Subject], Subject] | None = None,
+        enrich: Callable[[Subject, bool, bool], Subject] | None = None,
     ) -> None:
         self.enrich = enrich
-        """Looks up what rules may ask beyond the payload (the release's deploy), only when
-        some rule does."""
+        """Looks up what rules may ask beyond the payload (the release's deploy, the issue's
+        users and events), only when some rule does."""
         self._rules = rules
         """The rule set, or what returns the current one (rules reload while running)."""
         self.dispatcher = dispatcher
@@ -85,8 +85,9 @@ class Intake:
                 if subject.action == "resolved":
                     self.dispatcher.issue_resolved(subject.issue_id)
             rules = self.rules
-            if self.enrich is not None and needs_deploy(rules):
-                subject = self.enrich(subject)
+            deploy, damage = lookups(rules)
+            if self.enrich is not None and (deploy or damage):
+                subject = self.enrich(subject, deploy, damage)
             specs = plan(rules, subject)
             if not specs and cancelled:
                 return {"status": "cancelled", "cancelled": cancelled}, 200

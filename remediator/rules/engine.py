@@ -136,9 +136,11 @@ def compile_match(match: Match) -> CompiledMatch:
     )
 
 
-def needs_deploy(rules: RuleSet) -> bool:
-    """Whether any enabled rule matches on the release's deploy (so it must be looked up)."""
-    return compiled(rules).needs_deploy
+def lookups(rules: RuleSet) -> tuple[bool, bool]:
+    """What must be looked up beyond the payload for these rules: the release's deploy (a
+    rule matches on it), the issue's damage (a rule computes its class from it)."""
+    ready = compiled(rules)
+    return ready.needs_deploy, ready.needs_damage
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class Compiled:
     rules: list[tuple[Rule, CompiledMatch]]
     index: RuleIndex
     needs_deploy: bool = False
+    needs_damage: bool = False
 
 
 _COMPILED: OrderedDict[int, tuple[RuleSet, Compiled]] = OrderedDict()
@@ -164,6 +167,7 @@ def compiled(rules: RuleSet) -> Compiled:
             [(r, compile_match(r.match)) for r in enabled],
             RuleIndex.build(r.match for r in enabled),
             needs_deploy=any(r.match.needs_deploy for r in enabled),
+            needs_damage=any(r.job.class_by is not None for r in enabled),
         )
         entry = (rules, ready)
         _COMPILED[id(rules)] = entry

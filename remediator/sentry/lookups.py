@@ -1,5 +1,6 @@
-"""Which release an issue began with, and whether it is the one deployed last: Sentry's
-releases and deploys API, looked up for rules that ask and cached briefly."""
+"""What rules may ask beyond the payload, looked up in Sentry only when some rule asks and
+cached briefly: the release's deploy (releases and deploys API) and, for webhooks that do
+not carry them (event alerts), the issue's users and events (the issue itself)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ CACHE_SECONDS = 60.0
 """How long an answer about a release or an environment's latest deploy is kept."""
 
 
-class DeployLookup:
-    """Adds `Subject.deploy` for subjects with a release and an environment."""
+class SubjectLookups:
+    """Adds `Subject.deploy` (subjects with a release and an environment) and the issue's
+    `users` and `events` (subjects of an issue whose payload lacks them)."""
 
     def __init__(
         self, api: SentryApi, ttl: float = CACHE_SECONDS, clock: Callable[[], float] = time.time
@@ -65,10 +67,29 @@ class DeployLookup:
                 best = (at, str(release["version"]))
         return best[1] if best else None
 
-    def enrich(self, subject: Subject) -> Subject:
-        """The subject with its release's deploy, if Sentry knows one in its environment
-        (unchanged when it does not, or when Sentry cannot be asked: the deploy tests then
-        fail, and the webhook is still processed)."""
+    def enrich(self, subject: Subject, deploy: bool, damage: bool) -> Subject:
+        """The subject with what the rules ask for: `deploy`, the release's deploy; `damage`,
+        the issue's users and events. Sentry not answering leaves the subject as it was
+        (the tests that need the answer then fail; the webhook is still processed)."""
+        if damage and subject.users is None and subject.issue_id:
+            subject = self._damage(subject, subject.issue_id)
+        return self._deploy(subject) if deploy else subject
+
+    def _damage(self, subject: Subject, issue_id: str) -> Subject:
+        try:
+            issue = self._cached(("issue", issue_id), lambda: self.api.get_issue(issue_id))
+        except SentryApiError as exc:
+            log.warning("issue %s: users and events not looked up: %s", issue_id, exc)
+            return subject
+        count = str(issue.get("count") or "")
+        users = issue.get("userCount")
+        return dataclasses.replace(
+            subject,
+            users=users if isinstance(users, int) else None,
+            events=int(count) if count.isdigit() else subject.events,
+        )
+
+    def _deploy(self, subject: Subject) -> Subject:
         if not (subject.release and subject.environment and subject.project):
             return subject
         release, env = subject.release, subject.environment
