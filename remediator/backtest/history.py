@@ -85,6 +85,8 @@ def resource_of(body: Any) -> str:
     if not isinstance(data, dict):
         raise ConfigurationError("no 'data' object: not a Sentry webhook body")
     for key, resource in (
+        ("comment", "comment"),
+        ("installation", "installation"),
         ("issue", "issue"),
         ("metric_alert", "metric_alert"),
         ("error", "error"),
@@ -114,10 +116,15 @@ def _time_of(body: dict[str, Any], fallback: float) -> float:
     return float(timestamp) if isinstance(timestamp, int | float) else fallback
 
 
-def from_directory(path: Path) -> list[Delivery]:
+NOT_ACTED_ON = ("comment", "installation")
+"""Resources a saved directory may hold that no rule ever matches: skipped."""
+
+
+def from_directory(path: Path, skipped: list[str] | None = None) -> list[Delivery]:
     """Saved webhook bodies (`*.json`, one delivery each, any depth), oldest first. The
     resource is told from the body (`data.issue`, `data.event`, ...), the time from the
-    payload (first seen, the event's time, the incident's start), else the file's mtime."""
+    payload (first seen, the event's time, the incident's start), else the file's mtime.
+    Comments and installations are skipped (their files appended to `skipped`)."""
     if not path.is_dir():
         raise ConfigurationError(f"{path}: not a directory of saved webhooks")
     out = []
@@ -129,6 +136,10 @@ def from_directory(path: Path) -> list[Delivery]:
             resource = resource_of(body)
         except (ValueError, ConfigurationError) as exc:
             raise ConfigurationError(f"{file}: {exc}") from None
+        if resource in NOT_ACTED_ON:
+            if skipped is not None:
+                skipped.append(str(file.relative_to(path)))
+            continue
         out.append(
             Delivery(_time_of(body, file.stat().st_mtime), resource, body, str(file.relative_to(path)))
         )

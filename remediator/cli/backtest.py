@@ -29,9 +29,14 @@ def _history(settings: Any, since: str, projects: tuple[str, ...], payloads: Pat
         raise click.BadParameter(str(exc), param_hint="--since") from None
     try:
         if payloads is not None:
-            found = from_directory(payloads)
-            deliveries = list(in_window(found, time.time() - window)) if since != "all" else found
-            click.echo(f"{len(deliveries)} saved deliveries from {payloads}", err=True)
+            skipped: list[str] = []
+            found = from_directory(payloads, skipped)
+            deliveries = list(in_window(found, time.time() - window))
+            click.echo(
+                f"{len(deliveries)} saved deliveries from {payloads} in the window"
+                + (f" ({len(skipped)} comments and installations skipped)" if skipped else ""),
+                err=True,
+            )
             return deliveries
         api = api_for(settings)
         if api is None:

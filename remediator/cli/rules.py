@@ -39,9 +39,12 @@ def _guess_resource(document: Any) -> str:
     from remediator.backtest.history import resource_of
 
     try:
-        return resource_of(document)
+        resource = resource_of(document)
     except RemediatorError:
-        raise click.ClickException("cannot tell the resource from the payload; pass --resource") from None
+        resource = ""
+    if resource in ("", "comment", "installation"):
+        raise click.ClickException("cannot tell the resource from the payload; pass --resource")
+    return resource
 
 
 @rules.command("test")
