@@ -6,7 +6,10 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +29,10 @@ from bench.measures import (
     scale_out,
 )
 from bench.rig import BENCH_RULES
+from bench.sink import dsn
 from bench.soak import parse_duration, soak
 from bench.telemetry import telemetry_ab
-from remediator.local.embedded_redis import EmbeddedRedis
-from remediator.testing import SentryStandIn
+from remediator.local.embedded_redis import EmbeddedRedis, free_port
 
 RESULTS = Path(__file__).parent / "results.json"
 
@@ -66,7 +69,9 @@ def main() -> None:
     rules = work / "rules.yaml"
     rules.write_text(BENCH_RULES)
     broker = EmbeddedRedis(work / "redis").start()
-    standin = SentryStandIn().start()
+    # Telemetry goes to the least a receiver can do, in its own process (bench.sink).
+    sink_port = free_port()
+    sink = subprocess.Popen([sys.executable, "-m", "bench.sink", str(sink_port)], start_new_session=True)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("REMEDIATOR_", "SENTRY_"))},
         "REMEDIATOR_BROKER_URL": broker.url,
@@ -74,7 +79,7 @@ def main() -> None:
         "REMEDIATOR_RULES_FILE": str(rules),
         "REMEDIATOR_SENTRY_CLIENT_SECRET": SECRET,
         "REMEDIATOR_API_TOKEN": "bench-token",
-        "SENTRY_DSN": standin.dsn,
+        "SENTRY_DSN": dsn(sink_port),
         "REMEDIATOR_TIER_MAX_RUNS": "prod=100000000/1h,nonprod=100000000/1h",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
     }
@@ -110,9 +115,11 @@ def main() -> None:
             results["listing"] = listing(env, log_dir, args.records)
             results["listing"]["date"] = machine()["date"]
             log(f"listing: {results['listing']}")
-        results["telemetry_envelopes"] = len(standin.envelopes)
+        with urllib.request.urlopen(f"http://127.0.0.1:{sink_port}/count", timeout=5) as answer:
+            results["telemetry_envelopes"] = int(answer.read())
     finally:
-        standin.stop()
+        sink.terminate()
+        sink.wait(10)
         broker.stop()
     if only != set(MEASURES) and RESULTS.exists():
         # A partial run updates its own figures and keeps the rest (each keeps its date).

@@ -47,6 +47,9 @@ def _revoked(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
+    # The job's record is its result; a copy in Celery's result backend would be one more
+    # Redis write per job that nothing reads (Flower shows the outcome from task events).
+    ignore_result=True,
 )
 def run_job(self: Task, job_id: str) -> dict[str, Any]:
     """Run the job whose record is stored under job_id."""
