@@ -225,14 +225,15 @@ class JobStore:
         raw = self._transition(keys=keys, args=args)
         return _decode(_pairs(raw)) if raw else None
 
-    def claim(self, job: Job, worker: str) -> Job | None:
+    def claim(self, job_id: str, worker: str) -> Job | str:
         """Start an attempt if the job may run; returns the record with the attempt counted,
-        or None if it may not run (cancelled, finished)."""
+        or why it may not run ("no record", or its status: cancelled, finished...). One
+        round trip: the record is not read first."""
         keys = [
-            job_key(job.id),
+            job_key(job_id),
             status_index(JobStatus.QUEUED),
             status_index(JobStatus.RUNNING),
-            timeline_key(job.id),
+            timeline_key(job_id),
             EVENTS_SEQ_KEY,
         ]
         now = time.time()
@@ -241,13 +242,15 @@ class JobStore:
             json.dumps(JobStatus.RUNNING.value),
             json.dumps(worker),
             json.dumps(now),
-            job.id,
-            job.created_at,
+            job_id,
+            0,
             worker,
             now,
         ]
-        raw = self._claim(keys=keys, args=args)
-        return _decode(_pairs(raw)) if raw else None
+        raw = [x.decode() if isinstance(x, bytes) else x for x in self._claim(keys=keys, args=args)]
+        if len(raw) == 2 and raw[0] == "not-run":
+            return json.loads(raw[1]) if raw[1] else "no record"
+        return _decode(_pairs(raw))
 
     def add_note(self, job_id: str, kind: str, **detail: Any) -> None:
         """Append a note (a listener's attempt, an approval, a cancellation...) to the job."""

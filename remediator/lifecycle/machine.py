@@ -74,12 +74,13 @@ class Lifecycle:
             raise JobStateError(f"job {job_id} is {status}, not {old.value}")
         return moved
 
-    def claim(self, job: Job, worker: str) -> Job | None:
+    def claim(self, job_id: str, worker: str) -> Job | str:
         """Start an attempt on a worker if the job may still run (queued, or running and
-        redelivered after a crash); emits `started` with the attempt number."""
-        claimed = self.store.claim(job, worker)
-        if claimed is None:
-            return None
+        redelivered after a crash); emits `started` with the attempt number. Otherwise
+        returns why not ("no record", or the job's status)."""
+        claimed = self.store.claim(job_id, worker)
+        if isinstance(claimed, str):
+            return claimed
         self.emit(
             Event.for_job(
                 event_for(JobStatus.QUEUED, JobStatus.RUNNING), claimed, worker, attempt=claimed.attempts

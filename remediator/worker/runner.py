@@ -30,13 +30,12 @@ ContextFactory = Callable[[Job], ScriptContext]
 def run_job(lifecycle: Lifecycle, job_id: str, worker: str, context: ContextFactory) -> Job | None:
     """Run the job's script and record how it ended; returns the finished job, or None if
     there was nothing to run (no record, cancelled, already finished)."""
-    job = lifecycle.store.get(job_id)
-    if job is None:
+    claimed = lifecycle.claim(job_id, worker)
+    if claimed == "no record":
         log.error("job %s: no record (expired or never stored); nothing to run", job_id)
         return None
-    claimed = lifecycle.claim(job, worker)
-    if claimed is None:
-        log.warning("job %s: %s; not running it", job_id, job.status.value)
+    if isinstance(claimed, str):
+        log.warning("job %s: %s; not running it", job_id, claimed)
         return None
     job = claimed
     script_cls = registry().get(job.script)
