@@ -68,7 +68,7 @@ def test_a_computed_class_without_a_threshold_is_refused_naming_rule_and_field(t
     path.write_text(RULES.replace("TIER", "prod").replace("{A: {users_over: 1000}", "{A: {}"))
     with pytest.raises(RuleError) as caught:
         load_rules(path)
-    assert "rule 'checkout': job.class_by.A: give users_over or events_over" in str(caught.value)
+    assert "rule 'checkout': job.class_by.A: give users_over, events_over or events_per_hour_over" in str(caught.value)
 
 
 def test_an_issue_hurting_5000_users_outranks_one_hurting_5_and_says_why(
@@ -127,3 +127,27 @@ def test_an_event_alert_s_class_follows_the_users_sentry_reports_for_its_issue(
         "/sentry/webhook", data=raw, headers=sentry_headers("event_alert", raw)
     ).get_json()
     assert answer["jobs"][0]["priority_class"] == "C"  # nothing to ask: the default, saying so
+
+
+def test_a_class_can_follow_the_events_of_the_current_hour_from_sentry_s_stats(
+    make_app, standin, redis_db
+) -> None:
+    from tests.helpers import STANDIN_TOKEN, encode, sentry_headers
+
+    standin.add_issue("8802", title="checkout failed")
+    for _ in range(4):
+        standin.add_event("8802")
+    rules = RULES.replace("TIER", "nonprod").replace(
+        "{A: {users_over: 1000}, B: {users_over: 100, events_over: 5000}, default: C}",
+        "{A: {events_per_hour_over: 3}, default: C}",
+    )
+    client = make_app(rules, sentry_auth_token=STANDIN_TOKEN).test_client()
+    body = payload("issue_created")
+    body["data"]["issue"].update(id="8802", culprit="checkout.pay")
+    raw = encode(body)
+    (job,) = client.post("/sentry/webhook", data=raw, headers=sentry_headers("issue", raw)).get_json()["jobs"]
+    assert job["priority_class"] == "A"
+    from remediator.jobs import JobStore
+
+    record = JobStore(redis_db).get(job["id"])
+    assert record is not None and record.class_reason == "class A: 5 events this hour (over 3)"

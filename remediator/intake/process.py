@@ -18,6 +18,7 @@ from remediator.errors import BrokerUnavailable, PayloadError
 from remediator.jobs import JobStatus
 from remediator.payloads import MODELS, Subject, decode_json, parse_seer, parse_webhook, subject_of
 from remediator.rules import RuleSet, lookups, plan
+from remediator.rules.engine import Lookups
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Intake:
         rules: RuleSet | Callable[[], RuleSet],
         dispatcher: Dispatcher,
         app_id: str | None = None,
-        enrich: Callable[[Subject, bool, bool], Subject] | None = None,
+        enrich: Callable[[Subject, Lookups], Subject] | None = None,
     ) -> None:
         self.enrich = enrich
         """Looks up what rules may ask beyond the payload (the release's deploy, the issue's
@@ -85,9 +86,9 @@ class Intake:
                 if subject.action == "resolved":
                     self.dispatcher.issue_resolved(subject.issue_id)
             rules = self.rules
-            deploy, damage = lookups(rules)
-            if self.enrich is not None and (deploy or damage):
-                subject = self.enrich(subject, deploy, damage)
+            needs = lookups(rules)
+            if self.enrich is not None and needs:
+                subject = self.enrich(subject, needs)
             specs = plan(rules, subject)
             if not specs and cancelled:
                 return {"status": "cancelled", "cancelled": cancelled}, 200

@@ -54,6 +54,8 @@ class Subject:
     """The issue's event count, when the payload says (issue webhooks)."""
     users: int | None = None
     """How many users the issue affected, when the payload says (issue webhooks)."""
+    events_last_hour: int | None = None
+    """The issue's events in the current hour, when looked up (Sentry's issue stats)."""
     context: dict[str, Any] = field(default_factory=dict)
     """What templates in a rule's params see: the normalised fields and the raw `data`."""
 

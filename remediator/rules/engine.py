@@ -136,11 +136,24 @@ def compile_match(match: Match) -> CompiledMatch:
     )
 
 
-def lookups(rules: RuleSet) -> tuple[bool, bool]:
-    """What must be looked up beyond the payload for these rules: the release's deploy (a
-    rule matches on it), the issue's damage (a rule computes its class from it)."""
-    ready = compiled(rules)
-    return ready.needs_deploy, ready.needs_damage
+@dataclass(frozen=True)
+class Lookups:
+    """What must be looked up beyond the payload for a rule set."""
+
+    deploy: bool = False
+    """The release's deploy (a rule matches on it)."""
+    damage: bool = False
+    """The issue's users and events (a rule computes its class from them)."""
+    rate: bool = False
+    """The issue's events this hour (a computed class reads them)."""
+
+    def __bool__(self) -> bool:
+        return self.deploy or self.damage or self.rate
+
+
+def lookups(rules: RuleSet) -> Lookups:
+    """What must be looked up beyond the payload for these rules."""
+    return compiled(rules).lookups
 
 
 @dataclass(frozen=True)
@@ -150,8 +163,7 @@ class Compiled:
 
     rules: list[tuple[Rule, CompiledMatch]]
     index: RuleIndex
-    needs_deploy: bool = False
-    needs_damage: bool = False
+    lookups: Lookups = field(default_factory=lambda: Lookups())
 
 
 _COMPILED: OrderedDict[int, tuple[RuleSet, Compiled]] = OrderedDict()
@@ -166,8 +178,11 @@ def compiled(rules: RuleSet) -> Compiled:
         ready = Compiled(
             [(r, compile_match(r.match)) for r in enabled],
             RuleIndex.build(r.match for r in enabled),
-            needs_deploy=any(r.match.needs_deploy for r in enabled),
-            needs_damage=any(r.job.class_by is not None for r in enabled),
+            lookups=Lookups(
+                deploy=any(r.match.needs_deploy for r in enabled),
+                damage=any(r.job.class_by is not None for r in enabled),
+                rate=any(r.job.class_by is not None and r.job.class_by.wants_rate for r in enabled),
+            ),
         )
         entry = (rules, ready)
         _COMPILED[id(rules)] = entry
@@ -211,7 +226,9 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         )
     priority_class, class_reason = job.priority_class, None
     if job.class_by is not None:
-        priority_class, class_reason = job.class_by.choose(subject.users, subject.events)
+        priority_class, class_reason = job.class_by.choose(
+            subject.users, subject.events, subject.events_last_hour
+        )
     return JobSpec(
         rule=rule.name,
         script=job.script,

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from remediator.payloads import Deploy, Subject
+from remediator.rules.engine import Lookups
 from remediator.sentry.api import SentryApi, SentryApiError, parse_time
 
 log = logging.getLogger(__name__)
@@ -67,13 +68,15 @@ class SubjectLookups:
                 best = (at, str(release["version"]))
         return best[1] if best else None
 
-    def enrich(self, subject: Subject, deploy: bool, damage: bool) -> Subject:
-        """The subject with what the rules ask for: `deploy`, the release's deploy; `damage`,
-        the issue's users and events. Sentry not answering leaves the subject as it was
-        (the tests that need the answer then fail; the webhook is still processed)."""
-        if damage and subject.users is None and subject.issue_id:
+    def enrich(self, subject: Subject, needs: Lookups) -> Subject:
+        """The subject with what the rules ask for: the release's deploy; the issue's users
+        and events (when the payload lacks them) and events this hour. Sentry not answering
+        leaves the subject as it was (the tests that need the answer then fail; a computed
+        class takes its default; the webhook is still processed)."""
+        wanted = (needs.damage and subject.users is None) or needs.rate
+        if wanted and subject.issue_id:
             subject = self._damage(subject, subject.issue_id)
-        return self._deploy(subject) if deploy else subject
+        return self._deploy(subject) if needs.deploy else subject
 
     def _damage(self, subject: Subject, issue_id: str) -> Subject:
         try:
@@ -83,10 +86,13 @@ class SubjectLookups:
             return subject
         count = str(issue.get("count") or "")
         users = issue.get("userCount")
+        hours = (issue.get("stats") or {}).get("24h") or []
+        last = hours[-1] if hours and isinstance(hours[-1], list) and len(hours[-1]) == 2 else None
         return dataclasses.replace(
             subject,
-            users=users if isinstance(users, int) else None,
+            users=users if isinstance(users, int) else subject.users,
             events=int(count) if count.isdigit() else subject.events,
+            events_last_hour=int(last[1]) if last is not None else None,
         )
 
     def _deploy(self, subject: Subject) -> Subject:

@@ -278,7 +278,7 @@ class SentryStandIn:
             if issue is None:
                 return 404, {}, {"detail": "The requested resource does not exist"}
             if rest == "" and method == "GET":
-                return 200, {}, issue
+                return 200, {}, {**issue, "stats": {"24h": _hourly(self.events.get(issue_id, []))}}
             if rest == "" and method == "PUT":
                 return self._update(issue, document or {})
             if rest == "comments/" and method == "POST":
@@ -480,6 +480,14 @@ SEER_STEPS = ("root_cause", "solution", "code_changes", "pr_iteration", "open_pr
 SEER_STOPPING_POINTS = ("root_cause", "solution", "code_changes", "open_pr")
 _ISSUES = re.compile(r"/api/0/organizations/([^/]+)/issues/")
 _ISSUE = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/(comments/|events/|events/latest/)?")
+
+
+def _hourly(events: list[dict[str, Any]]) -> list[list[int]]:
+    """Sentry's `stats["24h"]`: [hour start, events in that hour] for the last 24 hours,
+    oldest first, the current hour last."""
+    hour = int(time.time()) // 3600 * 3600
+    starts = [hour - 3600 * n for n in range(23, -1, -1)]
+    return [[start, sum(1 for e in events if start <= e["_ts"] < start + 3600)] for start in starts]
 
 
 def _json(body: bytes) -> Any:
