@@ -68,7 +68,8 @@ def test_a_computed_class_without_a_threshold_is_refused_naming_rule_and_field(t
     path.write_text(RULES.replace("TIER", "prod").replace("{A: {users_over: 1000}", "{A: {}"))
     with pytest.raises(RuleError) as caught:
         load_rules(path)
-    assert "rule 'checkout': job.class_by.A: give users_over, events_over or events_per_hour_over" in str(caught.value)
+    expected = "rule 'checkout': job.class_by.A: give users_over, events_over or events_per_hour_over"
+    assert expected in str(caught.value)
 
 
 def test_an_issue_hurting_5000_users_outranks_one_hurting_5_and_says_why(
