@@ -117,3 +117,31 @@ def test_without_sentry_s_api_the_deploy_rule_steps_aside(make_app, standin: Sen
     release(standin, "shop@2.4.1", finished_ago=600, name="deploy-bot #812")
     client = make_app(EXAMPLE_RULES.read_text()).test_client()  # no auth token: nothing to ask
     assert fire(client, "7004", "shop@2.4.1")["rule"] == "production-error"
+
+
+def test_a_sentry_that_does_not_answer_costs_a_webhook_little_and_is_not_asked_again_at_once(
+    make_app, standin: SentryStandIn, redis_db
+) -> None:
+    release(standin, "shop@2.4.1", finished_ago=600, name="deploy-bot #812")
+    client = make_app(EXAMPLE_RULES.read_text(), sentry_auth_token=STANDIN_TOKEN).test_client()
+    standin.throttle(100, retry_after=30)  # Sentry answers 429 to everything for a while
+    started = time.monotonic()
+    first = fire(client, "7010", "shop@2.4.1")
+    second = fire(client, "7011", "shop@2.4.1")
+    took = time.monotonic() - started
+    assert first["rule"] == second["rule"] == "production-error"  # the deploy test could not hold
+    assert took < 1.0  # no retry, no wait for Retry-After: the webhook's budget is Sentry's second
+    asked = [c for c in standin.api_calls if c["method"] == "GET" and "/releases/" in c["path"]]
+    assert len(asked) == 1  # the unanswered question is not asked again within FAILURE_SECONDS
+
+
+def test_no_lookup_for_a_webhook_the_asking_rules_cannot_match(
+    make_app, standin: SentryStandIn, redis_db
+) -> None:
+    release(standin, "shop@2.4.1", finished_ago=600, name="deploy-bot #812")
+    client = make_app(EXAMPLE_RULES.read_text(), sentry_auth_token=STANDIN_TOKEN).test_client()
+    body = payload("issue_created")
+    body["data"]["issue"].update(id="7020", firstRelease={"version": "shop@2.4.1"}, level="warning")
+    raw = encode(body)
+    assert client.post("/sentry/webhook", data=raw, headers=sentry_headers("issue", raw)).status_code == 200
+    assert not [c for c in standin.api_calls if c["method"] == "GET"]  # a warning: no rule asks

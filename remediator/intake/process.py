@@ -86,7 +86,7 @@ class Intake:
                 if subject.action == "resolved":
                     self.dispatcher.issue_resolved(subject.issue_id)
             rules = self.rules
-            needs = lookups(rules)
+            needs = lookups(rules, subject)
             if self.enrich is not None and needs:
                 subject = self.enrich(subject, needs)
             specs = plan(rules, subject)

@@ -81,6 +81,14 @@ class CompiledMatch:
     deployed_within: float | None = None
 
     def __call__(self, subject: Subject) -> bool:
+        if not self.apart_from_deploy(subject):
+            return False
+        if self.new_in_latest_deploy is not None or self.deployed_within is not None:
+            return _deploy_holds(subject, self.new_in_latest_deploy, self.deployed_within)
+        return True
+
+    def apart_from_deploy(self, subject: Subject) -> bool:
+        """Every test but the deploy's (which needs a lookup) passes."""
         actions = self.actions.get(subject.resource)
         if actions is None or subject.action not in actions:
             return False
@@ -93,8 +101,6 @@ class CompiledMatch:
             value = subject.tags.get(key)
             if value is None or not test(value):
                 return False
-        if self.new_in_latest_deploy is not None or self.deployed_within is not None:
-            return _deploy_holds(subject, self.new_in_latest_deploy, self.deployed_within)
         return True
 
 
@@ -138,7 +144,7 @@ def compile_match(match: Match) -> CompiledMatch:
 
 @dataclass(frozen=True)
 class Lookups:
-    """What must be looked up beyond the payload for a rule set."""
+    """What must be looked up beyond the payload for a subject."""
 
     deploy: bool = False
     """The release's deploy (a rule matches on it)."""
@@ -151,9 +157,16 @@ class Lookups:
         return self.deploy or self.damage or self.rate
 
 
-def lookups(rules: RuleSet) -> Lookups:
-    """What must be looked up beyond the payload for these rules."""
-    return compiled(rules).lookups
+def lookups(rules: RuleSet, subject: Subject) -> Lookups:
+    """What must be looked up beyond the payload for this subject: only for the rules that
+    ask (most rule sets: none, and this costs nothing) and whose other tests it passes."""
+    deploy = damage = rate = False
+    for rule, match in compiled(rules).asking:
+        if match.apart_from_deploy(subject):
+            deploy = deploy or rule.match.needs_deploy
+            if rule.job.class_by is not None:
+                damage, rate = True, rate or rule.job.class_by.wants_rate
+    return Lookups(deploy, damage, rate)
 
 
 @dataclass(frozen=True)
@@ -163,7 +176,8 @@ class Compiled:
 
     rules: list[tuple[Rule, CompiledMatch]]
     index: RuleIndex
-    lookups: Lookups = field(default_factory=lambda: Lookups())
+    asking: list[tuple[Rule, CompiledMatch]] = field(default_factory=list)
+    """The rules that need something looked up (a deploy test, a computed class)."""
 
 
 _COMPILED: OrderedDict[int, tuple[RuleSet, Compiled]] = OrderedDict()
@@ -175,14 +189,11 @@ def compiled(rules: RuleSet) -> Compiled:
     entry = _COMPILED.get(id(rules))
     if entry is None or entry[0] is not rules:
         enabled = [r for r in rules.rules if r.enabled]
+        matches = [(r, compile_match(r.match)) for r in enabled]
         ready = Compiled(
-            [(r, compile_match(r.match)) for r in enabled],
+            matches,
             RuleIndex.build(r.match for r in enabled),
-            lookups=Lookups(
-                deploy=any(r.match.needs_deploy for r in enabled),
-                damage=any(r.job.class_by is not None for r in enabled),
-                rate=any(r.job.class_by is not None and r.job.class_by.wants_rate for r in enabled),
-            ),
+            asking=[(r, m) for r, m in matches if r.match.needs_deploy or r.job.class_by is not None],
         )
         entry = (rules, ready)
         _COMPILED[id(rules)] = entry

@@ -1,12 +1,19 @@
-"""What rules may ask beyond the payload, looked up in Sentry only when some rule asks and
-cached briefly: the release's deploy (releases and deploys API) and, for webhooks that do
-not carry them (event alerts), the issue's users and events (the issue itself)."""
+"""What rules may ask beyond the payload, looked up in Sentry only when a rule that could
+match the webhook asks, and cached briefly: the release's deploy (releases and deploys API)
+and the issue's users, events and events this hour (the issue itself).
+
+This runs while a webhook waits for its answer (one second, Sentry's budget): requests time
+out fast and are not retried, no new request starts once BUDGET_SECONDS are spent, and a
+question Sentry did not answer is not asked again for FAILURE_SECONDS. What was not looked
+up makes the tests that need it fail; the webhook is still processed."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -14,11 +21,54 @@ from urllib.parse import quote
 from remediator.payloads import Deploy, Subject
 from remediator.rules.engine import Lookups
 from remediator.sentry.api import SentryApi, SentryApiError, parse_time
+from remediator.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60.0
-"""How long an answer about a release or an environment's latest deploy is kept."""
+"""How long an answer about a release, an environment's latest deploy or an issue is kept."""
+
+FAILURE_SECONDS = 15.0
+"""How long a question Sentry did not answer is not asked again."""
+
+BUDGET_SECONDS = 0.3
+"""Lookups for one webhook start no request after this long."""
+
+TIMEOUT = (0.2, 0.3)
+"""Connect and read timeouts of a lookup: with the budget, at most about 0.8 s a webhook."""
+
+MAX_ENTRIES = 4096
+"""Answers kept at most (the oldest go first): issues come and go."""
+
+
+def webhook_lookups(settings: Settings) -> SubjectLookups | None:
+    """The lookups for the web's intake, with a client that fails fast; None without
+    Sentry's API configured (REMEDIATOR_SENTRY_AUTH_TOKEN and _ORG)."""
+    if not (settings.sentry_auth_token and settings.sentry_org):
+        return None
+    api = SentryApi(
+        settings.sentry_api_url,
+        settings.sentry_auth_token,
+        settings.sentry_org,
+        timeout=TIMEOUT,
+        max_retries=0,
+    )
+    return SubjectLookups(api)
+
+
+class _Unanswered:
+    """Cached in place of an answer Sentry did not give."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _StillUnanswered(SentryApiError):
+    """The cached failure of a question asked within FAILURE_SECONDS (logged quietly)."""
+
+
+def _log_unanswered(what: str, exc: SentryApiError) -> None:
+    log.log(logging.DEBUG if isinstance(exc, _StillUnanswered) else logging.WARNING, "%s: %s", what, exc)
 
 
 class SubjectLookups:
@@ -31,16 +81,37 @@ class SubjectLookups:
         self.api = api
         self.ttl = ttl
         self.clock = clock
-        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._cache: OrderedDict[tuple[str, ...], tuple[float, Any]] = OrderedDict()
+        """Answers by question, with the time they expire."""
+        self._lock = threading.Lock()
 
-    def _cached(self, key: tuple[str, ...], fetch: Callable[[], Any]) -> Any:
+    def _cached(self, key: tuple[str, ...], fetch: Callable[[], Any], started: float) -> Any:
+        """The answer to a question, from the cache or Sentry; SentryApiError when Sentry
+        did not answer (now or within FAILURE_SECONDS) or the webhook's budget is spent."""
         now = self.clock()
-        hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
-        value = fetch()
-        self._cache[key] = (now, value)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and now < hit[0]:
+                self._cache.move_to_end(key)
+                if isinstance(hit[1], _Unanswered):
+                    raise _StillUnanswered(hit[1].reason)
+                return hit[1]
+        if now - started > BUDGET_SECONDS:
+            raise SentryApiError(f"the lookup budget of {BUDGET_SECONDS:g}s for this webhook is spent")
+        try:
+            value = fetch()
+        except SentryApiError as exc:
+            self._keep(key, now + FAILURE_SECONDS, _Unanswered(f"not answered: {exc}"))
+            raise
+        self._keep(key, now + self.ttl, value)
         return value
+
+    def _keep(self, key: tuple[str, ...], until: float, value: Any) -> None:
+        with self._lock:
+            self._cache[key] = (until, value)
+            self._cache.move_to_end(key)
+            while len(self._cache) > MAX_ENTRIES:
+                self._cache.popitem(last=False)
 
     def _deploys(self, version: str, environment: str) -> list[dict[str, Any]]:
         path = f"/organizations/{self.api.org}/releases/{quote(version, safe='')}/deploys/"
@@ -73,16 +144,17 @@ class SubjectLookups:
         and events (when the payload lacks them) and events this hour. Sentry not answering
         leaves the subject as it was (the tests that need the answer then fail; a computed
         class takes its default; the webhook is still processed)."""
+        started = self.clock()
         wanted = (needs.damage and subject.users is None) or needs.rate
         if wanted and subject.issue_id:
-            subject = self._damage(subject, subject.issue_id)
-        return self._deploy(subject) if needs.deploy else subject
+            subject = self._damage(subject, subject.issue_id, started)
+        return self._deploy(subject, started) if needs.deploy else subject
 
-    def _damage(self, subject: Subject, issue_id: str) -> Subject:
+    def _damage(self, subject: Subject, issue_id: str, started: float) -> Subject:
         try:
-            issue = self._cached(("issue", issue_id), lambda: self.api.get_issue(issue_id))
+            issue = self._cached(("issue", issue_id), lambda: self.api.get_issue(issue_id), started)
         except SentryApiError as exc:
-            log.warning("issue %s: users and events not looked up: %s", issue_id, exc)
+            _log_unanswered(f"issue {issue_id}: users and events not looked up", exc)
             return subject
         count = str(issue.get("count") or "")
         users = issue.get("userCount")
@@ -95,19 +167,19 @@ class SubjectLookups:
             events_last_hour=int(last[1]) if last is not None else None,
         )
 
-    def _deploy(self, subject: Subject) -> Subject:
+    def _deploy(self, subject: Subject, started: float) -> Subject:
         if not (subject.release and subject.environment and subject.project):
             return subject
         release, env = subject.release, subject.environment
         try:
-            deploys = self._cached(("deploys", release, env), lambda: self._deploys(release, env))
+            deploys = self._cached(("deploys", release, env), lambda: self._deploys(release, env), started)
             if not deploys:
                 return subject
             latest = self._cached(
-                ("latest", subject.project, env), lambda: self._latest_release(subject.project, env)
+                ("latest", subject.project, env), lambda: self._latest_release(subject.project, env), started
             )
         except SentryApiError as exc:
-            log.warning("release %s: deploys not looked up: %s", release, exc)
+            _log_unanswered(f"release {release}: deploys not looked up", exc)
             return subject
         last = max(deploys, key=lambda d: parse_time(d["dateFinished"]))
         finished = parse_time(last["dateFinished"])

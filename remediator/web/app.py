@@ -17,8 +17,7 @@ from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
 from remediator.jobs import JobStore, redis_client
 from remediator.listeners import build_lifecycle
-from remediator.sentry.api import api_for
-from remediator.sentry.lookups import SubjectLookups
+from remediator.sentry.lookups import webhook_lookups
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
 from remediator.web import api, dashboard, metrics, session, webhooks
@@ -68,8 +67,8 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     lifecycle = build_lifecycle(settings, store, celery, live)
     dispatcher = dispatcher_for(settings, celery, lifecycle)
     spool = Spool(settings.data_dir / "spool.sqlite3")
-    sentry_api = api_for(settings)
-    enrich = SubjectLookups(sentry_api).enrich if sentry_api else None
+    lookups = webhook_lookups(settings)
+    enrich = lookups.enrich if lookups else None
     intake = Intake(live, dispatcher, settings.sentry_app_id, enrich)
     drainer = Drainer(spool, intake.process, settings.spool_drain_interval)
     app.extensions[EXTENSION] = Runtime(
