@@ -2,7 +2,7 @@
 -- crash). Atomic, so a cancellation and a start never both win.
 -- KEYS: 1 job hash, 2 queued index, 3 running index, 4 the job's timeline, 5 the events counter
 -- ARGV: 1 queued (JSON), 2 running (JSON), 3 worker (JSON), 4 now (JSON), 5 job id,
---       6 (unused), 7 worker (plain), 8 now (plain)
+--       6 worker (plain), 7 now (plain)
 -- Returns the record (HGETALL), or {'not-run', status} ('' when there is no record).
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'not-run', ''} end
@@ -11,7 +11,7 @@ local attempt = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'worker', ARGV[3], 'started_at', ARGV[4])
 redis.call('ZREM', KEYS[2], ARGV[5])
 redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'created_at'), ARGV[5])
-redis.call('RPUSH', KEYS[4], cjson.encode({event = 'started', at = tonumber(ARGV[8]), actor = ARGV[7], attempt = attempt}))
+redis.call('RPUSH', KEYS[4], cjson.encode({event = 'started', at = tonumber(ARGV[7]), actor = ARGV[6], attempt = attempt}))
 redis.call('EXPIRE', KEYS[4], math.max(1, redis.call('TTL', KEYS[1])))
 redis.call('INCR', KEYS[5])
 return redis.call('HGETALL', KEYS[1])

@@ -126,6 +126,10 @@ class Page:
     next_cursor: str | None
 
 
+NO_RECORD = "no record"
+"""What `JobStore.claim` answers for a job whose record is gone (expired, never stored)."""
+
+
 class JobStore:
     """Job records as Redis hashes (one field per attribute, so updates never race)."""
 
@@ -227,7 +231,7 @@ class JobStore:
 
     def claim(self, job_id: str, worker: str) -> Job | str:
         """Start an attempt if the job may run; returns the record with the attempt counted,
-        or why it may not run ("no record", or its status: cancelled, finished...). One
+        or why it may not run (NO_RECORD, or its status: cancelled, finished...). One
         round trip: the record is not read first."""
         keys = [
             job_key(job_id),
@@ -243,13 +247,12 @@ class JobStore:
             json.dumps(worker),
             json.dumps(now),
             job_id,
-            0,
             worker,
             now,
         ]
         raw = [x.decode() if isinstance(x, bytes) else x for x in self._claim(keys=keys, args=args)]
         if len(raw) == 2 and raw[0] == "not-run":
-            return json.loads(raw[1]) if raw[1] else "no record"
+            return json.loads(raw[1]) if raw[1] else NO_RECORD
         return _decode(_pairs(raw))
 
     def add_note(self, job_id: str, kind: str, **detail: Any) -> None:

@@ -36,18 +36,18 @@ def _before_send(event: Event, hint: Hint) -> Event | None:
     return scrubbed
 
 
+JOB_SAMPLING_KEY = "remediator_job"
+"""Marks a job's transaction in its sampling context."""
+
+
 def sampler(settings: Settings) -> Any:
-    """Trace every job (at the configured rate) and web requests at theirs; housekeeping
-    tasks (heartbeats, write-backs, sweeps) are not traced: their check-ins and errors say
-    enough, and a transaction each would cost more than it tells."""
+    """Jobs at the job rate, web requests at the web rate. (Other Celery tasks start no
+    transaction: only `start_job` does, and it says so in its sampling context.)"""
     job_rate = settings.sentry_traces_sample_rate
     web_rate = settings.sentry_web_traces_sample_rate
 
     def decide(context: dict[str, Any]) -> float:
-        task = (context.get("celery_job") or {}).get("task")
-        if task is None:
-            return web_rate
-        return job_rate if task == defaults.RUN_JOB_TASK else 0.0
+        return job_rate if context.get(JOB_SAMPLING_KEY) else web_rate
 
     return decide
 
@@ -162,7 +162,7 @@ def start_job(job: Job) -> None:
         "op": defaults.JOB_TRANSACTION_OP,
         "source": "custom",
     }
-    sampling = {"celery_job": {"task": defaults.RUN_JOB_TASK}}
+    sampling = {JOB_SAMPLING_KEY: True}
     if incoming:
         continued = sentry_sdk.continue_trace(incoming, **names)
         transaction = sentry_sdk.start_transaction(continued, custom_sampling_context=sampling)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from remediator.errors import NeedsAttention, ScriptError
 from remediator.jobs import FINISHED, Job, JobStatus
+from remediator.jobs.store import NO_RECORD
 from remediator.lifecycle import Lifecycle
 from remediator.redaction import register_secret
 from remediator.remediation_scripts import registry
@@ -31,7 +32,7 @@ def run_job(lifecycle: Lifecycle, job_id: str, worker: str, context: ContextFact
     """Run the job's script and record how it ended; returns the finished job, or None if
     there was nothing to run (no record, cancelled, already finished)."""
     claimed = lifecycle.claim(job_id, worker)
-    if claimed == "no record":
+    if claimed == NO_RECORD:
         log.error("job %s: no record (expired or never stored); nothing to run", job_id)
         return None
     if isinstance(claimed, str):
