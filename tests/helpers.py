@@ -45,6 +45,15 @@ WORKSPACE_PYTEST = [
 plugins this suite turns off."""
 
 
+def remediator_command(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`remediator ARGS` as a user runs it, in this environment, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "remediator", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def payload(name: str) -> dict[str, Any]:
     """A fresh copy of one of Sentry's example payloads."""
     return copy.deepcopy(json.loads((PAYLOADS / f"{name}.json").read_text()))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from remediator.rules import load_rules, plan
 from remediator.testing import SentryStandIn
 from remediator.testing.factories import make_dispatcher
 from remediator.testing.sentry_standin import iso
-from tests.helpers import STANDIN_TOKEN, clean, payload
+from tests.helpers import STANDIN_TOKEN, clean, payload, remediator_command
 
 DAY = 86400.0
 
@@ -102,13 +101,7 @@ def backtest(
         "REMEDIATOR_RULES_FILE": str(rules),
         "REMEDIATOR_BROKER_URL": broker_url,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "remediator", "rules", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return remediator_command("rules", *args, env=env, timeout=120)
 
 
 def test_backtest_against_sentry_says_per_rule_what_would_have_happened_and_touches_no_redis(

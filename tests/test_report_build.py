@@ -12,6 +12,7 @@ from pathlib import Path
 from remediator.builds.parse import parse_output
 from remediator.builds.report import BuildInfo, from_ci, merged
 from remediator.testing import SentryStandIn
+from tests.helpers import remediator_command
 
 PYTHON_TRACEBACK = """\
 Traceback (most recent call last):
@@ -99,13 +100,7 @@ def report(
     environment = {**os.environ, "SENTRY_DSN": standin.dsn, **(env or {})}
     for name in ("GITHUB_ACTIONS", "GITLAB_CI"):
         environment.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "remediator", "report-build", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return remediator_command("report-build", *args, env=environment)
 
 
 def test_a_failed_build_streams_its_output_keeps_its_exit_code_and_reports_once(
