@@ -22,9 +22,50 @@ def runner() -> CliRunner:
 def test_rules_check_lists_the_shipped_rules(runner: CliRunner) -> None:
     result = runner.invoke(main, ["rules", "check"])
     assert result.exit_code == 0, result.output
-    assert "5 rules OK" in result.output
+    assert "13 rules OK" in result.output
     assert "new-in-latest-deploy: http-request on prod, class A, namespace rollback" in result.output
     assert "database-pool: restart-db-pool on prod, class A, namespace self-healing" in result.output
+    assert "monitor-down: restart-service on prod, class A, namespace self-healing" in result.output
+    # The suite's environment names Sentry's API: the lookups can be made, no warning says otherwise.
+    assert "warning:" not in result.output
+
+
+def test_rules_check_warns_about_tests_no_webhook_can_pass(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - name: slow\n"
+        "    match: {culprit: {contains: db}, issue_category: performance}\n"
+        "    job: {script: noop, tier: nonprod, class: C}\n"
+        "  - name: cpu\n"
+        "    match: {resource: metric_alert, substatus: new}\n"
+        "    job: {script: noop, tier: nonprod, class: C}\n"
+    )
+    result = runner.invoke(main, ["rules", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: rule 'slow': metric_alert webhooks never carry culprit, issue_category, so it only "
+        "matches issue, event_alert, error (say match.resource: [issue, event_alert, error])"
+    ) in result.output
+    assert "warning: rule 'cpu' can never match: metric_alert webhooks never carry substatus" in result.output
+
+
+def test_rules_check_warns_when_a_lookup_is_needed_and_cannot_be_made(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REMEDIATOR_SENTRY_AUTH_TOKEN")
+    from remediator.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(main, ["rules", "check"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: rule 'production-error' tests environment of issue webhooks, which only a lookup in "
+        "Sentry fills: without REMEDIATOR_SENTRY_AUTH_TOKEN and REMEDIATOR_SENTRY_ORG those tests fail"
+    ) in result.output
 
 
 def test_rules_check_reports_the_rule_and_field_and_fails(runner: CliRunner, tmp_path: Path):
@@ -139,7 +180,7 @@ def test_jobs_show_and_list_print_secret_params_filtered(runner: CliRunner, brok
 def test_enabling_a_rule_that_does_not_exist_fails_and_writes_nothing(runner: CliRunner, redis_db) -> None:
     result = runner.invoke(main, ["rules", "enable", "no-such-rule", "--by", "ops"])
     assert result.exit_code == 1
-    assert "no rule 'no-such-rule'; known: build-failed, database-pool" in result.output
+    assert "no rule 'no-such-rule'; known: build-failed, prod-worker-down, " in result.output
     assert not list(redis_db.scan_iter("remediator:breaker:*"))
 
 

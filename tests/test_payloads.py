@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from remediator.errors import PayloadError
@@ -12,6 +16,8 @@ from remediator.payloads.models import (
     IssueWebhook,
     MetricAlertWebhook,
 )
+from remediator.testing import SentryStandIn
+from remediator.testing import sentry_shapes as shapes
 from tests.helpers import payload
 
 
@@ -90,3 +96,63 @@ def test_malformed_json_is_a_payload_error(body: bytes) -> None:
 def test_wrong_top_level_type_is_a_payload_error() -> None:
     with pytest.raises(PayloadError, match="does not fit"):
         parse_webhook("issue", [1, 2, 3])
+
+
+# -- real bodies (tests/payloads/real/webhooks/) and what a rule sees of each ------------------
+def real_webhook(name: str) -> dict[str, Any]:
+    return json.loads((Path(__file__).parent / "payloads" / "real" / "webhooks" / f"{name}.json").read_text())
+
+
+def test_an_issue_body_carries_category_type_and_both_project_names_but_no_environment() -> None:
+    subject = subject_of("issue", parse_webhook("issue", real_webhook("ipe_issue_assigned")))
+    assert (subject.project, subject.project_id) == ("ipe", "456")
+    assert (subject.issue_category, subject.issue_type) == ("error", "error")  # from the older `type`
+    assert (subject.platform, subject.handled, subject.level) == ("javascript", "yes", "error")
+    assert subject.environment == "" and subject.tags == {}  # Sentry's issue serializer sends neither
+    assert subject.exception_types == ("Another Error #1",)
+
+
+def test_an_error_body_carries_the_project_only_as_its_id() -> None:
+    subject = subject_of("error", parse_webhook("error", real_webhook("docs_error_created")))
+    assert (subject.project, subject.project_id) == ("", "1")  # the slug is looked up when a rule asks
+    assert (subject.issue_category, subject.issue_type, subject.handled) == ("error", "error", "no")
+    assert subject.platform == "javascript" and subject.release == "" and subject.environment == ""
+    assert subject.tags["browser.name"] == "Chrome"
+
+
+def test_a_metric_alert_without_projects_still_parses() -> None:
+    subject = subject_of(
+        "metric_alert", parse_webhook("metric_alert", real_webhook("ipe_metric_alert_critical"))
+    )
+    assert (subject.title, subject.level, subject.project, subject.aggregate) == (
+        "metric alert",
+        "critical",
+        "",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "category", "issue_type", "priority"),
+    [
+        (shapes.monitor_failure_event("batch-worker-prod"), "cron", "monitor_check_in_failure", "high"),
+        (shapes.uptime_failure_event("https://shop.example/"), "uptime", "uptime_domain_failure", "high"),
+        (
+            shapes.n_plus_one_event("GET /api/users", "SELECT 1", ["SELECT 1", "SELECT 1"]),
+            "performance",
+            "performance_n_plus_one_db_queries",
+            "low",
+        ),
+    ],
+)
+def test_issue_platform_issues_are_told_apart_by_category_and_type_in_every_body(
+    event: dict[str, Any], category: str, issue_type: str, priority: str
+) -> None:
+    standin = SentryStandIn()  # not started: only its shapes are used
+    standin.add_issue("61", event=event)
+    issue = subject_of("issue", parse_webhook("issue", standin.issue_webhook("61")))
+    assert (issue.issue_category, issue.issue_type, issue.priority) == (category, issue_type, priority)
+    alert = subject_of("event_alert", parse_webhook("event_alert", standin.event_webhook("61")))
+    # An event body names its group type only by the occurrence's number.
+    assert (alert.issue_category, alert.issue_type, alert.priority) == (category, issue_type, priority)
+    assert (alert.project, alert.project_id) == ("", "1")

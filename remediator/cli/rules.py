@@ -27,6 +27,10 @@ def rules_check(file: Path | None) -> None:
     click.echo(f"{file or settings.rules_file}: {len(ruleset.rules)} rules OK")
     for note in ruleset.notes:
         click.echo(f"  note: {note}")
+    from remediator.rules.warnings import rule_warnings
+
+    for warning in rule_warnings(ruleset, bool(settings.sentry_auth_token and settings.sentry_org)):
+        click.echo(f"  warning: {warning}")
     for rule in ruleset.rules:
         job = rule.job
         click.echo(

@@ -39,6 +39,7 @@ class Project(_Model):
     id: str
     name: str | None = None
     slug: str
+    platform: str | None = None
 
     _id = field_validator("id", mode="before")(_id_to_str)
 
@@ -57,6 +58,16 @@ class Issue(_Model):
     count: str | None = None
     user_count: int | None = Field(default=None, alias="userCount")
     first_release: dict[str, Any] | None = Field(default=None, alias="firstRelease")
+    last_release: dict[str, Any] | None = Field(default=None, alias="lastRelease")
+    platform: str | None = None
+    type: str | None = None
+    """The issue's event type in older bodies (`error`, `default`, `generic`) or its group
+    type's slug (`performance_n_plus_one_db_queries`)."""
+    issue_type: str | None = Field(default=None, alias="issueType")
+    issue_category: str | None = Field(default=None, alias="issueCategory")
+    substatus: str | None = None
+    priority: str | None = None
+    is_unhandled: bool | None = Field(default=None, alias="isUnhandled")
     first_seen: str | None = Field(default=None, alias="firstSeen")
     last_seen: str | None = Field(default=None, alias="lastSeen")
     web_url: str | None = None
@@ -69,6 +80,8 @@ class ExceptionValue(_Model):
 
     type: str | None = None
     value: str | None = None
+    mechanism: dict[str, Any] | None = None
+    """How it was caught; `handled: false` for a crash."""
 
 
 class ExceptionInterface(_Model):
@@ -86,15 +99,40 @@ class Event(_Model):
     level: str | None = None
     culprit: str | None = None
     environment: str | None = None
-    release: str | None = None
+    release: str | dict[str, Any] | None = None
+    """A version string in webhooks (an object with `version` in REST answers)."""
     project: int | str | None = None
+    """The project's numeric id (webhooks never carry its slug)."""
+    platform: str | None = None
+    type: str | None = None
+    """The event's type: `error`, `default`, `transaction`, `generic`..."""
     tags: list[tuple[str, str | None]] = Field(default_factory=list)
     exception: ExceptionInterface | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    occurrence: dict[str, Any] | None = None
+    """What the issue platform detected (performance, cron, uptime, metric issues): `type`
+    (the group type's number), `issueTitle`, `evidenceDisplay`, `evidenceData`, `priority`."""
     web_url: str | None = None
     issue_url: str | None = None
 
     _id = field_validator("issue_id", mode="before")(_id_to_str)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_pairs(cls, value: Any) -> Any:
+        # Webhooks send [key, value] pairs; REST answers send {key, value} objects.
+        if isinstance(value, list):
+            return [
+                (t.get("key"), t.get("value")) if isinstance(t, dict) and "key" in t else t for t in value
+            ]
+        return value
+
+    @property
+    def release_version(self) -> str:
+        """The release's version, whichever shape it came in."""
+        if isinstance(self.release, dict):
+            return str(self.release.get("version") or "")
+        return self.release or ""
 
 
 class AlertRule(_Model):

@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from remediator.errors import PayloadError
-from remediator.payloads.models import ErrorData, Event, EventAlertData, IssueData, MetricAlertData, Webhook
+from remediator.payloads import issue_types
+from remediator.payloads.models import (
+    ErrorData,
+    Event,
+    EventAlertData,
+    Issue,
+    IssueData,
+    MetricAlertData,
+    Webhook,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,22 @@ class Subject:
     level: str = ""
     environment: str = ""
     project: str = ""
+    """The project's slug (event bodies carry only its id: looked up when a rule asks)."""
+    project_id: str = ""
+    """The project's numeric id, as a string."""
+    issue_category: str = ""
+    """`error`, `performance`, `cron`, `uptime`, `metric`, `outage`, `feedback`... as Sentry names it."""
+    issue_type: str = ""
+    """The group type's slug: `error`, `performance_n_plus_one_db_queries`, `monitor_check_in_failure`..."""
+    substatus: str = ""
+    """`new`, `ongoing`, `escalating`, `regressed`, `archived_until_escalating`..."""
+    priority: str = ""
+    """`low`, `medium`, `high`."""
+    platform: str = ""
+    handled: str = ""
+    """`yes` or `no` (a crash); "" when the body does not say."""
+    aggregate: str = ""
+    """A metric alert rule's aggregate (`p95(transaction.duration)`, `count()`)."""
     exception_types: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     issue_id: str | None = None
@@ -70,23 +95,80 @@ def content_id(subject: Subject) -> str:
     return subject.event_id or subject.issue_id or ""
 
 
+def _handled(event: Event, tags: dict[str, str]) -> str:
+    if tags.get("handled") in ("yes", "no"):
+        return tags["handled"]
+    mechanisms = [v.mechanism for v in (event.exception.values if event.exception else []) if v.mechanism]
+    flags = [m.get("handled") for m in mechanisms if isinstance(m.get("handled"), bool)]
+    if flags:
+        return "no" if not all(flags) else "yes"
+    return ""
+
+
 def _event_fields(event: Event) -> dict[str, Any]:
     types = [v.type for v in (event.exception.values if event.exception else []) if v.type]
     meta_type = event.metadata.get("type")
     if isinstance(meta_type, str) and meta_type not in types:
         types.insert(0, meta_type)
     tags = {k: v or "" for k, v in event.tags}
+    occurrence = event.occurrence or {}
+    issue_type, category = issue_types.from_occurrence(occurrence.get("type"))
+    if not category:
+        issue_type, category = issue_types.from_event_type(event.type)
+    project = event.project
+    numeric = isinstance(project, int) or (isinstance(project, str) and project.isdigit())
+    title = event.title or str(occurrence.get("issueTitle") or "")
     return {
-        "title": event.title,
-        "culprit": event.culprit or "",
-        "level": event.level or "",
+        "title": title,
+        "culprit": event.culprit or str(occurrence.get("culprit") or ""),
+        "level": event.level or tags.get("level", ""),
         "environment": event.environment or tags.get("environment", ""),
-        "release": event.release or tags.get("release", ""),
-        "project": str(event.project) if event.project is not None else "",
+        "release": event.release_version or tags.get("release", ""),
+        "project": "" if numeric or project is None else str(project),
+        "project_id": str(project) if numeric else "",
+        "issue_category": category,
+        "issue_type": issue_type,
+        "priority": issue_types.priority_name(occurrence.get("priority")),
+        "platform": event.platform or "",
+        "handled": _handled(event, tags),
         "exception_types": tuple(types),
         "tags": tags,
         "issue_id": event.issue_id,
         "event_id": event.event_id,
+    }
+
+
+def _issue_fields(issue: Issue) -> dict[str, Any]:
+    meta_type = issue.metadata.get("type")
+    issue_type = issue.issue_type or ""
+    category = issue.issue_category or ""
+    if not issue_type and issue.type:
+        # Older bodies: `type` is the event type of an error issue, or the group type's slug.
+        if issue.type in issue_types.ERROR_EVENT_TYPES:
+            issue_type = "error"
+        elif issue.type != "generic":
+            issue_type = issue.type
+    if not category and issue_type:
+        category = issue_types.category_of_type(issue_type)
+    release = issue.first_release or {}
+    return {
+        "title": issue.title,
+        "culprit": issue.culprit or "",
+        "level": issue.level or "",
+        # An issue body has no environment (Sentry's issue serializer sends none): looked up.
+        "project": issue.project.slug,
+        "project_id": issue.project.id,
+        "issue_category": category,
+        "issue_type": issue_type,
+        "substatus": issue.substatus or "",
+        "priority": issue_types.priority_name(issue.priority),
+        "platform": issue.platform or "",
+        "handled": "" if issue.is_unhandled is None else ("no" if issue.is_unhandled else "yes"),
+        "exception_types": (meta_type,) if isinstance(meta_type, str) else (),
+        "issue_id": issue.id,
+        "release": str(release.get("version") or "") if isinstance(release, dict) else "",
+        "events": int(issue.count) if issue.count and issue.count.isdigit() else None,
+        "users": issue.user_count,
     }
 
 
@@ -95,20 +177,7 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
     fields: dict[str, Any]
     data = hook.data
     if isinstance(data, IssueData):
-        issue = data.issue
-        meta_type = issue.metadata.get("type")
-        fields = {
-            "title": issue.title,
-            "culprit": issue.culprit or "",
-            "level": issue.level or "",
-            "environment": str(issue.metadata.get("environment") or ""),
-            "project": issue.project.slug,
-            "exception_types": (meta_type,) if isinstance(meta_type, str) else (),
-            "issue_id": issue.id,
-            "release": str((issue.first_release or {}).get("version") or ""),
-            "events": int(issue.count) if issue.count and issue.count.isdigit() else None,
-            "users": issue.user_count,
-        }
+        fields = _issue_fields(data.issue)
     elif isinstance(data, EventAlertData):
         fields = _event_fields(data.event)
     elif isinstance(data, ErrorData):
@@ -120,6 +189,7 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
             "level": hook.action,
             "environment": alert.alert_rule.environment or "",
             "project": alert.projects[0] if alert.projects else "",
+            "aggregate": alert.alert_rule.aggregate or "",
             "alert_id": alert.id,
         }
     else:  # pragma: no cover - MODELS and this function change together

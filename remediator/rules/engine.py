@@ -18,9 +18,14 @@ from remediator.defaults import (
     queue_for,
 )
 from remediator.payloads import Subject
+from remediator.payloads.fields import FILLED, TEXT_FIELDS
 from remediator.rules.index import RuleIndex
 from remediator.rules.model import Condition, Match, Rule, RuleSet
-from remediator.rules.templating import TemplateError, render
+from remediator.rules.templating import TemplateError, names_used, render
+
+_NOTHING: frozenset[str] = frozenset()
+ANY_FILLED = frozenset().union(*FILLED.values())
+"""Every field some lookup can fill, for some resource."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,28 @@ class CompiledMatch:
             return _deploy_holds(subject, self.new_in_latest_deploy, self.deployed_within)
         return True
 
+    def pending(self, subject: Subject, unknown: frozenset[str]) -> frozenset[str] | None:
+        """None when a test on what the subject has fails; else the fields of `unknown`
+        (empty in the subject, and a lookup could fill them) whose tests wait for it."""
+        actions = self.actions.get(subject.resource)
+        if actions is None or subject.action not in actions:
+            return None
+        left: set[str] = set()
+        for name, test in self.texts:
+            if name in unknown:
+                left.add(name)
+            elif not test(getattr(subject, name)):
+                return None
+        if self.exception_type is not None and not any(map(self.exception_type, subject.exception_types)):
+            return None
+        for key, test in self.tags:
+            value = subject.tags.get(key)
+            if value is None and "tags" in unknown:
+                left.add("tags")
+            elif value is None or not test(value):
+                return None
+        return frozenset(left)
+
     def apart_from_deploy(self, subject: Subject) -> bool:
         """Every test but the deploy's (which needs a lookup) passes."""
         actions = self.actions.get(subject.resource)
@@ -131,10 +158,9 @@ def _contains(needle: str) -> TextTest:
 
 def compile_match(match: Match) -> CompiledMatch:
     """Turn a rule's match into functions (done once when rules load)."""
-    fields = ("title", "culprit", "level", "environment", "project", "release")
     return CompiledMatch(
         actions={r: frozenset(match.actions_for(r)) for r in match.resource},
-        texts=tuple((name, _text_test(c)) for name in fields if (c := getattr(match, name))),
+        texts=tuple((name, _text_test(c)) for name in TEXT_FIELDS if (c := getattr(match, name))),
         exception_type=_text_test(match.exception_type) if match.exception_type else None,
         tags=tuple((key, _text_test(c)) for key, c in match.tags.items()),
         new_in_latest_deploy=match.new_in_latest_deploy,
@@ -152,21 +178,44 @@ class Lookups:
     """The issue's users and events (a rule computes its class from them)."""
     rate: bool = False
     """The issue's events this hour (a computed class reads them)."""
+    fields: frozenset[str] = _NOTHING
+    """Subject fields the body left empty that a rule tests or its templates read (see
+    `payloads.fields.FILLED`: an issue's environment and tags, an event's project slug...)."""
 
     def __bool__(self) -> bool:
-        return self.deploy or self.damage or self.rate
+        return self.deploy or self.damage or self.rate or bool(self.fields)
+
+
+def unknown_fields(subject: Subject) -> frozenset[str]:
+    """The fields a lookup could fill for this subject because its body left them empty."""
+    fillable = FILLED.get(subject.resource, _NOTHING)
+    return frozenset(
+        name for name in fillable if not (subject.tags if name == "tags" else getattr(subject, name, "x"))
+    )
 
 
 def lookups(rules: RuleSet, subject: Subject) -> Lookups:
     """What must be looked up beyond the payload for this subject: only for the rules that
-    ask (most rule sets: none, and this costs nothing) and whose other tests it passes."""
+    ask (a deploy test, a computed class, a test or template on a field the body lacks)
+    and whose other tests it passes; most webhooks of a rule set that asks nothing cost
+    one dict lookup."""
+    ready = compiled(rules)
+    unknown = unknown_fields(subject)
+    index = ready.lookup_index.get(subject.resource)
+    if index is None:
+        return Lookups()
     deploy = damage = rate = False
-    for rule, match in compiled(rules).asking:
-        if match.apart_from_deploy(subject):
-            deploy = deploy or rule.match.needs_deploy
-            if rule.job.class_by is not None:
-                damage, rate = True, rate or rule.job.class_by.wants_rate
-    return Lookups(deploy, damage, rate)
+    fields: set[str] = set()
+    for position in index.candidates(subject):
+        rule, match, wants = ready.asking[position]
+        pending = match.pending(subject, unknown)
+        if pending is None:
+            continue
+        fields |= pending | (wants & unknown)
+        deploy = deploy or rule.match.needs_deploy
+        if rule.job.class_by is not None:
+            damage, rate = True, rate or rule.job.class_by.wants_rate
+    return Lookups(deploy, damage, rate, frozenset(fields))
 
 
 @dataclass(frozen=True)
@@ -176,8 +225,20 @@ class Compiled:
 
     rules: list[tuple[Rule, CompiledMatch]]
     index: RuleIndex
-    asking: list[tuple[Rule, CompiledMatch]] = field(default_factory=list)
-    """The rules that need something looked up (a deploy test, a computed class)."""
+    asking: list[tuple[Rule, CompiledMatch, frozenset[str]]] = field(default_factory=list)
+    """The rules that may need something looked up (a deploy test, a computed class, a
+    field a lookup fills), each with the fillable fields its templates read."""
+    lookup_index: dict[str, RuleIndex] = field(default_factory=dict)
+    """Per resource, the asking rules indexed by the tests on what that resource's body
+    always carries (a test on a field a lookup fills cannot narrow them before it)."""
+
+
+def _asking(rule: Rule) -> frozenset[str] | None:
+    """The fillable fields a rule's templates read, when the rule may need a lookup at all."""
+    wants = names_used([rule.job.params, rule.key]) & ANY_FILLED
+    if rule.match.needs_deploy or rule.job.class_by is not None or wants or rule.match.tested() & ANY_FILLED:
+        return wants
+    return None
 
 
 _COMPILED: OrderedDict[int, tuple[RuleSet, Compiled]] = OrderedDict()
@@ -190,10 +251,15 @@ def compiled(rules: RuleSet) -> Compiled:
     if entry is None or entry[0] is not rules:
         enabled = [r for r in rules.rules if r.enabled]
         matches = [(r, compile_match(r.match)) for r in enabled]
+        asking = [(r, m, wants) for r, m in matches if (wants := _asking(r)) is not None]
         ready = Compiled(
             matches,
             RuleIndex.build(r.match for r in enabled),
-            asking=[(r, m) for r, m in matches if r.match.needs_deploy or r.job.class_by is not None],
+            asking=asking,
+            lookup_index={
+                resource: RuleIndex.build((r.match for r, _, _ in asking), unknown=filled)
+                for resource, filled in FILLED.items()
+            },
         )
         entry = (rules, ready)
         _COMPILED[id(rules)] = entry

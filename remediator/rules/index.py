@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from remediator.payloads import Subject
+from remediator.payloads.fields import TEXT_FIELDS
 from remediator.rules.model import Condition, Match
 
-TEXT_FIELDS = ("title", "culprit", "level", "environment", "project")
 EXCEPTION = "exception_type"
 TAG = "tag:"
 GRAM = 3
@@ -28,11 +28,12 @@ Tests = list[tuple[str, Condition]]
 """(field, condition) of a rule: a text field, `exception_type`, or `tag:<key>`."""
 
 
-def _tests(match: Match) -> Tests:
-    found: Tests = [(name, c) for name in TEXT_FIELDS if (c := getattr(match, name))]
-    if match.exception_type:
+def _tests(match: Match, unknown: frozenset[str] = frozenset()) -> Tests:
+    found: Tests = [(name, c) for name in TEXT_FIELDS if (c := getattr(match, name)) and name not in unknown]
+    if match.exception_type and EXCEPTION not in unknown:
         found.append((EXCEPTION, match.exception_type))
-    found.extend((f"{TAG}{key}", c) for key, c in match.tags.items())
+    if "tags" not in unknown:
+        found.extend((f"{TAG}{key}", c) for key, c in match.tags.items())
     return found
 
 
@@ -51,9 +52,10 @@ class RuleIndex:
     """The fields some rule is filed under by a piece of a needle (only these are scanned)."""
 
     @classmethod
-    def build(cls, matches: Iterable[Match]) -> RuleIndex:
-        """Index the matches of the enabled rules, given in file order."""
-        tests = [_tests(m) for m in matches]
+    def build(cls, matches: Iterable[Match], unknown: frozenset[str] = frozenset()) -> RuleIndex:
+        """Index the matches of the enabled rules, given in file order; tests on the
+        `unknown` fields (not known before a lookup) are not filed under."""
+        tests = [_tests(m, unknown) for m in matches]
         pieces: Counter[tuple[str, str]] = Counter(
             (field, g)
             for rule in tests

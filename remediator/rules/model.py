@@ -18,6 +18,7 @@ from pydantic import (
 from remediator import defaults
 from remediator.defaults import PriorityClass
 from remediator.errors import RuleNotFound
+from remediator.payloads.fields import TEXT_FIELDS
 from remediator.rules.damage import ClassByDamage
 from remediator.rules.fields import NAME_PATTERN, Duration, _Strict
 from remediator.rules.notify import Notify
@@ -75,6 +76,20 @@ class Match(_Strict):
     level: Condition | None = None
     environment: Condition | None = None
     project: Condition | None = None
+    """The project's slug, whatever the resource (looked up for events, which carry only its id)."""
+    project_id: Condition | None = None
+    """The project's numeric id."""
+    issue_category: Condition | None = None
+    """`error`, `performance`, `cron`, `uptime`, `metric`, `outage`, `feedback`..."""
+    issue_type: Condition | None = None
+    """The group type's slug (`performance_n_plus_one_db_queries`, `monitor_check_in_failure`...)."""
+    substatus: Condition | None = None
+    priority: Condition | None = None
+    platform: Condition | None = None
+    handled: Condition | None = None
+    """`yes`, or `no` for a crash."""
+    aggregate: Condition | None = None
+    """A metric alert rule's aggregate (`p95(transaction.duration)`)."""
     exception_type: Condition | None = None
     release: Condition | None = None
     """The event's release, or the issue's first release."""
@@ -84,6 +99,11 @@ class Match(_Strict):
     deployed_within: Duration | None = None
     """The subject's release was deployed to its environment at most this long ago."""
     tags: dict[str, Condition] = Field(default_factory=dict)
+
+    def tested(self) -> frozenset[str]:
+        """The subject fields this match tests (`tags` for any tag)."""
+        names = {n for n in (*TEXT_FIELDS, "exception_type") if getattr(self, n) is not None}
+        return frozenset(names | ({"tags"} if self.tags else set()))
 
     @property
     def needs_deploy(self) -> bool:

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -22,6 +22,15 @@ def check_templates(value: Any) -> None:
     """Compile every string inside value, so syntax errors surface when rules load."""
     for source in _strings(value):
         compile_template(source)
+
+
+def names_used(value: Any) -> frozenset[str]:
+    """The top-level names the templates inside value read (`project`, `tags`, `data`...)."""
+    found: set[str] = set()
+    for source in _strings(value):
+        if "{" in source:
+            found |= meta.find_undeclared_variables(_ENV.parse(source))
+    return frozenset(found)
 
 
 def render(value: Any, context: dict[str, Any]) -> Any:
