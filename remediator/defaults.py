@@ -62,6 +62,14 @@ VERIFY_TASK = "remediator.verify"
 DELIVER_TASK = "remediator.deliver"
 """Name of the Celery task that hands one event to the remote listeners that want it."""
 
+PLAN_TASK = "remediator.plan"
+"""Name of the Celery task that plans a webhook whose lookups the web could not finish
+within Sentry's one-second budget (the web accepted it and handed it on)."""
+
+PLAN_MAX_ATTEMPTS = 5
+"""A deferred webhook's lookups are tried this often (backoff 5 s doubling) before it is
+planned without the answers (the tests that need them then fail, and the log says so)."""
+
 DELIVER_MAX_ATTEMPTS = 9
 """A remote listener's attempts at one event (backoff 5 s doubling, at most 5 min: about
 half an hour in all); it never touches the job's outcome."""

@@ -109,7 +109,8 @@ class Dispatcher:
             sentry_event_id=subject.event_id,
             sentry_title=subject.title[:TITLE_KEPT] or None,
             sentry_tags={k: subject.tags[k][:200] for k in TAGS_KEPT if subject.tags.get(k)},
-            sentry_project=subject.project or None,
+            # The slug; an event's id when no rule needed the slug looked up.
+            sentry_project=subject.project or subject.project_id or None,
             sentry_resource=subject.resource,
             sentry_action=subject.action,
             queue=spec.queue,

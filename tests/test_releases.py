@@ -16,6 +16,7 @@ from remediator.rules import load_rules, plan
 from remediator.sentry import comments
 from remediator.settings import EXAMPLE_RULES
 from remediator.testing import SentryStandIn
+from remediator.testing import sentry_shapes as shapes
 from remediator.testing.sentry_standin import iso
 from tests.helpers import STANDIN_TOKEN, encode, payload, sentry_headers
 
@@ -35,9 +36,10 @@ def issue_subject(release: str, issue_id: str = "71") -> Subject:
     body = payload("issue_created")
     issue = body["data"]["issue"]
     issue.update(id=issue_id, firstRelease={"version": release}, level="error")
-    issue["metadata"]["environment"] = "production"
     issue["project"].update(slug="shop")
-    return subject_of("issue", parse_webhook("issue", body))
+    # An issue body has no environment: the latest event's, as a lookup fills it.
+    subject = subject_of("issue", parse_webhook("issue", body))
+    return dataclasses.replace(subject, environment="production")
 
 
 def deployed(subject: Subject, latest: bool, age: float) -> Subject:
@@ -73,16 +75,23 @@ def release(standin: SentryStandIn, version: str, finished_ago: float, name: str
     assert done.status_code == 201, done.text
 
 
-def fire(client, issue_id: str, version: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    body = payload("issue_created")
-    issue = body["data"]["issue"]
-    issue.update(id=issue_id, firstRelease={"version": version}, level="error", culprit="shop.checkout")
-    issue["metadata"]["environment"] = "production"
-    issue["project"].update(slug="shop")
-    raw = encode(body)
+def fire(client, standin: SentryStandIn, issue_id: str, version: str, status: str = "accepted") -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """A production error of the release becomes an issue in Sentry, which sends its
+    `issue.created` webhook (the environment only in the event, looked up)."""
+    event = shapes.error_event(
+        "CheckoutError",
+        "card declined",
+        [shapes.frame("shop/checkout.py", "pay", 41, module="shop.checkout")],
+        environment="production",
+        release=version,
+    )
+    standin.add_issue(issue_id, event=event, project={"id": "11", "slug": "shop", "name": "shop"})
+    raw = encode(standin.issue_webhook(issue_id))
     response = client.post("/sentry/webhook", data=raw, headers=sentry_headers("issue", raw))
     assert response.status_code == 202, response.get_json()
-    return response.get_json()["jobs"][0]  # type: ignore[no-any-return]
+    answer = response.get_json()
+    assert answer["status"] == status, answer
+    return answer["jobs"][0] if status == "accepted" else answer  # type: ignore[no-any-return]
 
 
 def test_an_error_that_began_with_the_latest_deploy_waits_for_a_rollback_naming_the_release(
@@ -92,8 +101,8 @@ def test_an_error_that_began_with_the_latest_deploy_waits_for_a_rollback_naming_
     release(standin, "shop@2.4.1", finished_ago=600, name="deploy-bot #812")
     client = make_app(EXAMPLE_RULES.read_text(), sentry_auth_token=STANDIN_TOKEN).test_client()
 
-    job = fire(client, "7001", "shop@2.4.1")
-    again = fire(client, "7002", "shop@2.4.1")  # another issue of the same release: cached answers
+    job = fire(client, standin, "7001", "shop@2.4.1")
+    again = fire(client, standin, "7002", "shop@2.4.1")  # another issue of the same release: cached answers
 
     assert job["rule"] == "new-in-latest-deploy" and job["status"] == JobStatus.AWAITING_APPROVAL.value
     assert again["status"] == JobStatus.THROTTLED.value  # once_within per project and release
@@ -109,30 +118,47 @@ def test_an_error_that_began_with_the_latest_deploy_waits_for_a_rollback_naming_
     assert len(lookups) == 2  # the release's deploys and the latest release, once each
 
     # An error from the release before the latest deploy is not a rollback: it is analysed.
-    older = fire(client, "7003", "shop@2.4.0")
+    older = fire(client, standin, "7003", "shop@2.4.0")
     assert older["rule"] == "production-error"
 
 
-def test_without_sentry_s_api_the_deploy_rule_steps_aside(make_app, standin: SentryStandIn, redis_db) -> None:
-    release(standin, "shop@2.4.1", finished_ago=600, name="deploy-bot #812")
-    client = make_app(EXAMPLE_RULES.read_text()).test_client()  # no auth token: nothing to ask
-    assert fire(client, "7004", "shop@2.4.1")["rule"] == "production-error"
-
-
-def test_a_sentry_that_does_not_answer_costs_a_webhook_little_and_is_not_asked_again_at_once(
+def test_without_sentry_s_api_an_issue_webhook_has_no_environment_and_the_production_rules_step_aside(
     make_app, standin: SentryStandIn, redis_db
 ) -> None:
     release(standin, "shop@2.4.1", finished_ago=600, name="deploy-bot #812")
-    client = make_app(EXAMPLE_RULES.read_text(), sentry_auth_token=STANDIN_TOKEN).test_client()
+    client = make_app(EXAMPLE_RULES.read_text()).test_client()  # no auth token: nothing to ask
+    event = shapes.error_event("CheckoutError", "card declined", [], environment="production")
+    standin.add_issue("7004", event=event)
+    raw = encode(standin.issue_webhook("7004"))
+    answer = client.post("/sentry/webhook", data=raw, headers=sentry_headers("issue", raw)).get_json()
+    assert answer == {"status": "ignored", "reason": "no rule matched issue.created"}
+
+
+def test_a_sentry_that_does_not_answer_costs_a_webhook_little_and_is_not_asked_again_at_once(
+    make_app, standin: SentryStandIn, idle_redis, idle_broker_url
+) -> None:
+    release(standin, "shop@2.4.1", finished_ago=600, name="deploy-bot #812")
+    # No worker consumes this broker: the deferred planning stays queued.
+    client = make_app(
+        EXAMPLE_RULES.read_text(), broker=idle_broker_url, sentry_auth_token=STANDIN_TOKEN
+    ).test_client()
     standin.throttle(100, retry_after=30)  # Sentry answers 429 to everything for a while
     started = time.monotonic()
-    first = fire(client, "7010", "shop@2.4.1")
-    second = fire(client, "7011", "shop@2.4.1")
+    first = fire(client, standin, "7010", "shop@2.4.1", status="deferred")
+    second = fire(client, standin, "7011", "shop@2.4.1", status="deferred")
     took = time.monotonic() - started
-    assert first["rule"] == second["rule"] == "production-error"  # the deploy test could not hold
+    answered = time.time()
+    # Not planned without the answer: handed to a worker, which asks again with time to wait.
+    assert "environment and tags not looked up" in first["reason"]
+    assert "environment and tags not looked up" in second["reason"]
     assert took < 1.0  # no retry, no wait for Retry-After: the webhook's budget is Sentry's second
-    asked = [c for c in standin.api_calls if c["method"] == "GET" and "/releases/" in c["path"]]
-    assert len(asked) == 1  # the unanswered question is not asked again within FAILURE_SECONDS
+    asked = [
+        c
+        for c in standin.api_calls
+        if c["method"] == "GET" and "/events/latest/" in c["path"] and c["at"] <= answered
+    ]
+    assert len(asked) == 2  # one question per issue, each asked once (a worker asks again later)
+    assert idle_redis.llen("remediator.prod") == 2  # both handed to the first tier's workers
 
 
 def test_no_lookup_for_a_webhook_the_asking_rules_cannot_match(

@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 Answer = tuple[dict[str, Any], int]
 """A JSON document and the HTTP status to answer with."""
 
+Enrich = Callable[[Subject, Lookups], tuple[Subject, list[str]]]
+"""Looks up what the rules ask beyond the payload: the subject with it, and what was not answered."""
+
+Defer = Callable[[str, bytes, list[str]], bool]
+"""Called when a lookup went unanswered: True when the webhook's planning was handed on
+(to a worker, which looks up again with time to wait), False to plan now without it."""
+
 
 def error(reason: str, code: int) -> Answer:
     """An error answer."""
@@ -44,11 +51,14 @@ class Intake:
         rules: RuleSet | Callable[[], RuleSet],
         dispatcher: Dispatcher,
         app_id: str | None = None,
-        enrich: Callable[[Subject, Lookups], Subject] | None = None,
+        enrich: Enrich | None = None,
+        defer: Defer | None = None,
     ) -> None:
         self.enrich = enrich
         """Looks up what rules may ask beyond the payload (the release's deploy, the issue's
-        users and events), only when some rule does."""
+        users and events, an issue's environment, an event's project), only when some rule does."""
+        self.defer = defer
+        """What happens to a webhook whose lookups Sentry did not answer (None: plan without)."""
         self._rules = rules
         """The rule set, or what returns the current one (rules reload while running)."""
         self.dispatcher = dispatcher
@@ -78,6 +88,13 @@ class Intake:
         if self.app_id and subject.actor_type == "application" and subject.actor_id == self.app_id:
             return ignored("caused by remediator's own API call")
 
+        rules = self.rules
+        needs = lookups(rules, subject)
+        if self.enrich is not None and needs:
+            subject, unanswered = self.enrich(subject, needs)
+            if unanswered and self.defer is not None and self.defer(resource, body, unanswered):
+                log.info("webhook %s.%s: planning deferred: %s", resource, subject.action, unanswered)
+                return {"status": "deferred", "reason": "; ".join(unanswered)}, 202
         try:
             cancelled = []
             if resource == "issue" and subject.action in CANCELLING_ACTIONS and subject.issue_id:
@@ -85,10 +102,6 @@ class Intake:
                 cancelled = self.dispatcher.cancel_for_issue(subject.issue_id, reason)
                 if subject.action == "resolved":
                     self.dispatcher.issue_resolved(subject.issue_id)
-            rules = self.rules
-            needs = lookups(rules, subject)
-            if self.enrich is not None and needs:
-                subject = self.enrich(subject, needs)
             specs = plan(rules, subject)
             if not specs and cancelled:
                 return {"status": "cancelled", "cancelled": cancelled}, 200

@@ -1,6 +1,8 @@
 """What rules may ask beyond the payload, looked up in Sentry only when a rule that could
-match the webhook asks, and cached briefly: the release's deploy (releases and deploys API)
-and the issue's users, events and events this hour (the issue itself).
+match the webhook asks, and cached briefly: the release's deploy (releases and deploys API);
+for an event's subject, what the issue itself says (its users, events and events this hour,
+the project's slug, substatus, priority, category and type, its first release); for an
+issue's subject, what its latest event says (environment, tags, handled, release).
 
 This runs while a webhook waits for its answer (one second, Sentry's budget): requests time
 out fast and are not retried, no new request starts once BUDGET_SECONDS are spent, and a
@@ -18,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from remediator.payloads import Deploy, Subject
+from remediator.payloads import Deploy, Subject, issue_types
+from remediator.payloads.fields import EVENT_LOOKUP, ISSUE_LOOKUP
 from remediator.rules.engine import Lookups
 from remediator.sentry.api import SentryApi, SentryApiError, parse_time
 from remediator.settings import Settings
@@ -41,18 +44,27 @@ MAX_ENTRIES = 4096
 """Answers kept at most (the oldest go first): issues come and go."""
 
 
-def webhook_lookups(settings: Settings) -> SubjectLookups | None:
-    """The lookups for the web's intake, with a client that fails fast; None without
-    Sentry's API configured (REMEDIATOR_SENTRY_AUTH_TOKEN and _ORG)."""
+PATIENT_TIMEOUT = (3.05, 10.0)
+"""Timeouts of a lookup made by a worker, for a webhook whose planning was deferred."""
+
+PATIENT_BUDGET_SECONDS = 30.0
+
+
+def webhook_lookups(settings: Settings, patient: bool = False) -> SubjectLookups | None:
+    """The lookups for the web's intake, with a client that fails fast (`patient`: a
+    worker's, for webhooks whose lookups the web could not finish, with retries and room
+    to wait); None without Sentry's API configured (REMEDIATOR_SENTRY_AUTH_TOKEN and _ORG)."""
     if not (settings.sentry_auth_token and settings.sentry_org):
         return None
     api = SentryApi(
         settings.sentry_api_url,
         settings.sentry_auth_token,
         settings.sentry_org,
-        timeout=TIMEOUT,
-        max_retries=0,
+        timeout=PATIENT_TIMEOUT if patient else TIMEOUT,
+        max_retries=2 if patient else 0,
     )
+    if patient:
+        return SubjectLookups(api, budget=PATIENT_BUDGET_SECONDS, failure_ttl=0.0)
     return SubjectLookups(api)
 
 
@@ -76,11 +88,19 @@ class SubjectLookups:
     `users` and `events` (subjects of an issue whose payload lacks them)."""
 
     def __init__(
-        self, api: SentryApi, ttl: float = CACHE_SECONDS, clock: Callable[[], float] = time.time
+        self,
+        api: SentryApi,
+        ttl: float = CACHE_SECONDS,
+        clock: Callable[[], float] = time.time,
+        budget: float = BUDGET_SECONDS,
+        failure_ttl: float = FAILURE_SECONDS,
     ) -> None:
         self.api = api
         self.ttl = ttl
         self.clock = clock
+        self.budget = budget
+        self.failure_ttl = failure_ttl
+        self._unanswered: threading.local = threading.local()
         self._cache: OrderedDict[tuple[str, ...], tuple[float, Any]] = OrderedDict()
         """Answers by question, with the time they expire."""
         self._lock = threading.Lock()
@@ -96,12 +116,13 @@ class SubjectLookups:
                 if isinstance(hit[1], _Unanswered):
                     raise _StillUnanswered(hit[1].reason)
                 return hit[1]
-        if now - started > BUDGET_SECONDS:
-            raise SentryApiError(f"the lookup budget of {BUDGET_SECONDS:g}s for this webhook is spent")
+        if now - started > self.budget:
+            raise SentryApiError(f"the lookup budget of {self.budget:g}s for this webhook is spent")
         try:
             value = fetch()
         except SentryApiError as exc:
-            self._keep(key, now + FAILURE_SECONDS, _Unanswered(f"not answered: {exc}"))
+            if self.failure_ttl > 0:
+                self._keep(key, now + self.failure_ttl, _Unanswered(f"not answered: {exc}"))
             raise
         self._keep(key, now + self.ttl, value)
         return value
@@ -115,7 +136,12 @@ class SubjectLookups:
 
     def _deploys(self, version: str, environment: str) -> list[dict[str, Any]]:
         path = f"/organizations/{self.api.org}/releases/{quote(version, safe='')}/deploys/"
-        found = self.api.request("GET", path) or []
+        try:
+            found = self.api.request("GET", path) or []
+        except SentryApiError as exc:
+            if exc.status == 404:  # a release Sentry does not know has no deploys: an answer
+                return []
+            raise
         return [d for d in found if d.get("environment") == environment and d.get("dateFinished")]
 
     def _latest_release(self, project: str, environment: str) -> str | None:
@@ -139,22 +165,85 @@ class SubjectLookups:
                 best = (at, str(release["version"]))
         return best[1] if best else None
 
-    def enrich(self, subject: Subject, needs: Lookups) -> Subject:
+    def enrich(self, subject: Subject, needs: Lookups) -> tuple[Subject, list[str]]:
+        """The subject with what the rules ask for (see `fill`), and what Sentry did not
+        answer (empty when everything asked was looked up)."""
+        self._unanswered.found = []
+        try:
+            return self.fill(subject, needs), list(self._unanswered.found)
+        finally:
+            self._unanswered.found = []
+
+    def _missed(self, what: str, exc: SentryApiError) -> None:
+        _log_unanswered(what, exc)
+        found = getattr(self._unanswered, "found", None)
+        if found is not None:
+            found.append(f"{what}: {exc}")
+
+    def fill(self, subject: Subject, needs: Lookups) -> Subject:
         """The subject with what the rules ask for: the release's deploy; the issue's users
         and events (when the payload lacks them) and events this hour. Sentry not answering
         leaves the subject as it was (the tests that need the answer then fail; a computed
         class takes its default; the webhook is still processed)."""
         started = self.clock()
-        wanted = (needs.damage and subject.users is None) or needs.rate
-        if wanted and subject.issue_id:
-            subject = self._damage(subject, subject.issue_id, started)
+        damage = (needs.damage and subject.users is None) or needs.rate
+        about_issue = subject.resource != "issue" and needs.fields & ISSUE_LOOKUP
+        if (damage or about_issue) and subject.issue_id:
+            subject = self._from_issue(subject, subject.issue_id, needs, started)
+        if needs.fields & EVENT_LOOKUP and subject.issue_id and subject.resource == "issue":
+            subject = self._from_latest_event(subject, subject.issue_id, started)
         return self._deploy(subject, started) if needs.deploy else subject
 
-    def _damage(self, subject: Subject, issue_id: str, started: float) -> Subject:
+    def _from_latest_event(self, subject: Subject, issue_id: str, started: float) -> Subject:
+        """An issue body has no environment and no tags: its latest event's (for
+        `created`, the event that made the issue)."""
+        try:
+            event = self._cached(("latest-event", issue_id), lambda: self._event_facts(issue_id), started)
+        except SentryApiError as exc:
+            self._missed(f"issue {issue_id}: environment and tags not looked up", exc)
+            return subject
+        tags: dict[str, str] = event["tags"]
+        return _with_context(
+            subject,
+            environment=subject.environment or tags.get("environment", ""),
+            tags={**tags, **subject.tags},
+            handled=subject.handled or tags.get("handled", ""),
+            release=subject.release or event["release"] or tags.get("release", ""),
+        )
+
+    def _event_facts(self, issue_id: str) -> dict[str, Any]:
+        """What is kept of the latest event (its tags and release; not the whole body)."""
+        event = self.api.latest_event(issue_id)
+        tags = {
+            str(t["key"]): str(t.get("value") or "")
+            for t in event.get("tags") or ()
+            if isinstance(t, dict) and "key" in t
+        }
+        release = event.get("release")
+        version = release.get("version") if isinstance(release, dict) else release
+        return {"tags": tags, "release": str(version or "")}
+
+    def _from_issue(self, subject: Subject, issue_id: str, needs: Lookups, started: float) -> Subject:
         try:
             issue = self._cached(("issue", issue_id), lambda: self.api.get_issue(issue_id), started)
         except SentryApiError as exc:
-            _log_unanswered(f"issue {issue_id}: users and events not looked up", exc)
+            self._missed(f"issue {issue_id}: not looked up", exc)
+            return subject
+        project = issue.get("project") if isinstance(issue.get("project"), dict) else {}
+        first = issue.get("firstRelease") if isinstance(issue.get("firstRelease"), dict) else {}
+        issue_type = str(issue.get("issueType") or "")
+        subject = _with_context(
+            subject,
+            project=subject.project or str(project.get("slug") or ""),
+            project_id=subject.project_id or str(project.get("id") or ""),
+            substatus=subject.substatus or str(issue.get("substatus") or ""),
+            priority=subject.priority or issue_types.priority_name(issue.get("priority")),
+            issue_type=subject.issue_type or issue_type,
+            issue_category=subject.issue_category
+            or str(issue.get("issueCategory") or issue_types.category_of_type(issue_type)),
+            release=subject.release or str(first.get("version") or ""),
+        )
+        if not ((needs.damage and subject.users is None) or needs.rate):
             return subject
         count = str(issue.get("count") or "")
         users = issue.get("userCount")
@@ -179,7 +268,7 @@ class SubjectLookups:
                 ("latest", subject.project, env), lambda: self._latest_release(subject.project, env), started
             )
         except SentryApiError as exc:
-            _log_unanswered(f"release {release}: deploys not looked up", exc)
+            self._missed(f"release {release}: deploys not looked up", exc)
             return subject
         last = max(deploys, key=lambda d: parse_time(d["dateFinished"]))
         finished = parse_time(last["dateFinished"])
@@ -192,3 +281,11 @@ class SubjectLookups:
             latest=latest == release,
         )
         return dataclasses.replace(subject, deploy=deploy)
+
+
+def _with_context(subject: Subject, **fields: Any) -> Subject:
+    """The subject with some fields changed, templates seeing them too."""
+    changed = {k: v for k, v in fields.items() if v != getattr(subject, k)}
+    if not changed:
+        return subject
+    return dataclasses.replace(subject, **changed, context={**subject.context, **changed})

@@ -4,7 +4,8 @@ from remediator.tasks.events import deliver
 from remediator.tasks.heartbeat import heartbeat
 from remediator.tasks.maintenance import sweep
 from remediator.tasks.notify import notify, notify_digest
+from remediator.tasks.planning import plan_webhook
 from remediator.tasks.remediation import run_job
 from remediator.tasks.verification import verify
 
-__all__ = ["deliver", "heartbeat", "notify", "notify_digest", "run_job", "sweep", "verify"]
+__all__ = ["deliver", "heartbeat", "notify", "notify_digest", "plan_webhook", "run_job", "sweep", "verify"]

@@ -11,8 +11,10 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from remediator.defaults import queue_for
 from remediator.dispatch import dispatcher_for
 from remediator.errors import JobNotFound, JobStateError, RemediatorError, RuleNotFound
+from remediator.intake.deferral import Deferral
 from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
 from remediator.jobs import JobStore, redis_client
@@ -69,7 +71,8 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     spool = Spool(settings.data_dir / "spool.sqlite3")
     lookups = webhook_lookups(settings)
     enrich = lookups.enrich if lookups else None
-    intake = Intake(live, dispatcher, settings.sentry_app_id, enrich)
+    defer = Deferral(celery, queue_for(settings.tiers[0])) if lookups else None
+    intake = Intake(live, dispatcher, settings.sentry_app_id, enrich, defer)
     drainer = Drainer(spool, intake.process, settings.spool_drain_interval)
     app.extensions[EXTENSION] = Runtime(
         settings, live, store, lifecycle, dispatcher, intake, spool, drainer, celery
