@@ -25,6 +25,7 @@ from remediator.scripts import ScriptContext
 from remediator.sentry.api import SentryApi
 from remediator.settings import Settings
 from remediator.testing import LlmStandIn, NotifyStandIn, SentryStandIn
+from remediator.testing import sentry_shapes as shapes
 from remediator.testing.factories import make_job
 from tests.conftest import _db_url
 from tests.helpers import (
@@ -33,7 +34,6 @@ from tests.helpers import (
     WorkerProcess,
     clean,
     encode,
-    payload,
     sentry_headers,
     wait_for,
 )
@@ -269,25 +269,13 @@ repositories:
     try:
         llm.script(json.dumps(GOOD_ANALYSIS))
         # The latest event's stack trace names the file the diff touches (else its confidence is capped).
-        frame = {"filename": "app/cart.py", "function": "average", "lineNo": 2, "inApp": True}
-        exception = {
-            "type": "ZeroDivisionError",
-            "value": "division by zero",
-            "stacktrace": {"frames": [frame]},
-        }
-        standin.add_issue(
-            "5201",
-            title="ZeroDivisionError: division by zero",
-            project={"id": "1", "slug": "shop"},
-            event={"entries": [{"type": "exception", "data": {"values": [exception]}}]},
+        event = shapes.error_event(
+            "ZeroDivisionError",
+            "division by zero",
+            [shapes.frame("app/cart.py", "average", 2, module="app.cart")],
         )
-        document = payload("issue_created")
-        document["data"]["issue"].update(
-            id="5201",
-            title="ZeroDivisionError: division by zero",
-            project={"id": "1", "name": "shop", "slug": "shop"},
-        )
-        body = encode(document)
+        standin.add_issue("5201", event=event, project={"id": "1", "slug": "shop", "name": "shop"})
+        body = encode(standin.issue_webhook("5201"))
         app = make_app(rules_text, broker=broker).test_client()
         assert (
             app.post("/sentry/webhook", data=body, headers=sentry_headers("issue", body)).status_code == 202

@@ -46,7 +46,10 @@ def test_setup_creates_monitors_dashboard_and_alert_rules_once(sentry: SentrySta
     assert "cron monitor batch-worker-prod: created" in first.stdout
     assert "cron monitor batch-worker-nonprod: created" in first.stdout
     assert "dashboard 'Batch System Health': created (4 widgets)" in first.stdout
-    assert "alert rule in demo: created" in first.stdout
+    assert (
+        "alert rule in demo: created (new and regressed error, performance, cron, uptime issues → "
+        "this integration)"
+    ) in first.stdout
     monitor = sentry.config.monitors["batch-worker-prod"]
     assert monitor["project"]["id"] == str(sentry.project_id)
     assert monitor["config"] == {
@@ -69,6 +72,13 @@ def test_setup_creates_monitors_dashboard_and_alert_rules_once(sentry: SentrySta
     assert board["widgets"][0]["queries"][0]["conditions"] == "transaction.op:batch.job"
     (rule,) = sentry.config.rules["demo"]
     assert rule["actions"][0]["sentryAppInstallationUuid"] == sentry.config.installations[0]["uuid"]
+    assert rule["filterMatch"] == "any"
+    assert [(f["id"].rsplit(".", 1)[-1], f["value"]) for f in rule["filters"]] == [
+        ("IssueCategoryFilter", "1"),
+        ("IssueCategoryFilter", "2"),
+        ("IssueCategoryFilter", "4"),
+        ("IssueCategoryFilter", "7"),
+    ]
     writes = len(sentry.config.writes)
     assert writes == 4
 

@@ -27,6 +27,7 @@ from remediator.scripts import ScriptContext
 from remediator.sentry.api import SentryApi
 from remediator.settings import Settings
 from remediator.testing import SentryStandIn
+from remediator.testing import sentry_shapes as shapes
 from remediator.testing.factories import make_job
 from tests.helpers import STANDIN_TOKEN, wait_for
 
@@ -101,19 +102,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_a_real_small_model_gives_a_validated_analysis_or_the_job_fails_honestly(
     server, standin: SentryStandIn
 ) -> None:
-    frame = {
-        "filename": "app/cart.py",
-        "function": "average",
-        "lineNo": 2,
-        "inApp": True,
-        "context": [[1, "def average(items):"], [2, "    return sum(items) / len(items)"]],
-    }
-    exception = {"type": "ZeroDivisionError", "value": "division by zero", "stacktrace": {"frames": [frame]}}
-    standin.add_issue(
-        "9901",
-        title="ZeroDivisionError: division by zero",
-        event={"entries": [{"type": "exception", "data": {"values": [exception]}}]},
+    source = ["def average(items):", "    return sum(items) / len(items)"]
+    event = shapes.error_event(
+        "ZeroDivisionError",
+        "division by zero",
+        [shapes.frame("app/cart.py", "average", 2, module="app.cart", source=source)],
     )
+    standin.add_issue("9901", event=event)
     settings = Settings(analyzer="llm", llm_base_url=server, llm_model="smollm2", llm_timeout=120)
     ctx = ScriptContext(
         job=make_job(script="analyze-production-error", sentry_issue_id="9901"),

@@ -96,34 +96,6 @@ def standin_address(settings: Settings) -> dict[str, str]:
     return address
 
 
-def issue_payload(issue_id: str, title: str, culprit: str) -> dict[str, Any]:
-    """An `issue.created` body shaped like Sentry's."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
-    return {
-        "action": "created",
-        "actor": {"id": "sentry", "name": "Sentry", "type": "application"},
-        "installation": {"uuid": "00000000-0000-4000-8000-000000000000"},
-        "data": {
-            "issue": {
-                "id": issue_id,
-                "shortId": f"DEMO-{issue_id}",
-                "title": title,
-                "culprit": culprit,
-                "level": "error",
-                "status": "unresolved",
-                "substatus": "new",
-                "platform": "python",
-                "project": {"id": "1", "name": "demo", "slug": "demo", "platform": "python"},
-                "metadata": {"type": title.split(":")[0], "value": title},
-                "count": "1",
-                "userCount": 1,
-                "firstSeen": now,
-                "lastSeen": now,
-            }
-        },
-    }
-
-
 def web_url(settings: Settings) -> str:
     """Where the running `up` serves the web process (what it wrote), else PORT's."""
     path = settings.data_dir / WEB_URL_FILE
@@ -145,14 +117,17 @@ def send(
     ).raise_for_status()
     target = (url or web_url(settings)).rstrip("/") + "/sentry/webhook"
     try:
-        return _deliver(secret, target, issue_id, title, culprit)
+        # The body Sentry would send for that issue, as the stand-in renders it.
+        answer = requests.get(f"{standin['url']}/_standin/issues/{issue_id}/webhook", timeout=5)
+        answer.raise_for_status()
+        return _deliver(secret, target, answer.json())
     except (requests.RequestException, ValueError) as exc:
         requests.delete(f"{standin['url']}/_standin/issues/{issue_id}", timeout=5)
         raise ConfigurationError(f"could not deliver the webhook to {target}: {exc}") from None
 
 
-def _deliver(secret: str, target: str, issue_id: str, title: str, culprit: str) -> Any:
-    body = json.dumps(issue_payload(issue_id, title, culprit), separators=(",", ":")).encode()
+def _deliver(secret: str, target: str, document: dict[str, Any]) -> Any:
+    body = json.dumps(document, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
         "Request-ID": secrets.token_hex(16),

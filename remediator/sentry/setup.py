@@ -27,6 +27,11 @@ ALERT_CONDITIONS = (
     {"id": "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition"},
     {"id": "sentry.rules.conditions.regression_event.RegressionEventCondition"},
 )
+CATEGORY_FILTER = "sentry.rules.filters.issue_category.IssueCategoryFilter"
+ALERT_CATEGORIES = (("1", "error"), ("2", "performance"), ("4", "cron"), ("7", "uptime"))
+"""The issue categories the shipped rules act on, as IssueCategoryFilter names them
+(GroupCategory values, getsentry/sentry `src/sentry/rules/filters/issue_category.py`):
+feedback, replay and the rest never reach remediator."""
 DRY_RUN_WORDS = {"created": "would create", "updated": "would update"}
 JOB_TRANSACTIONS = f"transaction.op:{defaults.JOB_TRANSACTION_OP}"
 
@@ -144,14 +149,16 @@ def dashboard() -> dict[str, Any]:
 
 
 def alert_rule(installation: str) -> dict[str, Any]:
-    """An issue alert rule that sends new and regressed issues to this integration."""
+    """An issue alert rule that sends new and regressed issues of the categories the
+    shipped rules act on (errors, performance, cron, uptime) to this integration; their
+    events carry the environment and tags the rules test, so no lookup is needed."""
     return {
         "name": ALERT_RULE_NAME,
         "actionMatch": "any",
-        "filterMatch": "all",
+        "filterMatch": "any",
         "frequency": 5,
         "conditions": [dict(c) for c in ALERT_CONDITIONS],
-        "filters": [],
+        "filters": [{"id": CATEGORY_FILTER, "include": "true", "value": v} for v, _ in ALERT_CATEGORIES],
         "actions": [{"id": SENTRY_APP_ACTION, "sentryAppInstallationUuid": installation, "hasSchema": False}],
     }
 
@@ -287,7 +294,8 @@ class SentrySetup:
         if found is None:
             if not self.dry_run:
                 self.api.request("POST", path, json=wanted)
-            return self._done(what, "created", "new and regressed issues → this integration")
+            kinds = ", ".join(name for _, name in ALERT_CATEGORIES)
+            return self._done(what, "created", f"new and regressed {kinds} issues → this integration")
         differences = _differences(found, wanted)
         if not differences:
             return self._done(what, "unchanged")

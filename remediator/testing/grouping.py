@@ -27,32 +27,55 @@ def _title(event: dict[str, Any]) -> str:
     return str(message or event.get("logentry", {}).get("message") or "<unlabeled event>")
 
 
-def grouping(event: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    """(group key, issue title, issue fields) of an SDK event: grouped by its fingerprint
-    when it has one, else by its title."""
-    title = _title(event)
-    key = json.dumps(event.get("fingerprint") or [title])
-    fields = {
-        "level": event.get("level") or "error",
-        "culprit": event.get("culprit") or event.get("transaction") or "",
-        "platform": event.get("platform") or "other",
-        "metadata": {"title": title},
-        "type": "error",
-    }
-    return key, title[:200], fields
+def grouping(event: dict[str, Any]) -> str:
+    """The group key of an SDK event: its fingerprint when it has one, else its title."""
+    return json.dumps(event.get("fingerprint") or [_title(event)])
 
 
-def issue_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event as Sentry's REST API shows it: tags as key/value pairs, contexts kept."""
+def normalized(event: dict[str, Any]) -> dict[str, Any]:
+    """An SDK's event as ingestion leaves it (what the stand-in stores and renders): tags as
+    sorted pairs with the environment, release, level and handled among them, the title,
+    culprit, metadata and type Sentry computes."""
     tags = event.get("tags") or {}
-    pairs = tags.items() if isinstance(tags, dict) else (tuple(t) for t in tags)
+    pairs = dict(tags.items() if isinstance(tags, dict) else (tuple(t) for t in tags))
+    values = (event.get("exception") or {}).get("values") or []
+    last = values[-1] if values else {}
+    frames = ((last.get("stacktrace") or {}).get("frames") or []) if last else []
+    in_app = [f for f in frames if f.get("in_app")]
+    top = (in_app or frames or [{}])[-1]
+    mechanism = last.get("mechanism") or {}
+    for key in ("environment", "release", "level"):
+        if event.get(key) and key not in pairs:
+            pairs[key] = str(event[key])
+    if isinstance(mechanism.get("handled"), bool):
+        pairs.setdefault("handled", "yes" if mechanism["handled"] else "no")
+        pairs.setdefault("mechanism", str(mechanism.get("type") or "generic"))
+    where = top.get("module") or top.get("filename") or ""
+    culprit = (
+        event.get("culprit")
+        or event.get("transaction")
+        or (f"{where} in {top['function']}" if top.get("function") else where)
+    )
+    metadata = (
+        {
+            "type": last.get("type"),
+            "value": last.get("value"),
+            "filename": top.get("filename"),
+            "function": top.get("function"),
+        }
+        if last
+        else {"title": _title(event)}
+    )
     return {
-        "tags": [{"key": str(k), "value": str(v)} for k, v in pairs],
-        "contexts": event.get("contexts") or {},
+        **{k: v for k, v in event.items() if k not in ("tags", "extra", "modules", "_meta")},
+        "type": "error" if values else str(event.get("type") or "default"),
+        "title": _title(event)[:200],
+        "culprit": culprit,
+        "metadata": metadata,
         "platform": event.get("platform") or "other",
-        "release": event.get("release"),
-        "environment": event.get("environment"),
-        "message": _title(event),
+        "level": event.get("level") or "error",
+        "tags": sorted((str(k), str(v)) for k, v in pairs.items()),
+        "timestamp": time.time(),
     }
 
 

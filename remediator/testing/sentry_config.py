@@ -28,6 +28,9 @@ WIDGET_TYPES = ("discover", "issue", "metrics", "error-events", "transaction-lik
 LAYOUT_KEYS = ("x", "y", "w", "h", "minH")
 ACTION_MATCH = ("all", "any", "none")
 SENTRY_APP_ACTION = "sentry.rules.actions.notify_event_sentry_app.NotifyEventSentryAppAction"
+CATEGORY_FILTER = "sentry.rules.filters.issue_category.IssueCategoryFilter"
+GROUP_CATEGORIES = frozenset({"1", "2", "3", "4", "5", "6", "7", "8"})
+"""GroupCategory's values (getsentry/sentry `src/sentry/issues/grouptype.py`)."""
 
 Answer = tuple[int, dict[str, str], Any]
 
@@ -247,6 +250,21 @@ class SentryConfig:
             errors["frequency"] = ["Ensure this value is between 5 and 43200."]
         if not isinstance(body.get("conditions"), list):
             errors["conditions"] = ["This field is required."]
+        if body.get("filterMatch", "all") not in ACTION_MATCH:
+            errors["filterMatch"] = ['"filterMatch" must be all, any or none']
+        for found in body.get("filters") or ():
+            # IssueCategoryFilter's form: value one of GroupCategory's values, include true/false.
+            if (
+                isinstance(found, dict)
+                and found.get("id") == CATEGORY_FILTER
+                and (
+                    found.get("value") not in GROUP_CATEGORIES
+                    or found.get("include", "true") not in ("true", "false")
+                )
+            ):
+                errors["filters"] = [
+                    f"Select a valid choice. {found.get('value')!r} is not one of the available choices."
+                ]
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
             errors["actions"] = ["You must add an action for this alert to fire."]

@@ -89,6 +89,12 @@ class SentryReleases:
             release["deploys"].append(deploy)
             return 201, {}, deploy
 
+    def rest_release(self, version: str) -> dict[str, Any] | None:
+        """The release as an event's `release` shows it, when this organization knows it."""
+        with self._lock:
+            release = self.releases.get(version)
+            return None if release is None else self._public(release)
+
     @staticmethod
     def _public(release: dict[str, Any]) -> dict[str, Any]:
         deploys = sorted(release["deploys"], key=lambda d: d["dateFinished"])

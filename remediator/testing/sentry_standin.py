@@ -1,10 +1,15 @@
 """A local Sentry stand-in: envelope ingestion plus the REST subset remediator uses.
 
-It is a real HTTP server (werkzeug, in a thread) that keeps everything in memory, so tests
-assert on what actually reached "Sentry" and `remediator up --demo` runs the whole loop
-with no Sentry account. Supported: POST /api/<project>/envelope/ (gzip, deflate, br) and,
-under /api/0/organizations/<org>/, issues GET/PUT, issue comments POST, events list and
-latest. Control endpoints under /_standin/ create issues and events from other processes.
+It is a real HTTP server (http.server, in a thread) that keeps everything in memory, so
+tests assert on what actually reached "Sentry" and `remediator up --demo` runs the whole
+loop with no Sentry account. Supported: POST /api/<project>/envelope/ (gzip, deflate, br)
+and, under /api/0/organizations/<org>/, the issue list, issues GET/PUT, issue comments
+POST, the issue's events (list, latest, one), its tag values, plus what sentry_config and
+sentry_releases serve. Issues and events answer in Sentry's own shapes (`sentry_shapes`):
+an event is stored once as ingestion leaves it and rendered as the REST API renders it;
+the webhooks it sends carry what Sentry's webhooks carry. REST answers recorded from Sentry
+(`add_recorded_issue`) are served back exactly as recorded. Control endpoints under
+/_standin/ create issues and events from other processes.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import json
 import re
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from remediator.testing import sentry_shapes as shapes
 from remediator.testing.envelopes import EnvelopeError, decompress, parse_envelope
-from remediator.testing.grouping import grouping, issue_event, send_webhook
+from remediator.testing.grouping import INSTALLATION, grouping, normalized, send_webhook
 from remediator.testing.sentry_config import SentryConfig
 from remediator.testing.sentry_releases import SentryReleases
 
@@ -28,9 +34,7 @@ RESOLVE_STATUSES = {"resolved", "resolvedInNextRelease", "unresolved", "ignored"
 DUPLICATE_COMMENT_WINDOW = 3600.0
 
 
-def iso(ts: float) -> str:
-    """Sentry's timestamp format."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+iso = shapes.iso
 
 
 class SentryStandIn:
@@ -57,6 +61,8 @@ class SentryStandIn:
         """Seer Autofix runs started, by issue id: run_id and the request's body."""
         self.seer_budget = True
         """False: autofix answers 402 (no Seer budget), as Sentry does."""
+        self.latency = 0.0
+        """Seconds every REST answer waits before it is sent (a slow Sentry, for benchmarks)."""
         self._alert: tuple[str, str] | None = None
         self._groups: dict[str, str] = {}
         self.webhook_failures: list[str] = []
@@ -112,6 +118,7 @@ class SentryStandIn:
             for mapping in (self.issues, self.events, self.comments, self.autofix_runs):
                 mapping.clear()
             self.seer_budget = True
+            self.latency = 0.0
             self._groups.clear()
             self.webhook_failures.clear()
             self._alert = None
@@ -147,59 +154,121 @@ class SentryStandIn:
             return [c["data"]["text"] for c in self.comments.get(issue_id, [])]
 
     # -- what it serves --------------------------------------------------------------------
+    @property
+    def project(self) -> dict[str, Any]:
+        """The stand-in's project, as issues show it."""
+        return {"id": str(self.project_id), "name": "demo", "slug": "demo", "platform": "python"}
+
     def add_issue(
-        self, issue_id: str, title: str = "Error", event: dict[str, Any] | None = None, **fields: Any
+        self,
+        issue_id: str,
+        title: str | None = None,
+        event: dict[str, Any] | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
-        """Create an issue (as the REST API would show it) with one event (`event`: what
-        that event holds besides its ids: entries, tags, platform, release...)."""
-        now = time.time()
-        issue = {
-            "id": issue_id,
-            "shortId": f"PROJ-{issue_id}",
-            "title": title,
-            "culprit": "",
-            "level": "error",
-            "status": "unresolved",
-            "substatus": "ongoing",
-            "firstSeen": iso(now),
-            "lastSeen": iso(now),
-            "count": "0",
-            "userCount": 0,
-            "project": {"id": str(self.project_id), "slug": "demo", "name": "demo"},
-            "metadata": {},
-            "permalink": f"{self.url}/organizations/{self.org}/issues/{issue_id}/",
-            **fields,
-        }
+        """Create an issue whose first event is `event` (an event as ingestion leaves it:
+        build one with `sentry_shapes`; by default an unhandled error named by `title`).
+        The issue takes its title, culprit, level, category, type and metadata from the
+        event, as in Sentry; `title` and `fields` (REST names: culprit, count, userCount,
+        firstSeen, project...) then override what they name."""
+        if event is None:
+            exc_type, _, value = (title or "Error").partition(": ")
+            event = shapes.error_event(
+                exc_type if value else "Error",
+                value or exc_type,
+                [shapes.frame("app/main.py", "handle", 10, module="app.main")],
+            )
+        project = {**self.project, **dict(fields.pop("project", None) or {})}
+        project["id"] = str(project["id"])
+        if title is not None:
+            fields["title"] = title
+        issue = shapes.new_issue(issue_id, event, project, self.url, self.org, **fields)
         with self._lock:
             self.issues[issue_id] = issue
-            self.events.setdefault(issue_id, [])
+            self.events[issue_id] = []
             self.comments.setdefault(issue_id, [])
-        self.add_event(issue_id, at=now, detail=event)
+        self.add_event(
+            issue_id, at=_parse(issue["firstSeen"]) if "firstSeen" in fields else None, detail=event
+        )
         return issue
+
+    def add_recorded_issue(self, issue: dict[str, Any], events: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+        """Serve a REST answer recorded from Sentry (an issue's details, its events) back
+        exactly as recorded; the newest event last."""
+        issue_id = str(issue["id"])
+        with self._lock:
+            self.issues[issue_id] = {**issue, "_recorded": True}
+            self.events[issue_id] = [
+                {"_recorded": e, "_ts": _parse(e["dateCreated"]), "event_id": e["eventID"]} for e in events
+            ]
+            self.comments.setdefault(issue_id, [])
 
     def add_event(
         self, issue_id: str, at: float | None = None, detail: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """A new event on an issue: it moves lastSeen and count, as in Sentry."""
+        """A new event on an issue (`detail`: the event; by default one like its latest):
+        it moves lastSeen and count, as in Sentry."""
         at = time.time() if at is None else at
         with self._lock:
             issue = self.issues[issue_id]
-            event_id = f"{len(self.events[issue_id]) + 1:032x}"
+            events = self.events[issue_id]
+            if detail is None:
+                if not events or "_recorded" in events[-1]:
+                    raise ValueError(f"issue {issue_id}: no event to repeat")
+                detail = {k: v for k, v in events[-1].items() if not k.startswith("_")}
             event = {
-                "id": event_id,
-                "eventID": event_id,
-                "groupID": issue_id,
-                "title": issue["title"],
-                "dateCreated": iso(at),
+                **detail,
+                "event_id": f"{len(events) + 1:032x}"
+                if detail.get("event_id") in (None, *(e["event_id"] for e in events))
+                else detail["event_id"],
+                "timestamp": at,
+                "received": at,
                 "_ts": at,
-                "entries": [],
-                "tags": [],
-                **(detail or {}),
             }
-            self.events[issue_id].append(event)
+            if event.get("occurrence"):
+                event["occurrence"] = {
+                    **event["occurrence"],
+                    "eventId": event["event_id"],
+                    "projectId": int(issue["project"]["id"]),
+                }
+            events.append(event)
             issue["lastSeen"] = iso(max(at, _parse(issue["lastSeen"])))
             issue["count"] = str(int(issue["count"]) + 1)
             return event
+
+    # -- what Sentry would send about them ------------------------------------------------
+    def issue_webhook(self, issue_id: str, action: str = "created") -> dict[str, Any]:
+        """The body of the `issue` webhook Sentry sends for this issue and action."""
+        with self._lock:
+            issue = dict(self.issues[issue_id])
+        if action == "resolved":
+            issue["status"], issue["substatus"] = "resolved", None
+        return _webhook_body(action, {"issue": shapes.webhook_issue(issue)})
+
+    def event_webhook(
+        self, issue_id: str, resource: str = "event_alert", rule: str = "Send to remediator"
+    ) -> dict[str, Any]:
+        """The body of the `event_alert` (an issue alert rule fired: `triggered`) or
+        `error` (`created`) webhook Sentry sends for the issue's latest event."""
+        with self._lock:
+            issue = self.issues[issue_id]
+            event = self.events[issue_id][-1]
+            project = issue["project"]
+            data = shapes.webhook_event(
+                {k: v for k, v in event.items() if k != "_ts"},
+                issue_id,
+                int(project["id"]),
+                self.url,
+                self.org,
+                str(project["slug"]),
+            )
+        if resource == "error":
+            return _webhook_body("created", {"error": data})
+        return _webhook_body("triggered", {"event": data, "triggered_rule": rule})
+
+    def send(self, url: str, secret: str, resource: str, document: dict[str, Any]) -> tuple[int, Any]:
+        """Deliver a webhook body to `url`, signed as Sentry signs it."""
+        return send_webhook(url, secret, resource, document["action"], document["data"])
 
     def throttle(
         self, times: int = 1, retry_after: float | None = 1.0, reset_in: float | None = None
@@ -244,6 +313,8 @@ class SentryStandIn:
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> tuple[int, dict[str, str], Any]:
         document = _json(body)
+        if self.latency > 0:
+            time.sleep(self.latency)
         with self._lock:
             self.api_calls.append({"method": method, "path": path, "at": time.time(), "json": document})
             throttled = self._throttle.pop(0) if self._throttle else None
@@ -278,18 +349,83 @@ class SentryStandIn:
             if issue is None:
                 return 404, {}, {"detail": "The requested resource does not exist"}
             if rest == "" and method == "GET":
-                return 200, {}, {**issue, "stats": {"24h": _hourly(self.events.get(issue_id, []))}}
+                return 200, {}, self._rest_issue(issue)
             if rest == "" and method == "PUT":
                 return self._update(issue, document or {})
             if rest == "comments/" and method == "POST":
                 return self._comment(issue_id, document or {})
+            if method != "GET":
+                return 405, {}, {"detail": f'Method "{method}" not allowed.'}
             events = self.events[issue_id]
-            if rest == "events/latest/" and method == "GET":
-                return 200, {}, _public(events[-1])
-            if rest == "events/" and method == "GET":
+            if rest == "events/latest/" and events:
+                return 200, {}, self._rest_event(issue, len(events) - 1)
+            if rest == "events/":
                 since = _parse(query["start"]) if query.get("start") else float("-inf")
-                return 200, {}, [_public(e) for e in reversed(events) if e["_ts"] >= since][:100]
-        return 405, {}, {"detail": f'Method "{method}" not allowed.'}
+                found = [e for e in reversed(events) if e["_ts"] >= since][:100]
+                return 200, {}, [self._simple_event(issue, e) for e in found]
+            one = re.fullmatch(r"events/([0-9a-f]+)/", rest)
+            if one:
+                at = next((n for n, e in enumerate(events) if e["event_id"] == one[1]), None)
+                if at is not None:
+                    return 200, {}, self._rest_event(issue, at)
+            tag = re.fullmatch(r"tags/([^/]+)/", rest)
+            if tag:
+                return 200, {}, _tag_values(tag[1], events)
+        return 404, {}, {"detail": "The requested resource does not exist"}
+
+    def _rest_issue(self, issue: dict[str, Any]) -> dict[str, Any]:
+        """The issue details endpoint's answer (a recorded one exactly as recorded)."""
+        if issue.get("_recorded"):
+            return _public(issue)
+        events = self.events.get(issue["id"], [])
+        keys = sorted({k for e in events for k, _ in e.get("tags") or []})
+        tags = [
+            {
+                "key": k,
+                "name": k.replace(".", " ").title(),
+                "totalValues": sum(1 for e in events if k in dict(e.get("tags") or [])),
+            }
+            for k in keys
+        ]
+        return {**_public(issue), "tags": tags, "stats": {"24h": _hourly(events)}}
+
+    def _rest_event(self, issue: dict[str, Any], at: int) -> dict[str, Any]:
+        events = self.events[issue["id"]]
+        event = events[at]
+        if "_recorded" in event:
+            return dict(event["_recorded"])
+        version = event.get("release")
+        release = self.releases.rest_release(version) if version else None
+        return shapes.rest_event(
+            event,
+            issue["id"],
+            str(issue["project"]["id"]),
+            release=release,
+            previous=events[at - 1]["event_id"] if at > 0 else None,
+            following=events[at + 1]["event_id"] if at + 1 < len(events) else None,
+        )
+
+    def _simple_event(self, issue: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+        if "_recorded" in event:
+            recorded = event["_recorded"]
+            keep = (
+                "id",
+                "groupID",
+                "eventID",
+                "projectID",
+                "message",
+                "title",
+                "location",
+                "culprit",
+                "user",
+                "tags",
+                "platform",
+                "dateCreated",
+                "crashFile",
+                "metadata",
+            )
+            return {"event.type": recorded.get("type"), **{k: recorded.get(k) for k in keep}}
+        return shapes.simple_event(event, issue["id"], str(issue["project"]["id"]))
 
     def _list_issues(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         """Sentry's issue list: seen within `statsPeriod`, `query` "" (all) or the default
@@ -386,22 +522,22 @@ class SentryStandIn:
         for header, event in items:
             if header.get("type") != "event" or not isinstance(event, dict):
                 continue
-            key, title, fields = grouping(event)
+            key = grouping(event)
             with self._lock:
                 issue_id = self._groups.get(key)
                 new = issue_id is None
                 if issue_id is None:
                     issue_id = self._groups[key] = str(9000 + len(self._groups) + 1)
             if new:
-                issue = self.add_issue(issue_id, title=title, event=issue_event(event), **fields)
+                self.add_issue(issue_id, event=normalized(event))
                 # After the envelope is answered, as Sentry alerts after ingestion.
                 threading.Thread(
                     target=self._deliver,
-                    args=(*self._alert, "issue", "created", {"issue": _public(issue)}),
+                    args=(*self._alert, "issue", "created", self.issue_webhook(issue_id)["data"]),
                     daemon=True,
                 ).start()
             else:
-                self.add_event(issue_id, detail=issue_event(event))
+                self.add_event(issue_id, detail=normalized(event))
 
     def _update(self, issue: dict[str, Any], body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         status = body.get("status")
@@ -442,9 +578,13 @@ class SentryStandIn:
             with self._lock:
                 removed = self.issues.pop(match[1], None)
             return (200 if removed else 404), {}, {"deleted": removed is not None}
+        match = re.fullmatch(r"/_standin/issues/([^/]+)/webhook", path)
+        if match and method == "GET" and match[1] in self.issues:
+            return 200, {}, self.issue_webhook(match[1])
         match = re.fullmatch(r"/_standin/issues/([^/]+)/events", path)
         if match and method == "POST":
-            return 201, {}, _public(self.add_event(match[1]))
+            self.add_event(match[1])
+            return 201, {}, self._rest_event(self.issues[match[1]], len(self.events[match[1]]) - 1)
         if path.startswith("/_standin/service/"):
             # A pretend service's admin endpoints (drain, restart, healthz) for the demo.
             return 200, {}, {"ok": True, "path": path.removeprefix("/_standin/service")}
@@ -479,7 +619,9 @@ _AUTOFIX = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/autofix/")
 SEER_STEPS = ("root_cause", "solution", "code_changes", "pr_iteration", "open_pr", "coding_agent_handoff")
 SEER_STOPPING_POINTS = ("root_cause", "solution", "code_changes", "open_pr")
 _ISSUES = re.compile(r"/api/0/organizations/([^/]+)/issues/")
-_ISSUE = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/(comments/|events/|events/latest/)?")
+_ISSUE = re.compile(
+    r"/api/0/organizations/([^/]+)/issues/([^/]+)/(comments/|events/(?:latest/|[0-9a-f]+/)?|tags/[^/]+/)?"
+)
 
 
 def _hourly(events: list[dict[str, Any]]) -> list[list[int]]:
@@ -488,6 +630,47 @@ def _hourly(events: list[dict[str, Any]]) -> list[list[int]]:
     hour = int(time.time()) // 3600 * 3600
     starts = [hour - 3600 * n for n in range(23, -1, -1)]
     return [[start, sum(1 for e in events if start <= e["_ts"] < start + 3600)] for start in starts]
+
+
+def _webhook_body(action: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "action": action,
+        "actor": {"id": "sentry", "name": "Sentry", "type": "application"},
+        "data": data,
+        "installation": {"uuid": INSTALLATION},
+    }
+
+
+def _tag_values(key: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """`GET …/issues/{id}/tags/{key}/`: the key's values over the issue's events, most
+    seen first (Sentry's TagKeySerializer with topValues)."""
+    seen: dict[str, list[float]] = {}
+    for event in events:
+        if "_recorded" in event:
+            pairs = [(t["key"], t["value"]) for t in event["_recorded"].get("tags") or []]
+        else:
+            pairs = list(event.get("tags") or [])
+        for k, v in pairs:
+            if k == key:
+                seen.setdefault(str(v), []).append(event["_ts"])
+    top = sorted(seen.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return {
+        "key": key,
+        "name": key.replace(".", " ").title(),
+        "uniqueValues": len(seen),
+        "totalValues": sum(len(v) for v in seen.values()),
+        "topValues": [
+            {
+                "key": key,
+                "name": v,
+                "value": v,
+                "count": len(at),
+                "firstSeen": iso(min(at)),
+                "lastSeen": iso(max(at)),
+            }
+            for v, at in top[:9]
+        ],
+    }
 
 
 def _json(body: bytes) -> Any:
@@ -516,7 +699,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         status, extra, document = self.standin.handle(self.command, url.path, query, self.headers, body)
         reply = json.dumps(document).encode()
         self.send_response(status)
