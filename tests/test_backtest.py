@@ -168,6 +168,8 @@ def test_backtest_replays_saved_payloads_in_time_order(tmp_path: Path, broker_ur
         (saved / f"issue-{n}.json").write_text(json.dumps(body))
     (saved / "alert.json").write_text(json.dumps(payload("event_alert_triggered")))
     (saved / "comment.json").write_text(json.dumps(payload("comment_created")))  # skipped
+    (saved / "installation.json").write_text(json.dumps(payload("installation_created")))  # skipped
+    (saved / "seer.json").write_text(json.dumps(payload("docs_seer_root_cause_started")))  # skipped
     rules = tmp_path / "rules.yaml"
     rules.write_text(BACKTEST_RULES)
 
@@ -176,7 +178,7 @@ def test_backtest_replays_saved_payloads_in_time_order(tmp_path: Path, broker_ur
     )
 
     assert done.returncode == 0, done.stderr
-    assert "(1 comments and installations skipped)" in done.stderr
+    assert "(3 skipped, not acted on: 1 comment, 1 installation, 1 seer)" in done.stderr
     report = json.loads(done.stdout)
     db = report["rules"]["db-pool"]
     assert db["matches"] == 2 and db["would_run"] == 1 and db["throttled"] == 1
@@ -184,7 +186,7 @@ def test_backtest_replays_saved_payloads_in_time_order(tmp_path: Path, broker_ur
     assert report["unmatched"] == 1  # the alert's event is more than two hours old: out of the window
 
     broken = saved / "broken.json"
-    broken.write_text('{"data": {"widget": {}}}')
+    broken.write_text('{"data": {"widget": {}, "gadget": 1}}')
     refused = backtest(["backtest", "--payloads", str(saved)], standin, rules, broker_url)
     assert refused.returncode == 1 and "broken.json: cannot tell the resource" in refused.stderr
 

@@ -9,6 +9,7 @@ import email
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
 import subprocess
@@ -337,11 +338,13 @@ def test_a_storm_of_500_failing_jobs_sends_a_handful_of_messages(stack) -> None:
         )
         for n in range(500)
     ]
+    started = time.monotonic()
     for job in jobs:
         lifecycle.move(job, JobStatus.RUNNING, JobStatus.FAILED, error="pool still exhausted")
 
     # Each failure goes out at once when it opens a window (3 s here) or is counted in that
-    # window's digest: every one of the 500 is accounted for, in a handful of mails.
+    # window's digest: every one of the 500 is accounted for, in a handful of mails (two per
+    # window the deliveries spanned: on a busy machine they span a few).
     def accounted() -> int:
         total = 0
         for mail in stack["mailbox"].messages:
@@ -350,9 +353,11 @@ def test_a_storm_of_500_failing_jobs_sends_a_handful_of_messages(stack) -> None:
         return total
 
     wait_for(lambda: accounted() == 500, 90, 0.2, "every failure sent or digested")
+    windows = math.ceil((time.monotonic() - started) / 3) + 1
     time.sleep(4)  # a window still open would send its digest now
     mails = stack["mailbox"].messages
-    assert accounted() == 500 and len(mails) <= 6, [m["Subject"] for m in mails]
+    assert accounted() == 500, [m["Subject"] for m in mails]
+    assert len(mails) <= min(2 * windows, 12), (windows, [m["Subject"] for m in mails])
     assert len(standin.received("/hook/audit")) == len(mails)
     assert any("failed" in m["Subject"] and "more events" in m["Subject"] for m in mails)
 

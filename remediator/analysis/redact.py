@@ -9,7 +9,9 @@ from typing import Any
 from remediator.redaction import scrub
 
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [Filtered]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [Filtered]"),
+    # "token <value>" when the value looks like one (it has a digit): not "token duration"
+    (re.compile(r"(?i)\b(token)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}"), r"\1 [Filtered]"),
     # key=value and "key": "value" pairs whose key says secret
     (
         re.compile(

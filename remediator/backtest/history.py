@@ -94,6 +94,11 @@ def resource_of(body: Any) -> str:
     ):
         if key in data:
             return resource
+    if {"run_id", "group_id"} <= set(data):
+        return "seer"
+    if len(data) == 1:
+        # A resource remediator does not act on (`preprod_artifact`, ...): its one key names it.
+        return str(next(iter(data)))
     raise ConfigurationError(f"cannot tell the resource from data keys {sorted(data)}")
 
 
@@ -116,15 +121,16 @@ def _time_of(body: dict[str, Any], fallback: float) -> float:
     return float(timestamp) if isinstance(timestamp, int | float) else fallback
 
 
-NOT_ACTED_ON = ("comment", "installation")
-"""Resources a saved directory may hold that no rule ever matches: skipped."""
+ACTED_ON = ("issue", "event_alert", "error", "metric_alert")
+"""Resources rules match; every other one a saved directory holds (comment, installation,
+seer, preprod_artifact, ...) is skipped and counted."""
 
 
 def from_directory(path: Path, skipped: list[str] | None = None) -> list[Delivery]:
     """Saved webhook bodies (`*.json`, one delivery each, any depth), oldest first. The
     resource is told from the body (`data.issue`, `data.event`, ...), the time from the
     payload (first seen, the event's time, the incident's start), else the file's mtime.
-    Comments and installations are skipped (their files appended to `skipped`)."""
+    Resources no rule acts on are skipped (`<file> (<resource>)` appended to `skipped`)."""
     if not path.is_dir():
         raise ConfigurationError(f"{path}: not a directory of saved webhooks")
     out = []
@@ -136,9 +142,9 @@ def from_directory(path: Path, skipped: list[str] | None = None) -> list[Deliver
             resource = resource_of(body)
         except (ValueError, ConfigurationError) as exc:
             raise ConfigurationError(f"{file}: {exc}") from None
-        if resource in NOT_ACTED_ON:
+        if resource not in ACTED_ON:
             if skipped is not None:
-                skipped.append(str(file.relative_to(path)))
+                skipped.append(f"{file.relative_to(path)} ({resource})")
             continue
         out.append(
             Delivery(_time_of(body, file.stat().st_mtime), resource, body, str(file.relative_to(path)))

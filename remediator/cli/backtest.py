@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,11 @@ def _history(settings: Any, since: str, projects: tuple[str, ...], payloads: Pat
             skipped: list[str] = []
             found = from_directory(payloads, skipped)
             deliveries = list(in_window(found, time.time() - window))
+            kinds = Counter(entry.rsplit(" (", 1)[-1].rstrip(")") for entry in skipped)
+            counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
             click.echo(
                 f"{len(deliveries)} saved deliveries from {payloads} in the window"
-                + (f" ({len(skipped)} comments and installations skipped)" if skipped else ""),
+                + (f" ({len(skipped)} skipped, not acted on: {counted})" if skipped else ""),
                 err=True,
             )
             return deliveries

@@ -62,3 +62,12 @@ def wait_healthy(ctx: ScriptContext, url: str, *, attempts: int, interval: float
             if attempt == attempts:
                 raise ScriptError(f"health-check: {url} not healthy after {attempts} tries") from None
             time.sleep(interval)
+
+
+def probe(ctx: ScriptContext, url: str, *, timeout: float) -> bool:
+    """One health check before acting, recorded as a step: whether it answered 2xx."""
+    try:
+        call(ctx, "health-check before acting", "GET", url, timeout=timeout)
+    except ScriptError:
+        return False
+    return True

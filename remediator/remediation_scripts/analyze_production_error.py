@@ -15,8 +15,22 @@ from remediator.analysis.comment import analysis_comment, seer_comment
 from remediator.analysis.evidence import evidence_from
 from remediator.analysis.llm import LlmAnalyzer
 from remediator.errors import JobFailed, ScriptNotConfigured
+from remediator.payloads import issue_types
 from remediator.scripts import Script, ScriptContext
 from remediator.sentry.api import SentryApi, SentryApiError
+
+
+def _refuse_without_code(issue_id: str, issue: dict[str, Any]) -> None:
+    """A cron monitor's missed check-in or a domain that is down has no stack trace or
+    spans to analyse: say so before any model is asked (route such issues to a restart
+    or health-check job)."""
+    category = str(issue.get("issueCategory") or "")
+    if category in issue_types.NO_CODE_CATEGORIES:
+        kind = str(issue.get("issueType") or category)
+        raise JobFailed(
+            f"issue {issue_id} is a {category} issue ({kind}): it carries no code to analyse, "
+            "so no model was asked; route it to a restart or health-check job"
+        )
 
 
 class AnalysisParams(BaseModel):
@@ -59,24 +73,30 @@ class AnalyzeProductionError(Script):
         issue_id = params.sentry_issue_id or ctx.issue_id
         if not issue_id:
             raise JobFailed("no Sentry issue to analyse (the job names none)")
-        if settings.analyzer == "seer":
-            return self._seer(ctx, ctx.sentry, issue_id)
 
         started = time.monotonic()
         try:
             issue = ctx.sentry.get_issue(issue_id)
+            _refuse_without_code(issue_id, issue)
+            if settings.analyzer == "seer":
+                ctx.step("read the issue", True, started, category=issue.get("issueCategory"))
+                return self._seer(ctx, ctx.sentry, issue_id)
             event = ctx.sentry.latest_event(issue_id)
         except SentryApiError as exc:
             ctx.step("read the issue", False, started, error=str(exc))
             raise JobFailed(f"could not read issue {issue_id} from Sentry: {exc}") from None
         evidence = evidence_from(issue, event, allow_vars=settings.analysis_frame_vars)
+        _refuse_without_code(issue_id, {"issueCategory": evidence.issue_category, **issue})
         frames = sum(len(e.frames) for e in evidence.exceptions)
         ctx.step(
             "read the issue and its latest event",
             True,
             started,
+            category=evidence.issue_category,
             exceptions=len(evidence.exceptions),
             frames=frames,
+            spans=len(evidence.spans),
+            occurrence=evidence.occurrence is not None,
         )
 
         started = time.monotonic()
