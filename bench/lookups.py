@@ -8,6 +8,7 @@ p50 / p99 and how many were planned at once (`accepted`) or handed to a worker
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -21,13 +22,22 @@ from werkzeug.serving import make_server
 
 from remediator.intake.signature import sign
 from remediator.local.embedded_redis import EmbeddedRedis
-from remediator.settings import EXAMPLE_RULES, Settings
+from remediator.settings import EXAMPLE_RULES, Settings, get_settings
 from remediator.testing import SentryStandIn
 from remediator.testing import sentry_shapes as shapes
 
 SECRET = "bench-lookups-secret"
 TOKEN = "bench-lookups-token"
 LATENCIES = (0.0, 0.2, 2.0)
+
+NO_LOOKUP_RULES = """
+version: 1
+rules:
+  - name: any-timeout
+    match: {title: {contains: TimeoutError}}
+    job: {script: noop, tier: prod, class: B}
+"""
+"""The same webhooks against a rule that needs nothing looked up: the rig's own cost."""
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -36,16 +46,29 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def lookup_latency(webhooks: int = 60, work: Path | None = None) -> dict[str, Any]:
-    """The webhook's latency and outcome with Sentry answering after each of LATENCIES."""
+    """The webhook's latency and outcome with Sentry answering after each of LATENCIES
+    (the shipped rules), and with a rule that needs no lookup."""
+    work = work or Path(tempfile.mkdtemp(prefix="remediator-bench-lookups-"))
+    plain = work / "plain-rules.yaml"
+    plain.write_text(NO_LOOKUP_RULES)
+    results = {"no lookup": _run(work / "plain", plain, (0.0,), webhooks)["0ms"]}
+    results.update(_run(work / "shipped", EXAMPLE_RULES, LATENCIES, webhooks))
+    results["webhooks"] = webhooks
+    return results
+
+
+def _run(work: Path, rules: Path, latencies: tuple[float, ...], webhooks: int) -> dict[str, Any]:
     from remediator.web.app import create_app
 
-    work = work or Path(tempfile.mkdtemp(prefix="remediator-bench-lookups-"))
     broker = EmbeddedRedis(work / "redis", persist=False).start()
     standin = SentryStandIn(token=TOKEN, org="acme").start()
+    # The Celery app reads the broker from the environment when it is imported.
+    os.environ["REMEDIATOR_BROKER_URL"] = broker.url
+    get_settings.cache_clear()
     settings = Settings(
         broker_url=broker.url,
         data_dir=work / "var",
-        rules_file=EXAMPLE_RULES,
+        rules_file=rules,
         sentry_client_secret=SECRET,
         api_token="bench",
         sentry_auth_token=TOKEN,
@@ -60,7 +83,7 @@ def lookup_latency(webhooks: int = 60, work: Path | None = None) -> dict[str, An
     http = requests.Session()
     results: dict[str, Any] = {}
     try:
-        for latency in LATENCIES:
+        for latency in latencies:
             standin.reset()
             standin.latency = latency
             took, outcomes = [], {}  # type: ignore[var-annotated]
@@ -97,7 +120,6 @@ def lookup_latency(webhooks: int = 60, work: Path | None = None) -> dict[str, An
         server.shutdown()
         standin.stop()
         broker.stop()
-    results["webhooks"] = webhooks
     return results
 
 

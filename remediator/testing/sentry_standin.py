@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import socket
 import threading
 import time
 from datetime import datetime
@@ -694,6 +695,12 @@ class _QuietServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     standin: SentryStandIn
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as two writes: without this, Nagle's algorithm and the
+        # client's delayed ACK add 40 ms to every kept-alive answer (Sentry adds none).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _serve(self) -> None:
         url = urlsplit(self.path)
