@@ -149,6 +149,15 @@ def test_each_real_issue_created_gets_its_rule_once_its_event_is_looked_up(
     assert f"/issues/{issue['id']}/events/latest/" in " ".join(c["path"] for c in standin.api_calls)
 
 
+def prompt_for(web: Any, redis: Any, standin: SentryStandIn, llm: LlmStandIn, pair: tuple[str, str]) -> str:
+    """Sentry serves the recorded issue and event and sends the issue's `issue.created`;
+    the job it becomes runs its analysis as its worker would: the prompt the model got."""
+    issue, event = real(f"rest/{pair[0]}.json"), real(f"rest/{pair[1]}.json")
+    standin.add_recorded_issue(issue, [event])
+    (job,) = deliver(web, "issue", created(issue))["jobs"]
+    return analyse(standin, llm, issue["id"], redis, job["id"])
+
+
 def analyse(standin: SentryStandIn, llm: LlmStandIn, issue_id: str, redis: Any, job_id: str) -> str:
     """Run the job's analysis as its worker would; the prompt the model got."""
     job = JobStore(redis).get(job_id)
@@ -167,11 +176,8 @@ def analyse(standin: SentryStandIn, llm: LlmStandIn, issue_id: str, redis: Any, 
 def test_a_real_production_error_is_analysed_with_its_exception_frames_and_breadcrumb_data(
     web: Any, idle_redis: Any, standin: SentryStandIn, llm: LlmStandIn
 ) -> None:
-    issue = real("rest/openapi_issue_details_python.json")
-    event = real("rest/openapi_event_js_forbidden.json")
-    standin.add_recorded_issue(issue, [event])
-    (job,) = deliver(web, "issue", created(issue))["jobs"]
-    prompt = analyse(standin, llm, issue["id"], idle_redis, job["id"])
+    pair = ("openapi_issue_details_python", "openapi_event_js_forbidden")
+    prompt = prompt_for(web, idle_redis, standin, llm, pair)
     assert '"ForbiddenError"' in prompt and "GET /organizations/hellboy-meowmeow/users/ 403" in prompt
     assert '"ignoreOnError"' in prompt and "return fn.apply(this, wrappedArguments);" in prompt  # frames
     assert "/api/0/internal/health/" in prompt and '"status_code": 200' in prompt  # an xhr crumb's data
@@ -184,10 +190,9 @@ def test_a_real_production_error_is_analysed_with_its_exception_frames_and_bread
 def test_a_real_n_plus_one_issue_is_analysed_with_its_repeated_query_and_offending_spans(
     web: Any, idle_redis: Any, standin: SentryStandIn, llm: LlmStandIn
 ) -> None:
-    issue, event = real("rest/mcp_issue_performance_n1.json"), real("rest/mcp_event_performance_n1.json")
-    standin.add_recorded_issue(issue, [event])
-    (job,) = deliver(web, "issue", created(issue))["jobs"]
-    prompt = analyse(standin, llm, issue["id"], idle_redis, job["id"])
+    prompt = prompt_for(
+        web, idle_redis, standin, llm, ("mcp_issue_performance_n1", "mcp_event_performance_n1")
+    )
     assert '"Offending Spans"' in prompt and '"SELECT * FROM users WHERE id = %s"' in prompt
     assert '"Repeated"' in prompt and '"3 times"' in prompt
     assert prompt.count('"offender": true') == 3 and "SELECT * FROM users WHERE id = 2" in prompt
@@ -197,11 +202,8 @@ def test_a_real_n_plus_one_issue_is_analysed_with_its_repeated_query_and_offendi
 def test_a_real_endpoint_regression_is_analysed_with_its_p95_before_and_after(
     web: Any, idle_redis: Any, standin: SentryStandIn, llm: LlmStandIn
 ) -> None:
-    issue = real("rest/mcp_issue_metric_regression.json")
-    event = real("rest/mcp_event_generic_regression.json")
-    standin.add_recorded_issue(issue, [event])
-    (job,) = deliver(web, "issue", created(issue))["jobs"]
-    prompt = analyse(standin, llm, issue["id"], idle_redis, job["id"])
+    pair = ("mcp_issue_metric_regression", "mcp_event_generic_regression")
+    prompt = prompt_for(web, idle_redis, standin, llm, pair)
     assert "POST /oauth/token duration increased from 909.77ms to 1711.36ms (P95)" in prompt
     assert '"aggregateRange1": 909.7721153846148' in prompt
 
