@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from remediator.cli import main
 from remediator.jobs import JobStatus, JobStore, redis_client
+from remediator.testing import SentryStandIn
+from remediator.testing import sentry_shapes as shapes
 from remediator.testing.factories import make_job
 from tests.helpers import PAYLOADS, payload
 
@@ -207,3 +209,36 @@ def test_a_visibility_timeout_shorter_than_a_job_is_refused_at_start(
     assert "REMEDIATOR_VISIBILITY_TIMEOUT=600 is too short: it must exceed the longest script time limit" in (
         result.output
     )
+
+
+def test_rules_test_looks_up_what_the_body_lacks_as_the_web_does(
+    runner: CliRunner, standin: SentryStandIn, tmp_path: Path
+) -> None:
+    event = shapes.error_event("TimeoutError", "upstream took 30s", [], environment="production")
+    standin.add_issue("6101", event=event)
+    body = tmp_path / "issue.json"
+    body.write_text(json.dumps(standin.issue_webhook("6101")))
+    result = runner.invoke(main, ["rules", "test", str(body)])
+    assert result.exit_code == 0, result.output
+    assert "looked up in Sentry: environment, release, the release's deploy" in result.output
+    assert "rule 'production-error' matches" in result.output
+
+
+def test_rules_test_without_sentry_names_the_lookup_and_takes_the_field_given(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REMEDIATOR_SENTRY_AUTH_TOKEN")
+    from remediator.settings import get_settings
+
+    get_settings.cache_clear()
+    body = tmp_path / "issue.json"
+    body.write_text(json.dumps(payload("issue_created")))
+    try:
+        missing = runner.invoke(main, ["rules", "test", str(body)])
+        given = runner.invoke(main, ["rules", "test", str(body), "--set", "environment=production"])
+    finally:
+        get_settings.cache_clear()
+    assert missing.exit_code == 1 and "a rule needs environment" in missing.output
+    assert "no rule matches this issue.created" in missing.output
+    assert given.exit_code == 0, given.output
+    assert "rule 'production-error' matches" in given.output

@@ -60,10 +60,20 @@ def _guess_resource(document: Any) -> str:
     type=click.Path(path_type=Path),
     help="Rule file (default: REMEDIATOR_RULES_FILE).",
 )
-def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> None:
-    """Show which rule matches PAYLOAD and the exact job it would submit (submits nothing)."""
+@click.option(
+    "--set",
+    "given",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Fill a field the body lacks, as a lookup in Sentry would (environment=production, "
+    "project=shop, tags.feature=checkout); repeatable.",
+)
+def rules_test(payload: Path, resource: str | None, rules_file: Path | None, given: tuple[str, ...]) -> None:
+    """Show which rule matches PAYLOAD and the exact job it would submit (submits nothing).
+    What the body lacks and a rule needs is looked up in Sentry when its API is configured
+    (as the web does), else named, with --set to try it."""
     from remediator.payloads import MODELS, decode_json, parse_webhook, subject_of
-    from remediator.rules import plan
+    from remediator.rules import lookups, plan
 
     settings = settings_or_exit()
     ruleset = checked_rules(settings, rules_file)
@@ -72,9 +82,12 @@ def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> 
         resource = resource or _guess_resource(document)
         if resource not in MODELS:
             raise click.ClickException(f"resource {resource!r} is never matched by rules")
-        subject = subject_of(resource, parse_webhook(resource, document))
+        subject = _with_given(subject_of(resource, parse_webhook(resource, document)), given)
     except RemediatorError as exc:
         raise click.ClickException(str(exc)) from None
+    needs = lookups(ruleset, subject)
+    if needs:
+        subject = _looked_up(settings, subject, needs)
     specs = plan(ruleset, subject)
     if not specs:
         click.echo(f"no rule matches this {resource}.{subject.action}: nothing would run")
@@ -97,6 +110,54 @@ def rules_test(payload: Path, resource: str | None, rules_file: Path | None) -> 
                 indent=2,
             )
         )
+
+
+def _with_given(subject: Any, given: tuple[str, ...]) -> Any:
+    """The subject with the --set fields filled (templates see them too)."""
+    import dataclasses
+
+    from remediator.payloads.fields import TEXT_FIELDS
+
+    changes: dict[str, Any] = {}
+    tags = dict(subject.tags)
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: write FIELD=VALUE", param_hint="--set")
+        if name.startswith("tags."):
+            tags[name.removeprefix("tags.")] = value
+        elif name in TEXT_FIELDS:
+            changes[name] = value
+        else:
+            known = ", ".join((*TEXT_FIELDS, "tags.<key>"))
+            raise click.BadParameter(f"unknown field {name!r}; known: {known}", param_hint="--set")
+    if tags != subject.tags:
+        changes["tags"] = tags
+    if not changes:
+        return subject
+    return dataclasses.replace(subject, **changes, context={**subject.context, **changes})
+
+
+def _looked_up(settings: Any, subject: Any, needs: Any) -> Any:
+    """What the web would look up, asked of Sentry when its API is configured; said otherwise."""
+    from remediator.sentry.lookups import webhook_lookups
+
+    wanted = ", ".join(sorted(needs.fields | ({"the release's deploy"} if needs.deploy else set())))
+    found = webhook_lookups(settings, patient=True)
+    if found is None:
+        if wanted:
+            click.echo(
+                f"note: a rule needs {wanted}, which this {subject.resource} body lacks and the web looks "
+                "up in Sentry (not configured here: REMEDIATOR_SENTRY_AUTH_TOKEN and _ORG); "
+                "try it with --set FIELD=VALUE"
+            )
+        return subject
+    subject, unanswered = found.enrich(subject, needs)
+    click.echo(
+        f"looked up in Sentry: {wanted or 'the damage'}"
+        + (f" (not answered: {unanswered})" if unanswered else "")
+    )
+    return subject
 
 
 def _decision(settings: Any, spec: Any, subject: Any) -> str:
@@ -123,6 +184,8 @@ def _decision(settings: Any, spec: Any, subject: Any) -> str:
     try:
         client = job_store(settings).client
         verdict = Gate(client, settings.tier_max_runs).preview(spec, subject)
+    except click.ClickException as exc:  # no broker configured and no `up` running here
+        return f"{then} (limits not checked: {exc.message})"
     except (RemediatorError, redis.RedisError) as exc:
         return f"{then} (limits not checked: the job store is unreachable: {exc})"
     if verdict.status == JobStatus.QUEUED:
