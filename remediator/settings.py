@@ -188,11 +188,11 @@ class Settings(BaseSettings):
     """Cap on jobs per tier across all rules: `prod=60/1h,nonprod=600/1h`."""
 
     visibility_timeout: float | None = Field(default=None, gt=0)
+    """Seconds before a job taken by a worker that vanished is handed out again. Must exceed
+    every job's hard time limit; default max(3600, twice the longest script limit)."""
     allow_short_visibility_timeout: bool = False
     """For crash-recovery drills and tests only: accept a visibility timeout below the longest
     job or verification window (such a job or check may then run twice)."""
-    """Seconds before a job taken by a worker that vanished is handed out again. Must exceed
-    every job's hard time limit; default max(3600, twice the longest script limit)."""
 
     reconcile_after: float = Field(default=600.0, gt=0)
     """A job recorded `queued` this long (seconds) with no message on the broker is queued

@@ -143,3 +143,22 @@ def test_heartbeat_sent_to_a_tier_queue_is_answered_by_that_tiers_worker(workers
     )
     assert report["tiers"]["prod"]["worker"].startswith("prod-test@")
     assert report["tiers"]["nonprod"]["worker"].startswith("nonprod-test@")
+
+
+def test_heartbeats_are_judged_against_beat_s_own_interval(make_app, redis_db) -> None:
+    # At REMEDIATOR_HEARTBEAT_INTERVAL=300 a heartbeat four minutes old is on time, and it
+    # is kept until well after the next one is due (ten intervals).
+    record_heartbeat(redis_db, {"tier": "prod", "worker": "prod@host", "at": time.time() - 240}, 300)
+    assert redis_db.ttl("remediator:heartbeat:prod") > 2900
+    redis_db.zadd("remediator:consumers:prod", {"prod@host": time.time() - 400})
+    app = make_app(heartbeat_interval=300).test_client()
+    tier = app.get("/healthz").get_json()["tiers"]["prod"]
+    assert tier["stale"] is False and tier["ready"] is True  # a consumer seen 400 s ago still counts
+    default = make_app().test_client().get("/healthz").get_json()["tiers"]["prod"]
+    assert default["stale"] is True and default["ready"] is False  # at 60 s the same beat is late
+    from remediator.worker.overview import tier_views
+
+    (view,) = tier_views(redis_db, ("prod",), {}, 300)
+    assert view.checkin_status == "ok" and not view.heartbeat_late
+    (late,) = tier_views(redis_db, ("prod",), {})
+    assert late.checkin_status == "missing"

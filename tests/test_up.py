@@ -297,3 +297,31 @@ def test_up_flower_without_flower_installed_says_how_to_get_it(monkeypatch: pyte
     )
     with pytest.raises(ConfigurationError, match=r"pip install 'remediator\[flower\]'"):
         up.flower_command(Settings())
+
+
+def test_up_on_a_port_another_program_holds_says_so_and_starts_nothing(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "remediator", "up"],
+            cwd=tmp_path,
+            env=clean_env(PORT=str(port)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"port {port} is in use (the web would listen there): set PORT (or --port)" in done.stderr
+    assert "ready:" not in done.stdout and "broker:" not in done.stdout  # nothing was started
+    assert not (tmp_path / "var" / "redis").exists()
+
+
+def test_ready_asks_remediator_s_own_web_not_whatever_holds_the_port() -> None:
+    from remediator.local.up import _our_web_answers
+
+    with socket.socket() as squatter:  # answers TCP, and nothing else
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        assert _our_web_answers(squatter.getsockname()[1]) is False

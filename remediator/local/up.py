@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
@@ -86,8 +87,8 @@ def announce_ready(settings: Settings, broker_url: str, echo: Any) -> None:
     report: dict[str, Any] = {}
     web = False
     while time.monotonic() < deadline:
-        web = web or _answers(settings.port)
-        _, report = health_report(client, settings.tiers)
+        web = web or _our_web_answers(settings.port)
+        _, report = health_report(client, settings.tiers, settings.heartbeat_interval)
         if web and report.get("ready"):
             tiers = ", ".join(settings.tiers)
             echo(f"ready:    web on port {settings.port}, workers consuming {tiers}: jobs run now")
@@ -102,12 +103,25 @@ def announce_ready(settings: Settings, broker_url: str, echo: Any) -> None:
     )
 
 
-def _answers(port: int) -> bool:
+def _our_web_answers(port: int) -> bool:
+    """Whether remediator's own web answers on the port (its /healthz), not any program."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=0.5) as answer:
+            document = json.loads(answer.read())
+    except (OSError, ValueError):
         return False
+    return isinstance(document, dict) and "broker" in document and "status" in document
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether another program holds the port (binding it fails)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def flower_command(settings: Settings) -> str:
@@ -130,6 +144,10 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
     from honcho.environ import expand_processes, parse_procfile
     from honcho.printer import Printer
 
+    for name, port in (("web", settings.port), *((("flower", settings.flower_port),) if flower else ())):
+        if port_in_use(settings.web_host, port):
+            option = "set PORT (or --port)" if name == "web" else "set REMEDIATOR_FLOWER_PORT"
+            raise ConfigurationError(f"port {port} is in use (the {name} would listen there): {option}")
     data_dir = settings.data_dir.resolve()
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ def heartbeat(self: Task, tier: str) -> dict[str, Any]:
     beat = {"tier": tier, "worker": worker, "at": time.time(), "problems": problems}
     if reachable:
         consuming(client, tier, worker)
-        previous = record_heartbeat(client, beat)
+        previous = record_heartbeat(client, beat, settings.heartbeat_interval)
         if previous is None or bool(previous.get("problems")) != bool(problems):
             kind = EventKind.HEARTBEAT_ERROR if problems else EventKind.HEARTBEAT_OK
             lifecycle.emit(Event(kind=kind, tier=tier, actor=worker, detail={"problems": problems}))

@@ -35,7 +35,7 @@ def healthz() -> ResponseReturnValue:
     worker consumes its queue (ready) and its last heartbeat, and which version of the
     rule file runs (with the error of a refused newer one)."""
     rt = runtime()
-    alive, report = health_report(rt.store.client, rt.settings.tiers)
+    alive, report = health_report(rt.store.client, rt.settings.tiers, rt.settings.heartbeat_interval)
     report["rules"] = rt.live.status()
     return jsonify(report), 200 if alive else 503
 
@@ -44,7 +44,7 @@ def healthz() -> ResponseReturnValue:
 def readyz() -> ResponseReturnValue:
     """Readiness: 200 once every tier has a worker consuming its queue (jobs can run)."""
     rt = runtime()
-    alive, report = health_report(rt.store.client, rt.settings.tiers)
+    alive, report = health_report(rt.store.client, rt.settings.tiers, rt.settings.heartbeat_interval)
     return jsonify(report), 200 if alive and report["ready"] else 503
 
 

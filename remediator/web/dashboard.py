@@ -330,7 +330,9 @@ def tiers() -> ResponseReturnValue:
     """Per tier: queue depth (all priority lists), oldest waiting job, heartbeat and check-in,
     workers, the tier cap's use. The workers' own answers load after the page."""
     rt = runtime()
-    views = tier_views(rt.store.client, rt.settings.tiers, rt.settings.tier_max_runs)
+    views = tier_views(
+        rt.store.client, rt.settings.tiers, rt.settings.tier_max_runs, rt.settings.heartbeat_interval
+    )
     template = "_tiers.html" if _live() else "tiers.html"
     return render_template(template, tiers=views, telemetry=bool(rt.settings.sentry_dsn))
 

@@ -13,11 +13,14 @@ from remediator.jobs.keys import consumers_key, heartbeat_key
 from remediator.jobs.queues import class_depths
 
 
-def record_heartbeat(client: redis.Redis, beat: dict[str, Any]) -> dict[str, Any] | None:
-    """Store a tier's latest heartbeat (kept for ten intervals); returns the one before."""
+def record_heartbeat(
+    client: redis.Redis, beat: dict[str, Any], interval: float = HEARTBEAT_INTERVAL_SECONDS
+) -> dict[str, Any] | None:
+    """Store a tier's latest heartbeat (kept for ten of beat's intervals, so it outlives the
+    wait for the next one whatever REMEDIATOR_HEARTBEAT_INTERVAL is); returns the one before."""
     with client.pipeline() as pipe:
         pipe.get(heartbeat_key(beat["tier"]))
-        pipe.set(heartbeat_key(beat["tier"]), json.dumps(beat), ex=int(HEARTBEAT_INTERVAL_SECONDS * 10))
+        pipe.set(heartbeat_key(beat["tier"]), json.dumps(beat), ex=max(1, int(interval * 10)))
         previous, _ = pipe.execute()
     return json.loads(previous) if previous else None
 
@@ -38,9 +41,12 @@ def tier_problems(client: redis.Redis, tier: str, max_depth: int) -> tuple[bool,
     return True, []
 
 
-CONSUMER_FRESH_SECONDS = 3 * HEARTBEAT_INTERVAL_SECONDS
-"""A worker that gave no sign of life (start, heartbeat) for this long no longer counts as
-consuming its tier's queue (a worker killed outright drops out after it)."""
+CONSUMER_FRESH_INTERVALS = 3
+"""A worker that gave no sign of life (start, heartbeat) for this many of beat's intervals
+no longer counts as consuming its tier's queue (a worker killed outright drops out after it)."""
+
+STALE_INTERVALS = 3
+"""A heartbeat older than this many intervals is stale (/healthz)."""
 
 
 def consuming(client: redis.Redis, tier: str, hostname: str) -> None:
@@ -53,16 +59,19 @@ def stopped_consuming(client: redis.Redis, tier: str, hostname: str) -> None:
     client.zrem(consumers_key(tier), hostname)
 
 
-def health_report(client: redis.Redis, tiers: tuple[str, ...]) -> tuple[bool, dict[str, Any]]:
+def health_report(
+    client: redis.Redis, tiers: tuple[str, ...], interval: float = HEARTBEAT_INTERVAL_SECONDS
+) -> tuple[bool, dict[str, Any]]:
     """Liveness (the broker answers) and, per tier, readiness (a worker consuming its queue)
-    and the last heartbeat. Returns (alive, report); report["ready"] is all tiers ready."""
+    and the last heartbeat, judged against beat's interval. Returns (alive, report);
+    report["ready"] is all tiers ready."""
     now = time.time()
     try:
         client.ping()
         raw = client.mget([heartbeat_key(t) for t in tiers])
         with client.pipeline(transaction=False) as pipe:
             for tier in tiers:
-                pipe.zrangebyscore(consumers_key(tier), now - CONSUMER_FRESH_SECONDS, "+inf")
+                pipe.zrangebyscore(consumers_key(tier), now - CONSUMER_FRESH_INTERVALS * interval, "+inf")
             consumers = pipe.execute()
     except redis.RedisError as exc:
         return False, {"status": "unhealthy", "broker": f"unreachable: {exc}", "ready": False}
@@ -77,7 +86,7 @@ def health_report(client: redis.Redis, tiers: tuple[str, ...]) -> tuple[bool, di
             entry |= {
                 "last_heartbeat_age_s": age,
                 "worker": beat["worker"],
-                "stale": age > 3 * HEARTBEAT_INTERVAL_SECONDS,
+                "stale": age > STALE_INTERVALS * interval,
                 "problems": beat.get("problems", []),
             }
         report[tier] = entry

@@ -23,7 +23,7 @@ from remediator.jobs.keys import (
 )
 from remediator.jobs.model import JobStatus
 from remediator.jobs.queues import class_depths
-from remediator.worker.health import CONSUMER_FRESH_SECONDS
+from remediator.worker.health import CONSUMER_FRESH_INTERVALS
 
 
 @dataclass
@@ -43,6 +43,8 @@ class TierView:
     cap: tuple[int, float] | None = None
     """The tier cap: at most this many runs per window (seconds)."""
     cap_used: int = 0
+    interval: float = HEARTBEAT_INTERVAL_SECONDS
+    """Seconds between beat's heartbeats (REMEDIATOR_HEARTBEAT_INTERVAL)."""
 
     @property
     def depth(self) -> int:
@@ -58,7 +60,7 @@ class TierView:
     def heartbeat_late(self) -> bool:
         """No heartbeat for over two intervals: the tier's worker is not answering."""
         age = self.heartbeat_age
-        return age is None or age > 2 * HEARTBEAT_INTERVAL_SECONDS
+        return age is None or age > 2 * self.interval
 
     @property
     def checkin_status(self) -> str:
@@ -73,7 +75,10 @@ class TierView:
 
 
 def tier_views(
-    client: redis.Redis, tiers: tuple[str, ...], caps: dict[str, tuple[int, float]]
+    client: redis.Redis,
+    tiers: tuple[str, ...],
+    caps: dict[str, tuple[int, float]],
+    interval: float = HEARTBEAT_INTERVAL_SECONDS,
 ) -> list[TierView]:
     """Every tier's view, in two round trips."""
     now = time.time()
@@ -88,7 +93,9 @@ def tier_views(
             pipe.zrange(scratch, 0, 0, withscores=True)
             pipe.delete(scratch)
             pipe.get(heartbeat_key(tier))
-            pipe.zrangebyscore(consumers_key(tier), now - CONSUMER_FRESH_SECONDS, "+inf", withscores=True)
+            pipe.zrangebyscore(
+                consumers_key(tier), now - CONSUMER_FRESH_INTERVALS * interval, "+inf", withscores=True
+            )
             cap = caps.get(tier)
             pipe.zcount(tier_runs_key(tier), now - cap[1] if cap else now, "+inf")
         replies = pipe.execute()
@@ -106,6 +113,7 @@ def tier_views(
                 consumers=sorted((host, now - seen) for host, seen in consumers),
                 cap=caps.get(tier),
                 cap_used=int(used) if caps.get(tier) else 0,
+                interval=interval,
             )
         )
     return views
