@@ -28,6 +28,11 @@ class JobFailed(ScriptError):
     (an expected failure: logged without a traceback)."""
 
 
+class AnalyzerUnavailable(JobFailed):
+    """The analyzer's endpoint did not answer (refused, timed out, an HTTP error): nothing
+    was analysed, and nothing can be said of the model."""
+
+
 class ScriptNotConfigured(ScriptError):
     """A placeholder script was asked to run; it refuses rather than pretend to succeed."""
 

@@ -242,3 +242,27 @@ def test_rules_test_without_sentry_names_the_lookup_and_takes_the_field_given(
     assert "no rule matches this issue.created" in missing.output
     assert given.exit_code == 0, given.output
     assert "rule 'production-error' matches" in given.output
+
+
+def test_jobs_list_refuses_a_status_that_does_not_exist(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["jobs", "list", "--status", "bogus"])
+    assert result.exit_code == 2 and "'bogus' is not one of 'queued'" in result.output
+
+
+def test_notify_channels_says_the_routes_in_words(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["notify", "channels"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "route #2: events failed, ineffective, needs_attention; tier prod; class A -> oncall" in result.output
+    )
+    assert (
+        "PriorityClass" not in result.output and "(" not in result.output.split("route #2:")[1].split("->")[0]
+    )
+
+
+def test_one_rule_is_one_rule(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n  - name: x\n    match: {title: y}\n    job: {script: noop, tier: nonprod, class: D}\n"
+    )
+    assert f"{path}: 1 rule OK" in runner.invoke(main, ["rules", "check", str(path)]).output

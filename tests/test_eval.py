@@ -80,3 +80,25 @@ def test_eval_without_an_llm_says_what_to_set() -> None:
         text=True,
     )
     assert done.returncode == 1 and "REMEDIATOR_ANALYZER=llm" in done.stderr
+
+
+def test_eval_against_an_endpoint_that_refuses_connections_fails_saying_so() -> None:
+    from remediator.local.embedded_redis import free_port
+
+    env = {
+        **os.environ,
+        "REMEDIATOR_ANALYZER": "llm",
+        "REMEDIATOR_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",  # nothing listens there
+        "REMEDIATOR_LLM_MODEL": "standin-model",
+        "REMEDIATOR_LLM_TIMEOUT": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "remediator", "analyze", "eval", str(CASES)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout
+    assert "the analyzer's endpoint did not answer for 12 of 12 cases" in done.stderr
+    assert "these figures say nothing about the model" in done.stderr

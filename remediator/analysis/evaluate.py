@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from remediator.analysis.evidence import Evidence, evidence_from
 from remediator.analysis.model import Analysis, known
-from remediator.errors import RemediatorError
+from remediator.errors import AnalyzerUnavailable, RemediatorError
 
 
 class Analyzer(Protocol):
@@ -42,6 +42,8 @@ class Score:
     file: bool
     error: str | None = None
     confidence: int | None = None
+    unavailable: bool = False
+    """The endpoint did not answer: the case measured nothing about the model."""
 
     @property
     def passed(self) -> bool:
@@ -101,7 +103,10 @@ def evaluate(cases: list[Case], analyzer: Analyzer) -> list[Score]:
         try:
             outcome = analyzer.analyze(evidence)
         except RemediatorError as exc:
-            scores.append(Score(case.name, case.language, False, False, error=str(exc)[:300]))
+            down = isinstance(exc, AnalyzerUnavailable)
+            scores.append(
+                Score(case.name, case.language, False, False, error=str(exc)[:300], unavailable=down)
+            )
             continue
         scores.append(score(case, outcome.analysis))
     return scores

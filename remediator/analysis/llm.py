@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from remediator.analysis.evidence import Evidence
 from remediator.analysis.model import Analysis, capped
 from remediator.analysis.prompt import RETRY, messages
-from remediator.errors import JobFailed
+from remediator.errors import AnalyzerUnavailable, JobFailed
 
 ATTEMPTS = 2
 """The first answer and one retry."""
@@ -110,7 +110,7 @@ class LlmAnalyzer:
                     response_format={"type": "json_object"},
                 )
             except OpenAIError as exc:
-                raise JobFailed(
+                raise AnalyzerUnavailable(
                     f"the model endpoint failed: {type(exc).__name__}: {str(exc)[:300]}"
                 ) from None
             if reply.usage is not None:

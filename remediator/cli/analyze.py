@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,6 +49,7 @@ def analyze_eval(folder: Path, as_json: bool) -> None:
         for case in bar:
             scores.extend(evaluate([case], analyzer))
     totals = summary(scores)
+    down = [s for s in scores if s.unavailable]
     if as_json:
         click.echo(
             json.dumps(
@@ -55,6 +57,7 @@ def analyze_eval(folder: Path, as_json: bool) -> None:
                 indent=2,
             )
         )
+        _fail_if_unavailable(down, len(scores))
         return
     for s in scores:
         mark = "ok  " if s.passed else "FAIL"
@@ -69,6 +72,16 @@ def analyze_eval(folder: Path, as_json: bool) -> None:
         f"{settings.llm_model}: {t['both']}/{t['cases']} right on both; cause {t['cause']}/{t['cases']}, "
         f"file {t['file']}/{t['cases']}, no analysis {t['no_analysis']}"
     )
+    _fail_if_unavailable(down, len(scores))
+
+
+def _fail_if_unavailable(down: list[Any], cases: int) -> None:
+    """An endpoint that did not answer makes the figures meaningless: say so, exit 1."""
+    if down:
+        raise click.ClickException(
+            f"the analyzer's endpoint did not answer for {len(down)} of {cases} cases "
+            f"({down[0].error}): these figures say nothing about the model"
+        )
 
 
 def _yes(flag: bool) -> str:

@@ -36,8 +36,8 @@ def _history(settings: Any, since: str, projects: tuple[str, ...], payloads: Pat
             kinds = Counter(entry.rsplit(" (", 1)[-1].rstrip(")") for entry in skipped)
             counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
             click.echo(
-                f"{len(deliveries)} saved deliveries from {payloads} in the window"
-                + (f" ({len(skipped)} skipped, not acted on: {counted})" if skipped else ""),
+                f"{len(deliveries)} saved deliver{'y' if len(deliveries) == 1 else 'ies'} from {payloads} "
+                "in the window" + (f" ({len(skipped)} skipped, not acted on: {counted})" if skipped else ""),
                 err=True,
             )
             return deliveries

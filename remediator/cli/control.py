@@ -10,7 +10,7 @@ from remediator.cli.base import job_store, main
 
 
 @main.command()
-@click.option("--by", required=True, help="Who pauses.")
+@click.option("--by", default=getpass.getuser, show_default="your login name", help="Who pauses.")
 @click.option("--reason", default="", help="Why.")
 def pause(by: str, reason: str) -> None:
     """Pause remediation: from now on every match is recorded as held."""

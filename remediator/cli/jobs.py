@@ -10,6 +10,7 @@ import click
 
 from remediator.cli.base import dispatcher, job_store, main
 from remediator.errors import RemediatorError
+from remediator.jobs import JobStatus
 from remediator.remediation_scripts import public_job as public
 
 
@@ -25,10 +26,14 @@ def _when(ts: float | None) -> str:
 
 
 @jobs.command("list")
-@click.option("--status")
-@click.option("--tier")
-@click.option("--rule")
-@click.option("--limit", default=20, show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in JobStatus]),
+    help="Only jobs in this status.",
+)
+@click.option("--tier", help="Only jobs of this tier.")
+@click.option("--rule", help="Only jobs of this rule.")
+@click.option("--limit", default=20, show_default=True, help="How many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 def jobs_list(status: str | None, tier: str | None, rule: str | None, limit: int, as_json: bool) -> None:
     """Newest jobs first."""

@@ -47,6 +47,12 @@ def notify_channels() -> None:
     for name, why in section.disabled.items():
         click.echo(f"{name}: disabled ({why})")
     for index, route in enumerate(section.routes):
-        when = route.when.model_dump(exclude_none=True, by_alias=True)
+        when = route.when.model_dump(mode="json", exclude_none=True, by_alias=True)
+        said = "; ".join(
+            f"{key} {', '.join(map(str, value)) if isinstance(value, list | tuple) else value}"
+            for key, value in when.items()
+        )
         window = section.window(route)
-        click.echo(f"route #{index + 1}: {when} -> {', '.join(route.to)} (digest {window:g} s)")
+        click.echo(
+            f"route #{index + 1}: {said or 'every event'} -> {', '.join(route.to)} (digest {window:g} s)"
+        )

@@ -24,7 +24,8 @@ def rules_check(file: Path | None) -> None:
     """Validate FILE (default: REMEDIATOR_RULES_FILE)."""
     settings = settings_or_exit()
     ruleset = checked_rules(settings, file)
-    click.echo(f"{file or settings.rules_file}: {len(ruleset.rules)} rules OK")
+    count = len(ruleset.rules)
+    click.echo(f"{file or settings.rules_file}: {count} rule{'' if count == 1 else 's'} OK")
     for note in ruleset.notes:
         click.echo(f"  note: {note}")
     from remediator.rules.warnings import rule_warnings

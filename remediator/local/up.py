@@ -188,7 +188,13 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
         # The Procfile's `remediator ...` commands come from this same installation.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
-    secret_note = "generated, kept in " + str(data_dir / SECRETS_FILE) if generated else "given"
+    kept = data_dir / SECRETS_FILE
+    if "sentry_client_secret" in generated:
+        secret_note = f"generated, kept in {kept}"
+    elif settings.sentry_client_secret:
+        secret_note = "from REMEDIATOR_SENTRY_CLIENT_SECRET"
+    else:
+        secret_note = f"generated at the first start, kept in {kept}"
     echo(f"webhook:  POST http://127.0.0.1:{settings.port}/sentry/webhook")
     echo(
         f"secret:   {env_secrets['REMEDIATOR_SENTRY_CLIENT_SECRET']} "
