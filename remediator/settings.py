@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -201,7 +203,7 @@ class Settings(BaseSettings):
     spool_drain_interval: float = Field(default=1.0, gt=0)
     """Seconds between the web process's attempts to submit spooled webhooks."""
 
-    demo_verify_after: float = Field(default=30.0, gt=0)
+    demo_verify_after: float = Field(default=60.0, gt=0)
     """`remediator up --demo`: the demo rules' verification window (seconds)."""
 
     @property
@@ -294,6 +296,42 @@ class Settings(BaseSettings):
         if missing:
             env = ", ".join(f"REMEDIATOR_{n.upper()}" for n in missing)
             raise ConfigurationError(f"{env} must be set (or start the system with `remediator up`)")
+
+
+RUNNING_UP_FILE = "running-up.json"
+"""The per-user note of the `remediator up` that runs (its data dir, port, pid)."""
+
+
+def running_up_path() -> Path:
+    """Where `up` notes itself for the operator commands of this user, wherever they run:
+    $XDG_STATE_HOME/remediator/ (default ~/.local/state/remediator/)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "remediator" / RUNNING_UP_FILE
+
+
+def running_up() -> dict[str, Any] | None:
+    """The `up` this user runs now (data_dir, port, pid), if its process is alive."""
+    path = running_up_path()
+    try:
+        note = json.loads(path.read_text())
+        os.kill(int(note["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return note if isinstance(note, dict) else None
+
+
+def following_running_up(settings: Settings) -> Settings:
+    """For operator commands: the data dir (and port) of the `up` this user runs, unless
+    REMEDIATOR_DATA_DIR says otherwise or one runs under this directory's data dir."""
+    if "data_dir" in settings.model_fields_set or (settings.data_dir / EMBEDDED_BROKER_FILE).exists():
+        return settings
+    note = running_up()
+    if note is None or not Path(note["data_dir"]).is_dir():
+        return settings
+    update: dict[str, Any] = {"data_dir": Path(note["data_dir"])}
+    if "port" not in settings.model_fields_set and isinstance(note.get("port"), int):
+        update["port"] = note["port"]
+    return settings.model_copy(update=update)
 
 
 def load_settings() -> Settings:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +31,24 @@ def refuses(port: int) -> bool:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment of a newcomer: none of the suite's REMEDIATOR_/SENTRY_ settings."""
+    """The environment of a newcomer: none of the suite's REMEDIATOR_/SENTRY_ settings, and
+    a state dir of its own (where `up` notes itself for the operator commands)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REMEDIATOR_", "SENTRY_"))}
-    return env | {"PORT": str(free_port()), **extra}
+    state = tempfile.mkdtemp(prefix="remediator-state-")
+    return env | {"PORT": str(free_port()), "XDG_STATE_HOME": state, **extra}
+
+
+def remediator(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`remediator ARGS` as a user runs it from cwd."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "remediator", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @contextmanager
@@ -209,7 +225,19 @@ def test_up_demo_closes_the_loop_and_links_the_webhook_trace_to_the_job(tmp_path
         web_txn, job_txn = transactions(items, job_id)
         assert job_txn["contexts"]["trace"]["op"] == "batch.job"
         assert job_txn["contexts"]["trace"]["trace_id"] == web_txn["contexts"]["trace"]["trace_id"]
+
+        # From another directory, the operator commands find this `up` and its demo.
+        elsewhere = tmp_path / "elsewhere"
+        listed = remediator(elsewhere, env, "jobs", "list")
+        assert listed.returncode == 0 and job_id in listed.stdout, listed.stderr
+        again = remediator(elsewhere, env, "demo", "send", "--issue-id", "4243")
+        assert again.returncode == 0 and "webhook answered 202" in again.stdout, again.stderr
     assert refuses(int(env["PORT"]))
+    output = (tmp_path / "up.log").read_text()
+    assert "export REMEDIATOR_SENTRY_API_URL=http://127.0.0.1:" in output and "export SENTRY_DSN=" in output
+    stopped = remediator(tmp_path / "elsewhere", env, "demo", "send")
+    assert stopped.returncode == 1 and "no demo running" in stopped.stderr, stopped.stderr
+    assert "Connection refused" not in stopped.stderr
 
 
 def transactions(items: list[dict[str, Any]], job_id: str) -> list[dict[str, Any]]:
@@ -325,3 +353,15 @@ def test_ready_asks_remediator_s_own_web_not_whatever_holds_the_port() -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         assert _our_web_answers(squatter.getsockname()[1]) is False
+
+
+def test_the_demo_rules_pass_rules_check_outside_the_demo(tmp_path: Path) -> None:
+    from remediator.local.demo import DEMO_RULES
+    from remediator.settings import Settings
+
+    path = tmp_path / "demo-rules.yaml"
+    path.write_text(
+        DEMO_RULES.format(verify_after=Settings().demo_verify_after, service="http://127.0.0.1:1")
+    )
+    checked = remediator(tmp_path, clean_env(), "rules", "check", str(path))
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -11,15 +11,18 @@ import click
 
 from remediator import __version__
 from remediator.errors import RemediatorError
-from remediator.settings import Settings, load_settings
+from remediator.settings import Settings, following_running_up, load_settings
 
 
-def settings_or_exit() -> Settings:
-    """The settings, or a clear error naming the variable at fault."""
+def settings_or_exit(follow_up: bool = True) -> Settings:
+    """The settings, or a clear error naming the variable at fault. Operator commands
+    (`follow_up`) find the `up` this user runs, from any directory; the processes `up`
+    starts, and `up` itself, do not."""
     try:
-        return load_settings()
+        settings = load_settings()
     except RemediatorError as exc:
         raise click.ClickException(str(exc)) from None
+    return following_running_up(settings) if follow_up else settings
 
 
 def exec_process(argv: list[str]) -> NoReturn:

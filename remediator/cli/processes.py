@@ -21,7 +21,7 @@ def up(port: int | None, demo: bool, flower: bool) -> None:
     worker per tier, beat. Ctrl-C stops it all."""
     from remediator.local.up import run_up
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(follow_up=False)
     if port is not None:
         settings = settings.model_copy(update={"port": port})
     check_limits(settings)
@@ -36,7 +36,7 @@ def up(port: int | None, demo: bool, flower: bool) -> None:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 def web(workers: int) -> None:
     """Run the web process under gunicorn on $PORT (host: REMEDIATOR_WEB_HOST)."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(follow_up=False)
     check_limits(settings)
     checked_rules(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def web(workers: int) -> None:
 @click.option("--name", help="Node name before @host (default: the tier); distinct per worker on one host.")
 def worker(tier: str, concurrency: int | None, name: str | None) -> None:
     """Run one tier's Celery worker: it consumes that tier's queue and nothing else."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(follow_up=False)
     if tier not in settings.tiers:
         raise click.ClickException(f"unknown tier {tier!r}; known: {', '.join(settings.tiers)}")
     check_limits(settings)
@@ -90,7 +90,7 @@ def worker(tier: str, concurrency: int | None, name: str | None) -> None:
 @main.command()
 def beat() -> None:
     """Run Celery beat (only one per deployment): it sends each tier its heartbeat."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(follow_up=False)
     check_limits(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     exec_process(

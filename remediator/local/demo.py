@@ -61,7 +61,20 @@ def start_demo(settings: Settings, data_dir: Path) -> tuple[SentryStandIn, dict[
     """Start the stand-in and return it with the environment that points processes at it."""
     token = secrets.token_hex(16)
     standin = SentryStandIn(token=token, org=DEMO_ORG).start()
-    (data_dir / STANDIN_FILE).write_text(json.dumps({"url": standin.url, "token": token}))
+    (data_dir / STANDIN_FILE).write_text(
+        json.dumps(
+            {
+                "url": standin.url,
+                "token": token,
+                "api_url": standin.api_url,
+                "org": DEMO_ORG,
+                "project": standin.project["slug"],
+                "project_id": standin.project_id,
+                "dsn": standin.dsn,
+            },
+            indent=2,
+        )
+    )
     env = {
         "SENTRY_DSN": standin.dsn,
         "SENTRY_ENVIRONMENT": "demo",
@@ -90,7 +103,8 @@ def standin_address(settings: Settings) -> dict[str, str]:
     path = settings.data_dir / STANDIN_FILE
     if not path.exists():
         raise ConfigurationError(
-            f"no demo running under {settings.data_dir}/: start one with `remediator up --demo`"
+            f"no demo running (none under {settings.data_dir}/, and no `remediator up --demo` of yours "
+            "elsewhere): start one with `remediator up --demo`"
         )
     address: dict[str, str] = json.loads(path.read_text())
     return address
@@ -110,11 +124,17 @@ def send(
     """Create the issue in the stand-in, then deliver its signed webhook to the web process
     (at url, else where `up` serves it). A delivery that fails removes the issue again."""
     standin = standin_address(settings)
-    requests.post(
-        f"{standin['url']}/_standin/issues",
-        timeout=5,
-        json={"id": issue_id, "title": title, "culprit": culprit},
-    ).raise_for_status()
+    try:
+        requests.post(
+            f"{standin['url']}/_standin/issues",
+            timeout=5,
+            json={"id": issue_id, "title": title, "culprit": culprit},
+        ).raise_for_status()
+    except requests.ConnectionError:
+        raise ConfigurationError(
+            f"no demo running: its Sentry stand-in at {standin['url']} does not answer; "
+            "start one with `remediator up --demo`"
+        ) from None
     target = (url or web_url(settings)).rstrip("/") + "/sentry/webhook"
     try:
         # The body Sentry would send for that issue, as the stand-in renders it.
@@ -142,4 +162,10 @@ def _deliver(secret: str, target: str, document: dict[str, Any]) -> Any:
 def new_event(settings: Settings, issue_id: str) -> None:
     """One more event on a stand-in issue (the problem is still happening)."""
     standin = standin_address(settings)
-    requests.post(f"{standin['url']}/_standin/issues/{issue_id}/events", timeout=5).raise_for_status()
+    try:
+        requests.post(f"{standin['url']}/_standin/issues/{issue_id}/events", timeout=5).raise_for_status()
+    except requests.ConnectionError:
+        raise ConfigurationError(
+            f"no demo running: its Sentry stand-in at {standin['url']} does not answer; "
+            "start one with `remediator up --demo`"
+        ) from None

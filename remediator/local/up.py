@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from remediator.errors import ConfigurationError
-from remediator.local.demo import WEB_URL_FILE
+from remediator.local.demo import STANDIN_FILE, WEB_URL_FILE
 from remediator.local.embedded_redis import EmbeddedRedis
-from remediator.settings import EMBEDDED_BROKER_FILE, Settings
+from remediator.settings import EMBEDDED_BROKER_FILE, Settings, running_up_path
 from remediator.worker.commands import celery_command
 
 PROCFILE = Path(__file__).parent / "Procfile"
@@ -124,6 +124,28 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
+def _note_running(data_dir: Path, port: int) -> Path | None:
+    """Tell this user's operator commands, wherever they run, where this `up` is."""
+    path = running_up_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"data_dir": str(data_dir), "port": port, "pid": os.getpid()}))
+    except OSError:
+        return None  # a read-only home: the commands then work from this directory only
+    return path
+
+
+def _forget_running(path: Path | None) -> None:
+    """Remove the note, if it still names this process (a later `up` may have replaced it)."""
+    if path is None:
+        return
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
 def flower_command(settings: Settings) -> str:
     """Flower on loopback, against the same broker (its API open: it listens on 127.0.0.1)."""
     if importlib.util.find_spec("flower") is None:
@@ -207,7 +229,11 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
     )
     echo(f"rules:    {demo_env.get('REMEDIATOR_RULES_FILE', settings.rules_file)}")
     if standin is not None:
-        echo(f"demo:     Sentry stand-in at {standin.url} (telemetry and write-back go there)")
+        echo(f"demo:     Sentry stand-in at {standin.url} (telemetry and write-back go there);")
+        echo(f"          to point other commands at it (also in {data_dir / STANDIN_FILE}):")
+        for name in ("REMEDIATOR_SENTRY_API_URL", "REMEDIATOR_SENTRY_AUTH_TOKEN", "REMEDIATOR_SENTRY_ORG"):
+            echo(f"          export {name}={demo_env[name]}")
+        echo(f"          export SENTRY_DSN={demo_env['SENTRY_DSN']}   # project {standin.project_id}")
         echo("          try: remediator demo send   then: remediator jobs list")
     echo(f"logs:     {logs / 'remediator.log'}" + (f" and {embedded.log_file}" if embedded else ""))
     if flower:
@@ -217,6 +243,7 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
 
     web_url_file = data_dir / WEB_URL_FILE
     web_url_file.write_text(env["REMEDIATOR_PUBLIC_URL"] + "\n")
+    note = _note_running(data_dir, settings.port)
     watcher = threading.Thread(
         target=announce_ready, args=(settings, broker_url, echo), name="ready-watch", daemon=True
     )
@@ -235,8 +262,10 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
             manager.loop()
         finally:
             web_url_file.unlink(missing_ok=True)
+            _forget_running(note)
             if standin is not None:
                 standin.stop()
+                (data_dir / STANDIN_FILE).unlink(missing_ok=True)
             if embedded is not None:
                 url_file.unlink(missing_ok=True)
                 embedded.stop()
