@@ -131,3 +131,25 @@ def test_the_standin_refuses_what_sentry_refuses(sentry: SentryStandIn) -> None:
     assert handle("POST", "/api/0/organizations/acme/dashboards/", bad_widget) == 400
     no_action = {"name": "r", "actionMatch": "any", "frequency": 5, "conditions": [], "actions": []}
     assert handle("POST", "/api/0/projects/acme/demo/rules/", no_action) == 400
+
+
+def test_setup_says_what_would_stop_it_before_planning_anything(sentry: SentryStandIn) -> None:
+    no_project = setup(sentry, "--dry-run", SENTRY_DSN="")
+    assert no_project.returncode == 1 and "set SENTRY_DSN or pass --project" in no_project.stderr
+    assert no_project.stdout == ""  # no plan printed before the failure
+    no_app = setup(sentry, "--alert-rules", "demo", REMEDIATOR_SENTRY_APP_ID="")
+    assert no_app.returncode == 1 and "set REMEDIATOR_SENTRY_APP_ID" in no_app.stderr and no_app.stdout == ""
+    assert sentry.config.writes == []
+
+
+def test_setup_against_a_sentry_that_does_not_answer_says_so_at_once(sentry: SentryStandIn) -> None:
+    from remediator.local.embedded_redis import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/api/0"  # nothing listens there
+    done = setup(sentry, REMEDIATOR_SENTRY_API_URL=url)
+    assert done.returncode == 1 and f"Sentry at {url} does not answer" in done.stderr
+    assert "check REMEDIATOR_SENTRY_API_URL" in done.stderr and "Traceback" not in done.stderr
+    wrong_org = setup(sentry, REMEDIATOR_SENTRY_ORG="nope")
+    assert wrong_org.returncode == 1 and "Sentry has no organization 'nope'" in wrong_org.stderr
+    bad_token = setup(sentry, REMEDIATOR_SENTRY_AUTH_TOKEN="wrong")
+    assert bad_token.returncode == 1 and "Sentry refuses the token (401)" in bad_token.stderr

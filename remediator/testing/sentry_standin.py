@@ -329,6 +329,8 @@ class SentryStandIn:
             if throttled["reset_in"] is not None:
                 extra["X-Sentry-Rate-Limit-Reset"] = str(int(time.time() + throttled["reset_in"]))
             return 429, extra, {"detail": "You are attempting to use this endpoint too frequently."}
+        if path == f"/api/0/organizations/{self.org}/" and method == "GET":
+            return 200, {}, self._organization()
         autofix = _AUTOFIX.fullmatch(path)
         if autofix and autofix[1] == self.org:
             return self._autofix(method, autofix[2], document)
@@ -457,6 +459,23 @@ class SentryStandIn:
             f'<{url}?cursor={ahead}>; rel="next"; results="{str(more).lower()}"; cursor="{ahead}"'
         )
         return 200, {"Link": link}, page
+
+    def _organization(self) -> dict[str, Any]:
+        """`GET /organizations/{org}/`: the organization (the base fields of Sentry's
+        OrganizationSerializer)."""
+        return {
+            "id": "1",
+            "slug": self.org,
+            "status": {"id": "active", "name": "active"},
+            "name": self.org,
+            "dateCreated": iso(0),
+            "isEarlyAdopter": False,
+            "require2FA": False,
+            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
+            "links": {"organizationUrl": f"{self.url}/organizations/{self.org}/", "regionUrl": self.url},
+            "hasAuthProvider": False,
+            "features": [],
+        }
 
     def _autofix(self, method: str, issue_id: str, body: Any) -> tuple[int, dict[str, str], Any]:
         with self._lock:
