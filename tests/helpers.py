@@ -271,3 +271,15 @@ def installed_plugin(
     finally:
         sys.path.remove(str(directory))
         sys.modules.pop(module, None)
+
+
+@contextmanager
+def github_standin(token: str, remotes: dict[str, str] | None = None) -> Iterator[Any]:
+    """The GitHub stand-in (pulls, refs, comments; `remotes`: owner/repo -> a git remote)."""
+    from remediator.testing import NotifyStandIn
+
+    server = NotifyStandIn(github_token=token, git_remotes=remotes or {}).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -34,6 +34,7 @@ from tests.helpers import (
     WorkerProcess,
     clean,
     encode,
+    github_standin,
     sentry_headers,
     wait_for,
 )
@@ -100,9 +101,8 @@ def branches(remote: Path) -> list[str]:
 
 @pytest.fixture
 def github(remote: Path) -> Iterator[NotifyStandIn]:
-    server = NotifyStandIn(github_token=GITHUB_TOKEN, git_remotes={"acme/shop": str(remote)}).start()
-    yield server
-    server.stop()
+    with github_standin(GITHUB_TOKEN, {"acme/shop": str(remote)}) as server:
+        yield server
 
 
 def context(

@@ -257,4 +257,7 @@ def test_jobs_list_screenshot_with_a_few_jobs(page, live) -> None:
     ):
         job = live.deliver(str(8200 + n), culprit, title)
     row(page, job["id"]).wait_for()
+    table = page.locator("table").first.inner_text()
+    assert "OperationalError: too many connections" in table and "TimeoutError: cache read timed out" in table
+    assert page.locator("tr[data-job]").count() >= 3
     screenshot(page, "jobs")

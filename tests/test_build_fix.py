@@ -31,7 +31,15 @@ from remediator.settings import Settings
 from remediator.testing import LlmStandIn, NotifyStandIn, SentryStandIn
 from remediator.testing.factories import make_job
 from tests.conftest import _db_url
-from tests.helpers import SECRET, STANDIN_TOKEN, WORKSPACE_PYTEST, clean, running_worker, wait_for
+from tests.helpers import (
+    SECRET,
+    STANDIN_TOKEN,
+    WORKSPACE_PYTEST,
+    clean,
+    github_standin,
+    running_worker,
+    wait_for,
+)
 
 GITHUB_TOKEN = "gh-build-token-123456"
 PYTEST = WORKSPACE_PYTEST
@@ -71,9 +79,8 @@ def heads(remote: Path) -> dict[str, str]:
 
 @pytest.fixture
 def github(tmp_path: Path) -> Iterator[NotifyStandIn]:
-    server = NotifyStandIn(github_token=GITHUB_TOKEN, git_remotes={}).start()
-    yield server
-    server.stop()
+    with github_standin(GITHUB_TOKEN) as server:
+        yield server
 
 
 def context(

@@ -389,6 +389,7 @@ def test_no_secret_reaches_a_job_record_the_api_or_a_log(stack) -> None:
     api = stack["client"].get(f"/api/jobs/{job.id}", headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
     record = json.dumps(public_job(stack["store"].get(job.id))) + json.dumps(api)
     logs = "".join(w.log() for w in stack["workers"].values())
+    assert job.id in logs  # the workers' logs were read, and they tell of this job
     secrets = [ROUTING_KEY, HOOK_SECRET, stack["env"]["SLACK_WEBHOOK_URL"], "gh-test-token-123"]
     for secret in secrets:
         assert secret not in record, secret
