@@ -17,9 +17,24 @@ def demo() -> None:
 
 
 @demo.command("send")
-@click.option("--issue-id", default=lambda: str(int(time.time()) % 10**9), show_default="time-based")
-@click.option("--title", default="OperationalError: connection pool exhausted", show_default=True)
-@click.option("--culprit", default="app.database.pool in acquire", show_default=True)
+@click.option(
+    "--issue-id",
+    default=lambda: str(int(time.time()) % 10**9),
+    show_default="time-based",
+    help="The Sentry issue's id (send the same id again to see a duplicate).",
+)
+@click.option(
+    "--title",
+    default="OperationalError: connection pool exhausted",
+    show_default=True,
+    help="The issue's title.",
+)
+@click.option(
+    "--culprit",
+    default="app.database.pool in acquire",
+    show_default=True,
+    help="The issue's culprit (the demo rule restarts the pool when it names the database).",
+)
 @click.option("--url", help="The web process (default: where `remediator up` serves it).")
 def demo_send(issue_id: str, title: str, culprit: str, url: str | None) -> None:
     """Create an issue in the stand-in and deliver its signed issue.created webhook."""

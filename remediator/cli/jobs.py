@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
 from datetime import UTC, datetime
@@ -86,7 +87,7 @@ def jobs_reject(job_id: str, by: str, reason: str) -> None:
 
 @jobs.command("release")
 @click.argument("job_id")
-@click.option("--by", required=True)
+@click.option("--by", default=getpass.getuser, show_default="your login name", help="Who releases it.")
 def jobs_release(job_id: str, by: str) -> None:
     """Queue a job held while remediation was paused."""
     _decide("release", job_id, by)
@@ -94,7 +95,7 @@ def jobs_release(job_id: str, by: str) -> None:
 
 @jobs.command("discard")
 @click.argument("job_id")
-@click.option("--by", required=True)
+@click.option("--by", default=getpass.getuser, show_default="your login name", help="Who discards it.")
 def jobs_discard(job_id: str, by: str) -> None:
     """Drop a job held while remediation was paused."""
     _decide("discard", job_id, by)
