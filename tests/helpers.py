@@ -178,10 +178,10 @@ class WorkerProcess:
             "--without-mingle",
             "--without-gossip",
         ]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
-        self.process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
-        )
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+            )
         wait_for(lambda: self.ready() or self._died(), timeout, 0.1, f"worker {self.name} ready")
         if self.process.poll() is not None:
             raise AssertionError(f"worker {self.name} exited:\n{self.log()}")

@@ -34,10 +34,10 @@ class SentinelGroup:
     def _start(self, name: str, *args: str) -> None:
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
-        log = open(folder / "log", "wb")  # noqa: SIM115 - the process writes it
-        self.processes[name] = subprocess.Popen(
-            [self.binary, *args], cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with open(folder / "log", "wb") as log:  # the child keeps its own copy of the descriptor
+            self.processes[name] = subprocess.Popen(
+                [self.binary, *args], cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def start(self) -> SentinelGroup:
         common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"]

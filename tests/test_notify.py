@@ -262,7 +262,10 @@ def test_a_failing_class_a_prod_job_pages_once_posts_once_and_resolves_when_veri
         store, deliver(stack["client"], "9001", "app.cache.client", "TimeoutError: cache", {})["id"]
     )
     assert again.status is JobStatus.FAILED
-    time.sleep(1)
+    client = store.client
+    wait_for(
+        lambda: any(client.scan_iter("remediator:notify:held:*")), 20, 0.05, "the failure held for a digest"
+    )
     assert len(standin.received("/pagerduty")) == 1 and len(standin.received("/slack")) == 1
     # when the window closes, one digest per channel; PagerDuty folds it into the incident
     wait_for(lambda: len(standin.received("/slack")) == 2, 20, 0.1, "the Slack digest")
@@ -354,7 +357,14 @@ def test_a_storm_of_500_failing_jobs_sends_a_handful_of_messages(stack) -> None:
 
     wait_for(lambda: accounted() == 500, 90, 0.2, "every failure sent or digested")
     windows = math.ceil((time.monotonic() - started) / 3) + 1
-    time.sleep(4)  # a window still open would send its digest now
+    client = store.client
+
+    def settled() -> bool:  # no window open and nothing held: nothing more can be sent
+        return not any(client.scan_iter("remediator:notify:window:*")) and not any(
+            client.scan_iter("remediator:notify:held:*")
+        )
+
+    wait_for(settled, 30, 0.1, "every digest window to close")
     mails = stack["mailbox"].messages
     assert accounted() == 500, [m["Subject"] for m in mails]
     assert len(mails) <= min(2 * windows, 12), (windows, [m["Subject"] for m in mails])

@@ -52,6 +52,7 @@ class AnalyzeProductionError(Script):
     """Room for a Seer run (REMEDIATOR_SEER_TIMEOUT, at most 2300 s); a model call takes far less."""
     idempotent = True
     verification = "none"
+    follows_seer_runs = True
 
     def run(self, params: AnalysisParams, ctx: ScriptContext) -> dict[str, Any]:
         """Read, redact, ask, validate, comment."""

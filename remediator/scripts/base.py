@@ -88,6 +88,8 @@ class Script:
     idempotent: ClassVar[bool] = True
     """Whether running the script again after a crash is safe."""
     verification: ClassVar[str] = "sentry"
+    follows_seer_runs: ClassVar[bool] = False
+    """Whether the script follows a Seer Autofix run (its stages are filed on the job)."""
     """How a success is verified unless the rule says otherwise: `sentry` or `none`."""
 
     def run(self, params: Any, ctx: ScriptContext) -> dict[str, Any]:

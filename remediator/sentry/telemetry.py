@@ -72,7 +72,8 @@ def init_sentry(settings: Settings, component: str) -> bool:
         environment=settings.sentry_environment,
         release=settings.sentry_release,
         traces_sampler=sampler(settings),
-        send_default_pii=False,
+        # No personal data: sentry-sdk's default (send_default_pii is deprecated in 2.7x and
+        # False unless set); _before_send scrubs registered secrets either way.
         integrations=[FlaskIntegration()] if component == "web" else [],
         disabled_integrations=[CeleryIntegration(), RedisIntegration()],
         # Transactions are small and many: gzip at level 1 keeps most of the saving at a

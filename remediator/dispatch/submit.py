@@ -1,0 +1,167 @@
+"""Submitting a planned job (the intake's caller): a durable record first, decided by the
+gate in the same transaction, then the message on the tier's queue."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+from celery import Celery
+from kombu.exceptions import OperationalError
+from pydantic import ValidationError
+
+from remediator.defaults import APPROVAL_TTL_SECONDS, CLASS_TO_REDIS_PRIORITY, RUN_JOB_TASK
+from remediator.errors import BrokerUnavailable
+from remediator.jobs import Job, JobStatus
+from remediator.jobs.gate import Gate
+from remediator.jobs.keys import AWAITING_KEY
+from remediator.lifecycle import Lifecycle, event_for
+from remediator.payloads import Subject
+from remediator.remediation_scripts import get_script
+from remediator.rules.engine import JobSpec
+from remediator.scripts import Script
+
+log = logging.getLogger(__name__)
+
+SOFT_LIMIT_MARGIN = 5
+"""Seconds between the soft time limit (an exception the job records) and the kill."""
+
+
+def soft_limit(hard: int) -> float:
+    """The soft limit for a hard one: a margin before it, at most a tenth of it."""
+    return hard - min(SOFT_LIMIT_MARGIN, hard / 10)
+
+
+TITLE_KEPT = 300
+"""Characters of the Sentry title kept on the job record."""
+
+TAGS_KEPT = ("repository", "pull_request", "commit", "branch")
+"""The Sentry event's tags kept on the job record (where a build or change came from)."""
+
+
+def presumed_status(spec: JobSpec, global_dry_run: bool) -> tuple[JobStatus, str | None]:
+    """What a planned job becomes if every limit of the gate lets it through: a dry run,
+    waiting for approval, or queued."""
+    if spec.dry_run or global_dry_run:
+        return JobStatus.DRY_RUN, f"dry run: would queue {spec.script} on {spec.tier}"
+    if spec.approval:
+        return JobStatus.AWAITING_APPROVAL, "approval required before it runs"
+    return JobStatus.QUEUED, None
+
+
+def active_ttl(time_limit: int | None, approval_ttl: float) -> float:
+    """How long a job's key stays held at most if nothing frees it (it waited for approval
+    and ran to its limit), plus a margin."""
+    return (time_limit or 3600) + approval_ttl + 300
+
+
+class Submission:
+    """What every part of the dispatcher stands on: the lifecycle, the store, the gate, and
+    sending a job's message; and the intake's submission."""
+
+    def __init__(
+        self,
+        celery: Celery,
+        lifecycle: Lifecycle,
+        dry_run: bool = False,
+        tier_caps: dict[str, tuple[int, float]] | None = None,
+        approval_ttl: float = APPROVAL_TTL_SECONDS,
+    ) -> None:
+        self.celery = celery
+        self.lifecycle = lifecycle
+        self.store = lifecycle.store
+        self.dry_run = dry_run
+        """Global dry run: every match is evaluated and recorded, nothing runs."""
+        self.gate = Gate(self.store.client, tier_caps or {})
+        self.approval_ttl = approval_ttl
+
+    def submit(self, spec: JobSpec, subject: Subject) -> Job:
+        """Decide the job's fate (see jobs.gate.Gate), record it, and queue it if it may run.
+        A job whose params are invalid is recorded as failed and never queued."""
+        script = get_script(spec.script)
+        job = Job(
+            rule=spec.rule,
+            script=spec.script,
+            tier=spec.tier,
+            priority_class=spec.priority_class,
+            class_reason=spec.class_reason,
+            release_note=spec.release_note,
+            namespace=spec.namespace,
+            params=spec.params,
+            sentry_issue_id=subject.issue_id,
+            sentry_event_id=subject.event_id,
+            sentry_title=subject.title[:TITLE_KEPT] or None,
+            sentry_tags={k: subject.tags[k][:200] for k in TAGS_KEPT if subject.tags.get(k)},
+            # The slug; an event's id when no rule needed the slug looked up.
+            sentry_project=subject.project or subject.project_id or None,
+            sentry_resource=subject.resource,
+            sentry_action=subject.action,
+            queue=spec.queue,
+            time_limit=spec.time_limit or script.time_limit,
+            verify_after=spec.verify_after,
+            resolve_issue=spec.resolve_issue,
+            verification=spec.verification or script.verification,
+            storm_key=spec.key,
+            breaker_after=spec.breaker_after,
+        )
+        error = spec.render_error or self._params_error(script, spec)
+        try:
+            if error is not None:
+                job.status, job.error, job.finished_at = JobStatus.FAILED, error, time.time()
+                self.store.create(job, event=event_for(None, job.status).value)
+                return self.lifecycle.created(job)
+            ttl = active_ttl(job.time_limit, self.approval_ttl)
+            # What the job becomes if every limit lets it through; the record is written in
+            # the gate's own transaction and corrected below when a limit says otherwise.
+            job.status, job.reason = presumed_status(spec, self.dry_run)
+            dry = job.status == JobStatus.DRY_RUN
+
+            def record(pipe: Any) -> None:
+                self.store.queue_create(pipe, job, event=event_for(None, job.status).value)
+                if job.status == JobStatus.AWAITING_APPROVAL:
+                    pipe.zadd(AWAITING_KEY, {job.id: job.created_at})
+
+            verdict = self.gate.decide(spec, subject, job.id, reserve=not dry, active_ttl=ttl, then=record)
+            if verdict.status != JobStatus.QUEUED:
+                presumed = job.status
+                job.status, job.reason, job.related_job = verdict.status, verdict.reason, verdict.related_job
+                self.store.transition(
+                    job,
+                    presumed,
+                    job.status,
+                    event=event_for(None, job.status).value,
+                    replace_event=True,
+                    reason=job.reason,
+                    related_job=job.related_job,
+                )
+                if presumed == JobStatus.AWAITING_APPROVAL:
+                    self.store.client.zrem(AWAITING_KEY, job.id)
+            self.lifecycle.created(job)
+            if job.status == JobStatus.QUEUED:
+                self._send(job)
+        except (redis.RedisError, OperationalError, OSError) as exc:
+            log.error("job %s: broker unavailable: %s", job.id, exc)
+            raise BrokerUnavailable(f"broker unavailable: {exc}") from exc
+        return job
+
+    @staticmethod
+    def _params_error(script: type[Script], spec: JobSpec) -> str | None:
+        try:
+            script.Params.model_validate(spec.params)
+        except ValidationError as exc:
+            return f"invalid params for {spec.script}: {exc}"
+        return None
+
+    def _send(self, job: Job) -> None:
+        assert job.time_limit is not None
+        self.celery.send_task(
+            RUN_JOB_TASK,
+            args=[job.id],
+            task_id=job.id,
+            queue=job.queue,
+            priority=CLASS_TO_REDIS_PRIORITY[job.priority_class],
+            time_limit=job.time_limit,
+            soft_time_limit=soft_limit(job.time_limit),
+        )
