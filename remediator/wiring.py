@@ -18,7 +18,7 @@ from remediator.lifecycle import EventKind
 from remediator.listeners import strategies
 from remediator.redaction import register_secret
 from remediator.remediation_scripts import registry
-from remediator.rules import RuleSet, load_rules, parse_rules
+from remediator.rules import RuleSet, load_rules
 from remediator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,16 +36,17 @@ def configured_rules(settings: Settings, path: Path | None = None, text: str | N
     process's environment, and the channels' credentials are registered as secrets (never
     logged, shown or sent elsewhere)."""
     path = path or settings.rules_file
-    checks: dict[str, Any] = {
-        "scripts": registry(),
-        "tiers": settings.tiers,
-        "verifications": strategies(),
-        "approval_tiers": settings.approval_tiers,
-        "min_verify_after": settings.min_verify_after,
-        "events": [kind.value for kind in EventKind],
-        "environ": os.environ,
-    }
-    rules = load_rules(path, **checks) if text is None else parse_rules(text, source=str(path), **checks)
+    rules = load_rules(
+        path,
+        scripts=registry(),
+        tiers=settings.tiers,
+        verifications=strategies(),
+        approval_tiers=settings.approval_tiers,
+        min_verify_after=settings.min_verify_after,
+        events=[kind.value for kind in EventKind],
+        environ=os.environ,
+        text=text,
+    )
     for secret in rules.notify.secrets():
         register_secret(secret)
     return rules

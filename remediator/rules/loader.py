@@ -30,12 +30,15 @@ def load_rules(
     min_verify_after: float = defaults.MIN_VERIFY_AFTER_SECONDS,
     events: Iterable[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    text: str | None = None,
 ) -> RuleSet:
-    """Load and validate a rule file; every problem is reported in one RuleError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RuleError(f"{path}: cannot read the rule file: {exc.strerror}") from None
+    """Load and validate a rule file (`text`: its content, when the caller already read
+    it); every problem is reported in one RuleError."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuleError(f"{path}: cannot read the rule file: {exc.strerror}") from None
     return parse_rules(
         text,
         source=str(path),
