@@ -156,7 +156,7 @@ def test_heartbeats_are_judged_against_beat_s_own_interval(make_app, redis_db) -
     assert tier["stale"] is False and tier["ready"] is True  # a consumer seen 400 s ago still counts
     default = make_app().test_client().get("/healthz").get_json()["tiers"]["prod"]
     assert default["stale"] is True and default["ready"] is False  # at 60 s the same beat is late
-    from remediator.worker.overview import tier_views
+    from remediator.worker.tiers import tier_views
 
     (view,) = tier_views(redis_db, ("prod",), {}, 300)
     assert view.checkin_status == "ok" and not view.heartbeat_late

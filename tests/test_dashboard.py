@@ -268,7 +268,7 @@ def test_tiers_page_sums_every_priority_list_and_reads_the_heartbeat(app, idle_r
 
 def test_a_tier_without_any_heartbeat_yet_is_not_shown_as_missing() -> None:
     from remediator.defaults import PriorityClass
-    from remediator.worker.overview import TierView
+    from remediator.worker.tiers import TierView
 
     def view(heartbeat: dict[str, Any] | None) -> TierView:
         depths = dict.fromkeys(PriorityClass, 0)

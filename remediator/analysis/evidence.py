@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
-from remediator.analysis.redact import redact
+from remediator.analysis.redact import redact_for_model
 from remediator.payloads import issue_types
 
 MAX_FRAMES = 12
@@ -328,4 +328,4 @@ def evidence_from(issue: dict[str, Any], event: dict[str, Any], allow_vars: bool
         request=_request(event),
         contexts=_contexts(event),
     )
-    return Evidence.model_validate(redact(evidence.model_dump()))
+    return Evidence.model_validate(redact_for_model(evidence.model_dump()))

@@ -45,16 +45,18 @@ SECRET_KEY = re.compile(
 """A mapping key that says its value is a secret (as Sentry's own scrubber reads keys)."""
 
 
-def redact(value: Any) -> Any:
+def redact_for_model(value: Any) -> Any:
     """A document with every string (keys included) redacted, and the value of every key
     that names a secret replaced whole."""
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
         return {
-            redact(k): "[Filtered]" if isinstance(k, str) and SECRET_KEY.search(k) and v else redact(v)
+            redact_for_model(k): "[Filtered]"
+            if isinstance(k, str) and SECRET_KEY.search(k) and v
+            else redact_for_model(v)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
+        return [redact_for_model(v) for v in value]
     return value

@@ -17,7 +17,7 @@ from remediator.listeners.builtin import EventLog, RuleBreaker
 from remediator.listeners.rebuild import RebuildVerification
 from remediator.metrics.listener import Metrics
 from remediator.notify.listener import Notifications
-from remediator.remediation_scripts import redact
+from remediator.remediation_scripts import secret_params_filtered
 from remediator.rules import RuleSet
 from remediator.sentry.listeners import SentryComments, SentryTelemetry, SentryVerification
 from remediator.settings import Settings
@@ -78,7 +78,7 @@ def wire(event: Event) -> dict[str, Any]:
     are left out (a listener reads the record when it needs them)."""
     document = event.model_dump(mode="json")
     if event.job is not None:
-        document["job"]["params"] = redact(event.job.script, document["job"]["params"])
+        document["job"]["params"] = secret_params_filtered(event.job.script, document["job"]["params"])
         document["job"]["notes"] = []
     return document
 

@@ -6,8 +6,8 @@ from remediator.remediation_scripts.registry import (
     get_script,
     longest_time_limit,
     public_job,
-    redact,
     registry,
+    secret_params_filtered,
 )
 
 __all__ = [
@@ -16,6 +16,6 @@ __all__ = [
     "get_script",
     "longest_time_limit",
     "public_job",
-    "redact",
     "registry",
+    "secret_params_filtered",
 ]

@@ -68,7 +68,7 @@ def longest_time_limit() -> int:
     return max(script.time_limit for script in registry().values())
 
 
-def redact(script_name: str, params: dict[str, Any]) -> dict[str, Any]:
+def secret_params_filtered(script_name: str, params: dict[str, Any]) -> dict[str, Any]:
     """The params with those marked secret (by the named script) replaced by [Filtered]."""
     script = registry().get(script_name)
     return params if script is None else redact_params(script, params)
@@ -77,5 +77,5 @@ def redact(script_name: str, params: dict[str, Any]) -> dict[str, Any]:
 def public_job(job: Job) -> dict[str, Any]:
     """A job as operators see it (API, CLI): params marked secret are [Filtered]."""
     document: dict[str, Any] = job.model_dump(mode="json")
-    document["params"] = redact(job.script, document["params"])
+    document["params"] = secret_params_filtered(job.script, document["params"])
     return document

@@ -10,7 +10,7 @@ from remediator.errors import JobNotFound
 from remediator.jobs import JobStatus, controls
 from remediator.remediation_scripts import public_job as public
 from remediator.web.auth import bearer_ok
-from remediator.web.overview import rules_overview
+from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
 from remediator.worker.health import health_report
 

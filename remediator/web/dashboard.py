@@ -30,9 +30,9 @@ from remediator.errors import JobNotFound, RemediatorError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.remediation_scripts import public_job
 from remediator.web import present, session
-from remediator.web.overview import rules_overview
+from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
-from remediator.worker.overview import inspect_workers, tier_views
+from remediator.worker.tiers import inspect_workers, tier_views
 
 bp = Blueprint(
     "dashboard",
