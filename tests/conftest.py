@@ -1,4 +1,6 @@
 """Fixtures: one real Redis for the session, real worker processes, a real HTTP target.
+Redis and the Sentry stand-in start once, before the first test, only when a collected test
+needs them (a fixture depending on `broker_url` or `standin`): pure tests start nothing.
 
 The Redis is an embedded redis-server on a free port (REMEDIATOR_TEST_BROKER_URL points the
 suite at another one instead; the suite deletes its own keys there, `remediator:*` and the
@@ -29,7 +31,41 @@ def _db_url(base: str, db: int) -> str:
     return f"{base.rsplit('/', 1)[0]}/{db}"
 
 
+STATIC_ENV = {
+    "SENTRY_ENVIRONMENT": "test",
+    "REMEDIATOR_SENTRY_AUTH_TOKEN": STANDIN_TOKEN,
+    "REMEDIATOR_SENTRY_ORG": "acme",
+    "REMEDIATOR_SENTRY_APP_ID": APP_ID,
+    "REMEDIATOR_DATA_DIR": str(_state_dir / "var"),
+    "REMEDIATOR_SENTRY_CLIENT_SECRET": SECRET,
+    "REMEDIATOR_API_TOKEN": TOKEN,
+    # Verification windows of a second or two keep the suite short (the default
+    # floor is a minute: see README "Rules").
+    "REMEDIATOR_MIN_VERIFY_AFTER": "1",
+}
+"""What every test's environment says, services or not."""
+
+SERVICE_FIXTURES = frozenset({"broker_url", "standin"})
+"""Every fixture that needs the session's Redis or Sentry stand-in depends on one of these."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ.update(STATIC_ENV)
+    os.environ.pop("REMEDIATOR_RULES_FILE", None)
+    os.environ.pop("REMEDIATOR_TIERS", None)
+    from remediator.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The session's Redis and Sentry stand-in start once, before the first test, when a
+    collected test needs them: pure tests alone start no service."""
+    if any(SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in session.items):
+        _start_services()
+
+
+def _start_services() -> None:
     global _embedded
     url = os.environ.get("REMEDIATOR_TEST_BROKER_URL")
     if not url:
@@ -40,29 +76,18 @@ def pytest_configure(config: pytest.Config) -> None:
         {
             # Every worker process reports to the local Sentry stand-in and writes back to it.
             "SENTRY_DSN": _standin.dsn,
-            "SENTRY_ENVIRONMENT": "test",
             "REMEDIATOR_SENTRY_API_URL": _standin.api_url,
-            "REMEDIATOR_SENTRY_AUTH_TOKEN": STANDIN_TOKEN,
-            "REMEDIATOR_SENTRY_ORG": "acme",
-            "REMEDIATOR_SENTRY_APP_ID": APP_ID,
             "REMEDIATOR_BROKER_URL": _db_url(url, 0),
-            "REMEDIATOR_DATA_DIR": str(_state_dir / "var"),
-            "REMEDIATOR_SENTRY_CLIENT_SECRET": SECRET,
-            "REMEDIATOR_API_TOKEN": TOKEN,
-            # Verification windows of a second or two keep the suite short (the default
-            # floor is a minute: see README "Rules").
-            "REMEDIATOR_MIN_VERIFY_AFTER": "1",
         }
     )
-    os.environ.pop("REMEDIATOR_RULES_FILE", None)
-    os.environ.pop("REMEDIATOR_TIERS", None)
     from remediator.settings import get_settings
 
     get_settings.cache_clear()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    _standin.stop()
+    if _standin._thread is not None:
+        _standin.stop()
     if _embedded is not None:
         _embedded.stop()
 
@@ -114,7 +139,7 @@ def idle_redis(idle_broker_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="session")
-def workers(log_dir: Path) -> Iterator[dict[str, WorkerProcess]]:
+def workers(log_dir: Path, broker_url: str) -> Iterator[dict[str, WorkerProcess]]:
     """One real worker process per tier on database 0, for the whole session."""
     started = {tier: WorkerProcess(tier, log_dir).start() for tier in ("prod", "nonprod")}
     yield started
