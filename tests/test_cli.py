@@ -266,3 +266,26 @@ def test_one_rule_is_one_rule(runner: CliRunner, tmp_path: Path) -> None:
         "rules:\n  - name: x\n    match: {title: y}\n    job: {script: noop, tier: nonprod, class: D}\n"
     )
     assert f"{path}: 1 rule OK" in runner.invoke(main, ["rules", "check", str(path)]).output
+
+
+def test_rules_test_with_nothing_running_skips_the_limits_and_says_so(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("REMEDIATOR_BROKER_URL", "REMEDIATOR_SENTRY_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REMEDIATOR_DATA_DIR", str(tmp_path / "var"))  # no `up` ran here
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # nor anywhere else
+    from remediator.settings import get_settings
+
+    get_settings.cache_clear()
+    body = tmp_path / "issue.json"
+    body.write_text(json.dumps(payload("issue_created")))
+    try:
+        result = runner.invoke(main, ["rules", "test", str(body), "--set", "environment=production"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert (
+        "rule 'production-error' matches: it would be queued on remediator.prod at class B" in result.output
+    )
+    assert "(limits not checked: REMEDIATOR_BROKER_URL is not set" in result.output
