@@ -99,6 +99,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+@pytest.mark.timeout(360)  # two attempts of up to 1,200 tokens: measured 16 to 118 s here
 def test_a_real_small_model_gives_a_validated_analysis_or_the_job_fails_honestly(
     server, standin: SentryStandIn
 ) -> None:
