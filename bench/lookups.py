@@ -24,7 +24,7 @@ from remediator.intake.signature import sign
 from remediator.local.embedded_redis import EmbeddedRedis
 from remediator.settings import EXAMPLE_RULES, Settings, get_settings
 from remediator.testing import SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 
 SECRET = "bench-lookups-secret"
 TOKEN = "bench-lookups-token"

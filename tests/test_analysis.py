@@ -24,8 +24,9 @@ from remediator.remediation_scripts.analyze_production_error import AnalysisPara
 from remediator.scripts import ScriptContext
 from remediator.settings import Settings
 from remediator.testing import LlmStandIn, SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 from remediator.testing.factories import make_job
+from remediator.testing.sentry_shapes import rest_event
 from tests.conftest import _db_url
 from tests.helpers import WorkerProcess, clean, encode, sentry_headers, wait_for
 
@@ -93,7 +94,7 @@ def stored_event() -> dict[str, Any]:
 
 def sentry_event() -> dict[str, Any]:
     """That event as Sentry's REST API shows it (`…/events/latest/`)."""
-    return shapes.rest_event(stored_event(), "77", "1")
+    return rest_event(stored_event(), "77", "1")
 
 
 # -- the pure parts ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from remediator.cli import main
 from remediator.jobs import JobStatus, JobStore, redis_client
 from remediator.testing import SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 from remediator.testing.factories import make_job
 from tests.helpers import PAYLOADS, payload
 

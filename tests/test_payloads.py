@@ -17,7 +17,7 @@ from remediator.payloads.models import (
     MetricAlertWebhook,
 )
 from remediator.testing import SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 from tests.helpers import payload
 
 

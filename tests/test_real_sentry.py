@@ -24,7 +24,7 @@ from remediator.scripts import ScriptContext
 from remediator.sentry.api import SentryApi
 from remediator.settings import EXAMPLE_RULES, Settings
 from remediator.testing import LlmStandIn, SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 from remediator.testing.sentry_shapes import webhook_issue
 from tests.helpers import STANDIN_TOKEN, encode, sentry_headers
 

@@ -16,7 +16,7 @@ from remediator.rules import load_rules, plan
 from remediator.sentry import comments
 from remediator.settings import EXAMPLE_RULES
 from remediator.testing import SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 from remediator.testing.sentry_standin import iso
 from tests.helpers import STANDIN_TOKEN, encode, payload, sentry_headers
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from remediator.testing import SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 from tests.helpers import STANDIN_TOKEN
 
 REAL = Path(__file__).parent / "payloads" / "real"

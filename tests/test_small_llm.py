@@ -27,7 +27,7 @@ from remediator.scripts import ScriptContext
 from remediator.sentry.api import SentryApi
 from remediator.settings import Settings
 from remediator.testing import SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 from remediator.testing.factories import make_job
 from tests.helpers import STANDIN_TOKEN, wait_for
 

@@ -10,7 +10,7 @@ import pytest
 from remediator.jobs import JobStatus, JobStore
 from remediator.settings import EXAMPLE_RULES
 from remediator.testing import SentryStandIn
-from remediator.testing import sentry_shapes as shapes
+from remediator.testing import sentry_events as shapes
 from tests.helpers import STANDIN_TOKEN, encode, sentry_headers, wait_for
 
 RULES = """

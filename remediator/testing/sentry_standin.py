@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from remediator.testing import sentry_events as sdk_events
 from remediator.testing import sentry_shapes as shapes
 from remediator.testing.envelopes import EnvelopeError, decompress, parse_envelope
 from remediator.testing.grouping import INSTALLATION, grouping, normalized, send_webhook
@@ -35,7 +36,7 @@ RESOLVE_STATUSES = {"resolved", "resolvedInNextRelease", "unresolved", "ignored"
 DUPLICATE_COMMENT_WINDOW = 3600.0
 
 
-iso = shapes.iso
+iso = sdk_events.iso
 
 
 class SentryStandIn:
@@ -174,10 +175,10 @@ class SentryStandIn:
         firstSeen, project...) then override what they name."""
         if event is None:
             exc_type, _, value = (title or "Error").partition(": ")
-            event = shapes.error_event(
+            event = sdk_events.error_event(
                 exc_type if value else "Error",
                 value or exc_type,
-                [shapes.frame("app/main.py", "handle", 10, module="app.main")],
+                [sdk_events.frame("app/main.py", "handle", 10, module="app.main")],
             )
         project = {**self.project, **dict(fields.pop("project", None) or {})}
         project["id"] = str(project["id"])
