@@ -380,9 +380,14 @@ def test_429_is_retried_after_the_retry_after_it_asked_for(stack) -> None:
     slack = wait_for(lambda: standin.received("/slack"), 30, 0.05, "Slack after the 429")
     assert slack[0]["at"] - min(r["at"] for r in standin.requests if r["path"].startswith("/slack")) >= 2
     assert time.monotonic() - started >= 2
-    notes = [n for n in stack["store"].get(job.id).notes if n.get("channel") == "prod-slack"]
+    def slack_notes() -> list[dict[str, Any]] | None:
+        # Slack records the request on arrival; the worker notes the answer just after.
+        notes = [n for n in stack["store"].get(job.id).notes if n.get("channel") == "prod-slack"]
+        return notes if notes and notes[-1]["ok"] is True else None
+
+    notes = wait_for(slack_notes, 20, 0.05, "the note of the accepted attempt")
     assert notes[0]["ok"] is False and "429" in notes[0]["error"] and "again in 2 s" in notes[0]["error"]
-    assert notes[-1]["ok"] is True and notes[-1]["attempt"] == 2
+    assert notes[-1]["attempt"] == 2
     assert counted(stack["env"], "prod-slack", "retried") >= 1
     assert counted(stack["env"], "prod-slack", "sent") >= 1
 
