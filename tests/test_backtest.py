@@ -15,6 +15,7 @@ import redis
 
 from remediator.backtest import Delivery, simulate
 from remediator.jobs import JobStatus
+from remediator.jobs.keys import once_key
 from remediator.payloads import parse_webhook, subject_of
 from remediator.rules import load_rules, plan
 from remediator.testing import SentryStandIn
@@ -239,12 +240,19 @@ def test_the_simulation_decides_as_the_live_gate_on_the_same_sequence(
     dispatcher = make_dispatcher(private_broker_url, tier_caps=caps)
     live: list[JobStatus] = []
     deliveries: list[Delivery] = []
+    store = redis.Redis.from_url(private_broker_url)
+    clock = time.time()
     for n, (issue, culprit) in enumerate(sequence):
         if n == len(sequence) - 1:
-            time.sleep(2.2)  # once_within has passed for the last one
+            # once_within (2 s) passes for the last one: the simulation's clock moves on, and
+            # the live gate's window key goes as its TTL would take it.
+            clock += 2.2
+            windows = list(store.scan_iter(once_key("once", "*")))
+            assert windows
+            store.delete(*windows)
         body = payload("issue_created")
         body["data"]["issue"].update(id=issue, culprit=culprit)
-        deliveries.append(Delivery(time.time(), "issue", body, f"issue {issue}"))
+        deliveries.append(Delivery(clock + n * 0.001, "issue", body, f"issue {issue}"))
         subject = subject_of("issue", parse_webhook("issue", body))
         live += [dispatcher.submit(spec, subject).status for spec in plan(ruleset, subject)]
 

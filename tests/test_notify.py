@@ -26,13 +26,13 @@ from remediator.errors import RuleError
 from remediator.jobs import JobStatus, JobStore
 from remediator.lifecycle import EventKind
 from remediator.listeners import build_lifecycle
+from remediator.live_rules import configured_rules
 from remediator.local.embedded_redis import free_port
 from remediator.remediation_scripts import public_job
 from remediator.rules import parse_rules
 from remediator.settings import Settings
 from remediator.testing import NotifyStandIn
 from remediator.testing.factories import make_job
-from remediator.wiring import configured_rules
 from remediator.worker.celery_app import create_celery
 from tests.conftest import _db_url
 from tests.helpers import TOKEN, WorkerProcess, clean, encode, payload, sentry_headers, wait_for
@@ -380,6 +380,7 @@ def test_429_is_retried_after_the_retry_after_it_asked_for(stack) -> None:
     slack = wait_for(lambda: standin.received("/slack"), 30, 0.05, "Slack after the 429")
     assert slack[0]["at"] - min(r["at"] for r in standin.requests if r["path"].startswith("/slack")) >= 2
     assert time.monotonic() - started >= 2
+
     def slack_notes() -> list[dict[str, Any]] | None:
         # Slack records the request on arrival; the worker notes the answer just after.
         notes = [n for n in stack["store"].get(job.id).notes if n.get("channel") == "prod-slack"]

@@ -17,9 +17,9 @@ import pytest
 import requests
 
 from remediator.errors import RuleError
+from remediator.live_rules import LiveRules
 from remediator.local.embedded_redis import free_port
 from remediator.settings import Settings
-from remediator.wiring import LiveRules
 from tests.helpers import TOKEN, encode, payload, running_worker, sentry_headers, wait_for
 
 
@@ -79,7 +79,7 @@ def test_an_invalid_file_keeps_the_running_rules_and_says_which_rule_and_field(
     good = live.version
     write(path, rules_text("http://127.0.0.1:9/v1", beta="restart-everything"))
     clock.now = 10.0
-    with caplog.at_level(logging.ERROR, logger="remediator.wiring"):
+    with caplog.at_level(logging.ERROR, logger="remediator.live_rules"):
         assert [r.name for r in live.current.rules] == ["alpha", "beta"]
         clock.now = 20.0
         assert live.current.get("beta").job.script == "noop"  # the same bad file again: logged once

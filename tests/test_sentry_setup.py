@@ -97,6 +97,35 @@ def test_dry_run_says_what_it_would_do_and_writes_nothing(sentry: SentryStandIn)
     assert sentry.config.writes == [] and sentry.config.monitors == {}
 
 
+CHECK_IN_AS_THE_HEARTBEAT = """
+import sys
+import sentry_sdk
+from sentry_sdk.crons import capture_checkin
+from remediator.tasks.heartbeat import upsert_config
+sentry_sdk.init(dsn=sys.argv[1])
+capture_checkin(monitor_slug="batch-worker-prod", status="ok", monitor_config=upsert_config("Europe/Berlin"))
+sentry_sdk.flush()
+"""
+
+
+def test_a_monitor_the_heartbeat_created_is_unchanged_on_a_dry_run(sentry: SentryStandIn) -> None:
+    sent = subprocess.run(
+        [sys.executable, "-c", CHECK_IN_AS_THE_HEARTBEAT, sentry.dsn],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert (
+        sentry.config.monitors["batch-worker-prod"]["name"] == "batch-worker-prod"
+    )  # upserted by the check-in
+    answer = setup(sentry, "--dry-run")
+    assert answer.returncode == 0, answer.stderr
+    assert "cron monitor batch-worker-prod: unchanged" in answer.stdout
+    assert "cron monitor batch-worker-nonprod: would create" in answer.stdout
+    assert sentry.config.writes == []
+
+
 def test_a_drifted_monitor_is_put_back(sentry: SentryStandIn) -> None:
     assert setup(sentry).returncode == 0
     sentry.config.monitors["batch-worker-nonprod"]["config"]["checkin_margin"] = 10

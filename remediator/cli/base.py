@@ -34,7 +34,7 @@ def exec_process(argv: list[str]) -> NoReturn:
 
 def checked_rules(settings: Settings, path: Path | None = None) -> Any:
     """The rule file, validated; its problems as a ClickException."""
-    from remediator.wiring import configured_rules
+    from remediator.live_rules import configured_rules
 
     try:
         return configured_rules(settings, path)

@@ -40,7 +40,7 @@ def web(workers: int) -> None:
     check_limits(settings)
     checked_rules(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from remediator.wiring import KEEP_LAST_GOOD_ENV
+    from remediator.live_rules import KEEP_LAST_GOOD_ENV
 
     os.environ[KEEP_LAST_GOOD_ENV] = "1"
     exec_process(

@@ -15,11 +15,11 @@ from remediator.lifecycle.bus import Publish
 from remediator.listeners.autofix import AutoFix
 from remediator.listeners.builtin import EventLog, RuleBreaker
 from remediator.listeners.rebuild import RebuildVerification
-from remediator.metrics.listener import Metrics
-from remediator.notify.listener import Notifications
+from remediator.metrics.counting import Metrics
+from remediator.notify.routing import Notifications
 from remediator.remediation_scripts import secret_params_filtered
 from remediator.rules import RuleSet
-from remediator.sentry.listeners import SentryComments, SentryTelemetry, SentryVerification
+from remediator.sentry.job_reactions import SentryComments, SentryTelemetry, SentryVerification
 from remediator.settings import Settings
 
 ENTRY_POINT_GROUP = "remediator.listeners"

@@ -7,11 +7,11 @@ from __future__ import annotations
 from functools import partial
 
 from remediator.fixes.pull_request import pull_merged
-from remediator.fixes.verification import verify_rebuild
+from remediator.fixes.rebuild_check import verify_rebuild
 from remediator.jobs import Job
 from remediator.lifecycle import Event, Lifecycle, Listener
 from remediator.sentry.api import api_for
-from remediator.sentry.verification import resolve
+from remediator.sentry.quiet_window import resolve
 from remediator.settings import Settings
 
 STRATEGY = "rebuild"

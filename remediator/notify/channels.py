@@ -26,7 +26,7 @@ import requests
 from remediator.errors import ConfigurationError, NotificationFailed
 from remediator.notify.message import Message
 from remediator.redaction import register_secret
-from remediator.rules.notify import (
+from remediator.rules.notify_section import (
     AppriseChannel,
     Channel,
     EmailChannel,

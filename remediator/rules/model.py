@@ -21,7 +21,7 @@ from remediator.errors import RuleNotFound
 from remediator.payloads.fields import TEXT_FIELDS
 from remediator.rules.damage import ClassByDamage
 from remediator.rules.fields import NAME_PATTERN, Duration, _Strict
-from remediator.rules.notify import Notify
+from remediator.rules.notify_section import Notify
 from remediator.rules.repositories import Repository
 from remediator.rules.templating import TemplateError, check_templates, only_expression, sample_params
 

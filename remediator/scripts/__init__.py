@@ -1,6 +1,6 @@
 """Remediation scripts: the base class every script extends and the context it runs in."""
 
-from remediator.scripts.base import (
+from remediator.scripts.contract import (
     SECRET,
     NoParams,
     Script,

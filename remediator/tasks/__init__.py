@@ -1,11 +1,11 @@
 """Celery tasks: thin adapters from a message to remediator's own functions."""
 
+from remediator.tasks.delivery import notify, notify_digest
 from remediator.tasks.events import deliver
 from remediator.tasks.heartbeat import heartbeat
 from remediator.tasks.maintenance import sweep
-from remediator.tasks.notify import notify, notify_digest
 from remediator.tasks.planning import plan_webhook
+from remediator.tasks.quiet_window import verify
 from remediator.tasks.remediation import run_job
-from remediator.tasks.verification import verify
 
 __all__ = ["deliver", "heartbeat", "notify", "notify_digest", "plan_webhook", "run_job", "sweep", "verify"]

@@ -9,7 +9,7 @@ from celery import Task, shared_task
 
 from remediator import defaults
 from remediator.lifecycle import Event
-from remediator.tasks._runtime import worker_lifecycle
+from remediator.tasks.worker_process import worker_lifecycle
 
 
 def backoff(attempt: int) -> float:

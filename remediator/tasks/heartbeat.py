@@ -13,11 +13,17 @@ from sentry_sdk.crons.consts import MonitorStatus
 from remediator import defaults
 from remediator.lifecycle import Event, EventKind
 from remediator.settings import get_settings
-from remediator.tasks._runtime import worker_lifecycle
+from remediator.tasks.worker_process import worker_lifecycle
 from remediator.worker.health import consuming, record_heartbeat, tier_problems
 
 if TYPE_CHECKING:
     from sentry_sdk._types import MonitorConfig
+
+
+def upsert_config(timezone: str) -> MonitorConfig:
+    """The `monitor_config` every check-in carries: Sentry creates the tier's monitor from it
+    (or puts it back), the same config `remediator sentry setup` writes."""
+    return cast("MonitorConfig", {**defaults.MONITOR_CONFIG, "timezone": timezone})
 
 
 @shared_task(name=defaults.HEARTBEAT_TASK, bind=True, ignore_result=True)
@@ -25,7 +31,7 @@ def heartbeat(self: Task, tier: str) -> dict[str, Any]:
     """Check in `in_progress`, look at the tier's health, then check in `ok` or `error`."""
     settings = get_settings()
     slug = defaults.MONITOR_SLUG.format(tier=tier)
-    config = cast("MonitorConfig", {**defaults.MONITOR_CONFIG, "timezone": settings.timezone})
+    config = upsert_config(settings.timezone)
     check_in_id = capture_checkin(monitor_slug=slug, status=MonitorStatus.IN_PROGRESS, monitor_config=config)
     started = time.monotonic()
     lifecycle = worker_lifecycle()

@@ -9,7 +9,7 @@ from celery import Task, shared_task
 from remediator import defaults
 from remediator.dispatch import dispatcher_for
 from remediator.settings import get_settings
-from remediator.tasks._runtime import worker_lifecycle
+from remediator.tasks.worker_process import worker_lifecycle
 
 
 @shared_task(name=defaults.SWEEP_TASK, bind=True, ignore_result=True)

@@ -13,8 +13,8 @@ from remediator.dispatch import Dispatcher, dispatcher_for
 from remediator.intake.process import Intake
 from remediator.sentry.lookups import SubjectLookups, webhook_lookups
 from remediator.settings import get_settings
-from remediator.tasks._runtime import worker_lifecycle, worker_live_rules
 from remediator.tasks.events import backoff
+from remediator.tasks.worker_process import worker_lifecycle, worker_live_rules
 
 log = logging.getLogger(__name__)
 

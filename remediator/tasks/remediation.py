@@ -11,7 +11,7 @@ from celery import Task, shared_task, signals
 from remediator import defaults
 from remediator.errors import JobFailed
 from remediator.jobs import JobStatus
-from remediator.tasks._runtime import script_context, worker_lifecycle
+from remediator.tasks.worker_process import script_context, worker_lifecycle
 from remediator.worker import runner
 
 

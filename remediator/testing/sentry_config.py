@@ -161,6 +161,31 @@ class SentryConfig:
         self.monitors[slug] = monitor
         return 201, {}, monitor
 
+    def upsert_monitor(self, slug: str, config: Any) -> None:
+        """A check-in's `monitor_config` creates or updates its monitor, as Sentry's monitor
+        consumer does (`_ensure_monitor_with_config` in
+        src/sentry/monitors/consumers/monitor_consumer.py): named after its slug, active, a
+        cron job; an invalid config is ignored, the check-in kept."""
+        if not isinstance(config, dict):
+            return
+        with self._lock:
+            monitor = self.monitors.get(slug)
+            validated, errors = _monitor_config(config, {})
+            if errors:
+                return
+            if monitor is None:
+                self.monitors[slug] = {
+                    "id": self._next_id(),
+                    "slug": slug,
+                    "name": slug,
+                    "status": "active",
+                    "type": "cron_job",
+                    "config": validated,
+                    "project": {"id": str(self.project_id), "slug": self.project_slug},
+                }
+            elif monitor["config"] != validated:
+                monitor["config"] = validated
+
     def _get_monitor(self, match: re.Match[str]) -> Answer:
         monitor = self.monitors.get(match[1])
         return (

@@ -537,7 +537,11 @@ class SentryStandIn:
                 self.webhook_failures.append(f"{args[0]}: HTTP {status}")
 
     def _ingest(self, items: list[tuple[dict[str, Any], Any]]) -> None:
-        """Error events become issues (called with every envelope when alert_to is set)."""
+        """A check-in's monitor_config upserts its monitor; error events become issues
+        (called with every envelope when alert_to is set)."""
+        for header, item in items:
+            if header.get("type") == "check_in" and isinstance(item, dict) and item.get("monitor_slug"):
+                self.config.upsert_monitor(str(item["monitor_slug"]), item.get("monitor_config"))
         if self._alert is None:
             return
         for header, event in items:

@@ -19,12 +19,12 @@ from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
 from remediator.jobs import JobStore, redis_client
 from remediator.listeners import build_lifecycle
+from remediator.live_rules import KEEP_LAST_GOOD_ENV, LiveRules, last_good_path
 from remediator.sentry.lookups import webhook_lookups
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
 from remediator.web import api, dashboard, metrics, session, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
-from remediator.wiring import KEEP_LAST_GOOD_ENV, LiveRules, last_good_path
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
 from remediator.jobs import JobStore
 from remediator.lifecycle import Lifecycle
+from remediator.live_rules import LiveRules
 from remediator.rules import RuleSet
 from remediator.settings import Settings
-from remediator.wiring import LiveRules
 
 EXTENSION = "remediator"
 """The key of the runtime in `app.extensions`."""

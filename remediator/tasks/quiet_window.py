@@ -8,10 +8,10 @@ from celery import Task, shared_task
 
 from remediator import defaults
 from remediator.sentry.api import RETRY_STATUSES, SentryApiError, api_for
-from remediator.sentry.verification import verify as verify_in_sentry
+from remediator.sentry.quiet_window import verify as verify_in_sentry
 from remediator.settings import get_settings
-from remediator.tasks._runtime import worker_lifecycle
 from remediator.tasks.events import backoff
+from remediator.tasks.worker_process import worker_lifecycle
 
 
 @shared_task(name=defaults.VERIFY_TASK, bind=True, ignore_result=True)

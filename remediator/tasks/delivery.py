@@ -13,12 +13,12 @@ from remediator.errors import NotificationFailed
 from remediator.metrics.instruments import NOTIFICATIONS
 from remediator.notify import digest
 from remediator.notify.channels import send
-from remediator.notify.listener import queue_message
 from remediator.notify.message import Message, digest_message
-from remediator.rules.notify import PagerDutyChannel
+from remediator.notify.routing import queue_message
+from remediator.rules.notify_section import PagerDutyChannel
 from remediator.settings import get_settings
-from remediator.tasks._runtime import worker_rules, worker_store
 from remediator.tasks.events import backoff
+from remediator.tasks.worker_process import worker_rules, worker_store
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from remediator.lifecycle import Event, EventKind, Listener, ListenerContext
 from remediator.metrics.instruments import NOTIFICATIONS
 from remediator.notify import digest
 from remediator.notify.message import message_for
-from remediator.rules.notify import Notify, PagerDutyChannel
+from remediator.rules.notify_section import Notify, PagerDutyChannel
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from celery import current_app, signals
 from remediator.jobs import Job, JobStore, redis_client
 from remediator.lifecycle import Lifecycle
 from remediator.listeners import build_lifecycle
+from remediator.live_rules import LiveRules
 from remediator.rules import RuleSet
 from remediator.scripts import ScriptContext
 from remediator.sentry.api import api_for
 from remediator.settings import get_settings
-from remediator.wiring import LiveRules
 
 
 @lru_cache(maxsize=1)
