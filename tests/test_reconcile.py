@@ -1,5 +1,5 @@
 """Reconciliation: a job recorded `queued` whose message never reached the broker (Redis
-failed between the record and the publish) is queued again when its script is idempotent
+failed between an approval's record and its publish) is queued again when its script is idempotent
 and runs, or needs attention when it is not; a job whose message waits on a list or sits in
 a worker's hands is left alone."""
 
@@ -25,7 +25,11 @@ def waiting_ids(client: Any) -> set[str]:
 
 
 def submit_losing_the_message(dispatcher: Any, **spec: Any) -> str:
-    """Submit a job while Redis fails right after the record is written (before the publish)."""
+    """Approve a job while Redis fails right after its record turns queued, before its message
+    is sent: the hole a submission's transaction closes, left open for an approval (and for a
+    failover that loses unreplicated writes)."""
+    waiting = dispatcher.submit(make_spec(approval=True, **spec), make_subject())
+    assert waiting.status is JobStatus.AWAITING_APPROVAL
     publish = dispatcher.celery.send_task
 
     def fail(*args: Any, **kwargs: Any) -> None:
@@ -34,10 +38,10 @@ def submit_losing_the_message(dispatcher: Any, **spec: Any) -> str:
     dispatcher.celery.send_task = fail
     try:
         with pytest.raises(BrokerUnavailable):
-            dispatcher.submit(make_spec(**spec), make_subject())
+            dispatcher.approve(waiting.id, by="tester")
     finally:
         dispatcher.celery.send_task = publish
-    (job,) = [j for j in dispatcher.store.list(limit=100) if j.rule == spec["rule"]]
+    job = dispatcher.store.get(waiting.id)
     assert job.status is JobStatus.QUEUED
     return str(job.id)
 

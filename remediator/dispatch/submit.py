@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError
 from pydantic import ValidationError
 
 from remediator.defaults import APPROVAL_TTL_SECONDS, CLASS_TO_REDIS_PRIORITY, RUN_JOB_TASK
+from remediator.dispatch.job_message import JobMessages
 from remediator.errors import BrokerUnavailable
 from remediator.jobs import Job, JobStatus
 from remediator.jobs.gate import Gate
@@ -76,6 +77,10 @@ class Submission:
         """Global dry run: every match is evaluated and recorded, nothing runs."""
         self.gate = Gate(self.store.client, tier_caps or {})
         self.approval_ttl = approval_ttl
+        self.messages = JobMessages(celery)
+        self.in_transaction = self.messages.available_for(self.store.client)
+        """Whether a job's message is written in the gate's transaction (a Redis broker on
+        the store's server) rather than sent after it."""
 
     def submit(self, spec: JobSpec, subject: Subject) -> Job:
         """Decide the job's fate (see jobs.gate.Gate), record it, and queue it if it may run.
@@ -123,7 +128,10 @@ class Submission:
                 if job.status == JobStatus.AWAITING_APPROVAL:
                     pipe.zadd(AWAITING_KEY, {job.id: job.created_at})
 
-            verdict = self.gate.decide(spec, subject, job.id, reserve=not dry, active_ttl=ttl, then=record)
+            publish = self._message(job) if self.in_transaction and job.status == JobStatus.QUEUED else []
+            verdict = self.gate.decide(
+                spec, subject, job.id, reserve=not dry, active_ttl=ttl, then=record, publish=publish
+            )
             if verdict.status != JobStatus.QUEUED:
                 presumed = job.status
                 job.status, job.reason, job.related_job = verdict.status, verdict.reason, verdict.related_job
@@ -139,7 +147,7 @@ class Submission:
                 if presumed == JobStatus.AWAITING_APPROVAL:
                     self.store.client.zrem(AWAITING_KEY, job.id)
             self.lifecycle.created(job)
-            if job.status == JobStatus.QUEUED:
+            if job.status == JobStatus.QUEUED and not publish:
                 self._send(job)
         except (redis.RedisError, OperationalError, OSError) as exc:
             log.error("job %s: broker unavailable: %s", job.id, exc)
@@ -154,14 +162,27 @@ class Submission:
             return f"invalid params for {spec.script}: {exc}"
         return None
 
-    def _send(self, job: Job) -> None:
+    def _options(self, job: Job) -> dict[str, Any]:
         assert job.time_limit is not None
-        self.celery.send_task(
-            RUN_JOB_TASK,
-            args=[job.id],
-            task_id=job.id,
-            queue=job.queue,
-            priority=CLASS_TO_REDIS_PRIORITY[job.priority_class],
-            time_limit=job.time_limit,
-            soft_time_limit=soft_limit(job.time_limit),
-        )
+        return {
+            "queue": job.queue,
+            "priority": CLASS_TO_REDIS_PRIORITY[job.priority_class],
+            "time_limit": job.time_limit,
+            "soft_time_limit": soft_limit(job.time_limit),
+        }
+
+    def _message(self, job: Job) -> list[tuple[str, str, str]]:
+        """The job's message as Redis commands for the gate's transaction."""
+        return self.messages.build(RUN_JOB_TASK, [job.id], job.id, **self._options(job))
+
+    def _send(self, job: Job) -> None:
+        """Send the job's message after its record was written (approvals, releases, and
+        brokers the transaction cannot include)."""
+        options = self._options(job)
+        try:
+            self.celery.send_task(RUN_JOB_TASK, args=[job.id], task_id=job.id, ignore_result=True, **options)
+        except (redis.RedisError, OperationalError, OSError) as exc:
+            # The record says queued and no message followed it: the sweep's reconciliation
+            # finds it (docs/architecture.md, "One transaction").
+            log.error("job %s: recorded queued, its message not sent: %s", job.id, exc)
+            raise BrokerUnavailable(f"broker unavailable: {exc}") from exc

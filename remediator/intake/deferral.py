@@ -32,6 +32,7 @@ class Deferral:
                 args=[resource, body.decode("utf-8", "replace")],
                 queue=self.queue,
                 priority=0,
+                ignore_result=True,
             )
         except (redis.RedisError, OperationalError, OSError) as exc:
             raise BrokerUnavailable(f"broker unavailable: {exc}") from exc

@@ -1,5 +1,7 @@
 -- The storm-control decision for one planned job (see gate.py for KEYS and ARGV).
 -- ARGV[9] = '1' reserves the job's place in every limit; ARGV[11] = '1' only looks (writes nothing).
+-- ARGV[12] = n, then n triples (command, key or topic, payload): the job's Celery message as
+-- kombu would write it (dispatch/job_message.py), run only when the job may go ahead.
 local job_id, now = ARGV[1], tonumber(ARGV[2])
 local existing = redis.call('GET', KEYS[1])
 if existing then return {'duplicate', existing} end
@@ -36,5 +38,13 @@ if ARGV[9] == '1' then
     redis.call('ZADD', KEYS[7], now, job_id)
     redis.call('EXPIRE', KEYS[7], math.ceil(tier_per))
   end
+end
+local publishes = tonumber(ARGV[12] or '0')
+for i = 0, publishes - 1 do
+  local command, target, payload = ARGV[13 + 3 * i], ARGV[14 + 3 * i], ARGV[15 + 3 * i]
+  if command == 'lpush' then redis.call('LPUSH', target, payload)
+  elseif command == 'publish' then redis.call('PUBLISH', target, payload)
+  elseif command == 'pexpire' then redis.call('PEXPIRE', target, payload)
+  else return redis.error_reply('gate: not a publish command: ' .. command) end
 end
 return {'ok', ''}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -84,11 +84,14 @@ class Gate:
         then: Callable[[Any], None] | None = None,
         peek: bool = False,
         now: float | None = None,
+        publish: Sequence[tuple[str, str, str]] = (),
     ) -> Verdict:
         """Check every limit for the job and, if it may go ahead and reserve is set, take
         its place in each (atomically). peek: only look; nothing is written (not even the
         delivery's dedup mark). now: the time of the decision (a backtest's history; the
-        clock by default)."""
+        clock by default). publish: the Redis commands of the job's message (lpush, publish,
+        pexpire; see dispatch.job_message), run in the same script only when the job may go
+        ahead, so the message exists exactly when the reservation does."""
         rule, key = spec.rule, spec.key
         rule_max, rule_per = spec.max_runs or (0, 1.0)
         tier_max, tier_per = self.tier_caps.get(spec.tier, (0, 1.0))
@@ -105,6 +108,8 @@ class Gate:
             "1" if reserve and not peek else "0",
             max(1, math.ceil(active_ttl)),
             "1" if peek else "0",
+            len(publish),
+            *(part for command in publish for part in command),
         ]
         # The script and the caller's commands (the job record) travel in one transaction:
         # one round trip on the hot path. EVAL, not EVALSHA: no NOSCRIPT after a restart.

@@ -94,6 +94,7 @@ def publisher(celery: Any) -> Publish:
             args=[wire(event), names, 1],
             queue=defaults.queue_for(tier),
             priority=defaults.FOLLOWUP_PRIORITY,
+            ignore_result=True,
         )
 
     return publish

@@ -51,9 +51,16 @@ class EmbeddedRedis:
     """A redis-server child process with its data in a directory of ours."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, persist: bool = True, binary: str | None = None
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        persist: bool = True,
+        binary: str | None = None,
+        fsync: str = "everysec",
     ) -> None:
         self.binary = binary
+        self.fsync = fsync
+        """appendfsync: `everysec` (up to a second lost in a crash) or `always`."""
         self.data_dir = data_dir
         self.port = port or free_port()
         self.persist = persist
@@ -94,7 +101,7 @@ class EmbeddedRedis:
             "--appendonly",
             "yes" if self.persist else "no",
             "--appendfsync",
-            "everysec",
+            self.fsync,
         ]
         # Its own session: Ctrl-C on `remediator up` must not stop Redis before the workers.
         self.process = subprocess.Popen(

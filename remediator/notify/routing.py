@@ -46,6 +46,7 @@ def queue_message(
         queue=defaults.queue_for(tier or defaults.DEFAULT_TIERS[0]),
         priority=defaults.FOLLOWUP_PRIORITY,
         countdown=countdown,
+        ignore_result=True,
     )
 
 
@@ -97,6 +98,7 @@ class Notifications(Listener):
                         queue=defaults.queue_for(event.tier or defaults.DEFAULT_TIERS[0]),
                         priority=defaults.FOLLOWUP_PRIORITY,
                         countdown=window,
+                        ignore_result=True,
                     )
                 done.append(f"route #{index + 1} → {', '.join(targets)}")
             else:

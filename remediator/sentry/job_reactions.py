@@ -118,6 +118,7 @@ class SentryVerification(Listener):
             queue=job.queue,
             priority=defaults.FOLLOWUP_PRIORITY,
             countdown=job.verify_after,
+            ignore_result=True,
         )
         return f"verification in {job.verify_after:g}s"
 

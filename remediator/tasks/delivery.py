@@ -52,6 +52,7 @@ def notify(self: Task, channel: str, message: dict[str, Any], attempt: int = 1) 
                 queue=defaults.queue_for(parsed.tier or defaults.DEFAULT_TIERS[0]),
                 priority=defaults.FOLLOWUP_PRIORITY,
                 countdown=wait,
+                ignore_result=True,
             )
             return "retry"
         _note(store, parsed, ok=False, error=f"{exc}; given up", **note)

@@ -30,5 +30,6 @@ def deliver(self: Task, event: dict[str, Any], listeners: list[str], attempt: in
             queue=defaults.queue_for(parsed.tier or defaults.DEFAULT_TIERS[0]),
             priority=defaults.FOLLOWUP_PRIORITY,
             countdown=backoff(attempt),
+            ignore_result=True,
         )
     return {"delivered": [n for n in listeners if n not in retry], "retry": retry}
