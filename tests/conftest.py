@@ -50,7 +50,17 @@ SERVICE_FIXTURES = frozenset({"broker_url", "standin"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global _embedded
     os.environ.update(STATIC_ENV)
+    # The broker's URL is known before collection, though Redis starts only after it: a
+    # test module's import can make Celery finalize its app (pytest looks at a task proxy's
+    # attributes while collecting), which reads the configuration; without a broker URL
+    # then, that half-finalized app would know no task of ours for the rest of the session.
+    url = os.environ.get("REMEDIATOR_TEST_BROKER_URL")
+    if not url:
+        _embedded = EmbeddedRedis(_state_dir / "redis", persist=False)
+        url = _embedded.url
+    os.environ["REMEDIATOR_BROKER_URL"] = _db_url(url, 0)
     os.environ.pop("REMEDIATOR_RULES_FILE", None)
     os.environ.pop("REMEDIATOR_TIERS", None)
     from remediator.settings import get_settings
@@ -66,18 +76,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def _start_services() -> None:
-    global _embedded
-    url = os.environ.get("REMEDIATOR_TEST_BROKER_URL")
-    if not url:
-        _embedded = EmbeddedRedis(_state_dir / "redis", persist=False).start()
-        url = _embedded.url
+    if _embedded is not None:
+        _embedded.start()
     _standin.start()
     os.environ.update(
         {
             # Every worker process reports to the local Sentry stand-in and writes back to it.
             "SENTRY_DSN": _standin.dsn,
             "REMEDIATOR_SENTRY_API_URL": _standin.api_url,
-            "REMEDIATOR_BROKER_URL": _db_url(url, 0),
         }
     )
     from remediator.settings import get_settings

@@ -6,6 +6,7 @@ reconnect by themselves."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -39,17 +40,28 @@ def group(tmp_path: Path) -> Iterator[SentinelGroup]:
     ha.stop()
 
 
-def job_messages_left(client: Any) -> bool:
-    """Whether a job's message still waits on the nonprod lists or sits unacknowledged
-    (kombu's `unacked` hash): only such a message could run a job a second time."""
+def job_messages_left(client: Any, show: int = 0) -> list[str]:
+    """The jobs' messages still waiting on the nonprod lists or unacknowledged (kombu's
+    `unacked` hash), each as where it is and its job id: only such a message could run a job
+    a second time. `show` caps how many are described (0: all)."""
     found = [
-        m
+        (k.decode() if isinstance(k, bytes) else k, m)
         for k in client.scan_iter("remediator.nonprod*")
         if client.type(k) in (b"list", "list")
         for m in client.lrange(k, 0, -1)
     ]
-    found += list(client.hvals("unacked"))
-    return any(b"remediator.run_job" in (m if isinstance(m, bytes) else m.encode()) for m in found)
+    found += [("unacked", m) for m in client.hvals("unacked")]
+    left = []
+    for where, message in found:
+        text = message.decode(errors="replace") if isinstance(message, bytes) else message
+        if "remediator.run_job" in text:
+            job = re.search(r'"id": ?"([^"]+)"', text)
+            left.append(f"{where}: {job.group(1) if job else text[:120]}")
+    return left[:show] if show else left
+
+
+def all_succeeded(store: JobStore) -> bool:
+    return all(j.status is JobStatus.SUCCEEDED for j in store.list(limit=1000) if j.rule == "storm")
 
 
 def storm(base: str, answers: list[tuple[str, int, Any]], killed: threading.Event, kill: Any) -> None:
@@ -146,15 +158,21 @@ rules:
                     f"{len(missing)} never ran: {[(i, states.get(i)) for i in missing[:20]]}; "
                     f"spooled {spooled}; spool left {len(app.extensions['remediator'].spool)}"
                 ) from None
-            wait_for(
-                lambda: (
-                    all(j.status is JobStatus.SUCCEEDED for j in store.list(limit=1000) if j.rule == "storm")
-                    and not job_messages_left(store.client)
-                ),
-                30,
-                0.5,
-                "every record final and no job message left on the broker (none can run again)",
-            )
+            try:
+                wait_for(
+                    lambda: all_succeeded(store) and not job_messages_left(store.client),
+                    30,
+                    0.5,
+                    "every record final and no job message left on the broker (none can run again)",
+                )
+            except AssertionError:
+                unfinished = [
+                    (j.sentry_issue_id, j.status.value)
+                    for j in store.list(limit=1000)
+                    if j.rule == "storm" and j.status is not JobStatus.SUCCEEDED
+                ]
+                left = job_messages_left(store.client, 5)
+                raise AssertionError(f"records not final: {unfinished[:20]}; messages left: {left}") from None
             runs = Counter(p.rsplit("/", 1)[-1] for p in http_target.paths() if p.startswith("/ran/"))
             assert {issue for issue, n in runs.items() if n > 1} == set()  # no job ran twice
             assert set(runs) == {issue for issue, _, _ in answers}

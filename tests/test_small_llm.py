@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,22 @@ def model_path() -> Path | None:
     return path if path.exists() else None
 
 
+@dataclass(frozen=True)
+class LlamaServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def state(self) -> str:
+        """Whether the server still runs, and the end of its log (for a failure's message)."""
+        code = self.process.poll()
+        running = "still running" if code is None else f"exited with {code}"
+        log = self.log_path.read_text(errors="replace")[-3000:]
+        return f"llama_cpp.server {running}; its log ends: {log}"
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     gguf = model_path()
     missing = None
     if importlib.util.find_spec("llama_cpp") is None:
@@ -92,7 +107,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     try:
         wait_for(up, 120, 0.5, "llama_cpp.server")
-        yield url
+        yield LlamaServer(url, process, log_path)
     finally:
         process.terminate()
         process.wait(20)
@@ -101,7 +116,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.timeout(360)  # two attempts of up to 1,200 tokens: measured 16 to 118 s here
 def test_a_real_small_model_gives_a_validated_analysis_or_the_job_fails_honestly(
-    server, standin: SentryStandIn
+    server: LlamaServer, standin: SentryStandIn
 ) -> None:
     source = ["def average(items):", "    return sum(items) / len(items)"]
     event = shapes.error_event(
@@ -110,7 +125,7 @@ def test_a_real_small_model_gives_a_validated_analysis_or_the_job_fails_honestly
         [shapes.frame("app/cart.py", "average", 2, module="app.cart", source=source)],
     )
     standin.add_issue("9901", event=event)
-    settings = Settings(analyzer="llm", llm_base_url=server, llm_model="smollm2", llm_timeout=120)
+    settings = Settings(analyzer="llm", llm_base_url=server.url, llm_model="smollm2", llm_timeout=120)
     ctx = ScriptContext(
         job=make_job(script="analyze-production-error", sentry_issue_id="9901"),
         settings=settings,
@@ -121,7 +136,8 @@ def test_a_real_small_model_gives_a_validated_analysis_or_the_job_fails_honestly
         output = AnalyzeProductionError().run(AnalysisParams(), ctx)
     except JobFailed as exc:
         # The model could not produce a valid analysis: the job says so, and nothing is posted.
-        assert str(exc).startswith("the model gave no valid analysis in 2 attempts"), exc
+        honest = str(exc).startswith("the model gave no valid analysis in 2 attempts")
+        assert honest, f"{exc}; {server.state()}"
         assert not [c for c in standin.comment_texts("9901") if c.startswith("## 🤖 AI Analysis")]
         return
     finally:
