@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from remediator.defaults import WEB_GUNICORN_OPTIONS
 from remediator.local.embedded_redis import free_port
 from remediator.worker.commands import worker_options
 
@@ -27,8 +28,8 @@ rules:
     job: {script: noop, tier: nonprod, class: D}
 """
 
-GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "4", "--timeout", "30", "--log-level", "warning"]
-"""The same gunicorn settings for remediator and the baseline (as `remediator web` uses)."""
+GUNICORN = ["-w", "2", *WEB_GUNICORN_OPTIONS, "--log-level", "warning"]
+"""The same gunicorn settings for remediator and the baseline: those `remediator web` uses."""
 
 
 class Process:

@@ -155,3 +155,25 @@ NOTIFY_DIGEST_TASK = "remediator.notify_digest"
 
 NOTIFY_MAX_ATTEMPTS = 8
 """Attempts per message and channel before it is recorded as failed."""
+
+
+# -- How the web process is served (`remediator web`, and the bench, so what is measured is
+# what runs). gevent's worker class reads a request in a greenlet of its own: a connection
+# that sends half a request and waits holds a socket and a little memory, not one of a
+# handful of threads (with gthread's 2 x 4 threads, a dozen such connections stopped the
+# web). docs/capacity.md has the numbers and the reverse proxy for production.
+
+WEB_WORKER_CONNECTIONS = 1000
+"""Connections one gunicorn worker serves at once (open slow ones included)."""
+
+WEB_GUNICORN_OPTIONS = (
+    "--worker-class",
+    "gevent",
+    "--worker-connections",
+    str(WEB_WORKER_CONNECTIONS),
+    "--timeout",
+    "30",
+    "--graceful-timeout",
+    "20",
+)
+"""Every gunicorn option of the web but its address, worker count and logging."""

@@ -8,6 +8,7 @@ import sys
 import click
 
 from remediator.cli.base import check_limits, checked_rules, exec_process, main, settings_or_exit
+from remediator.defaults import WEB_GUNICORN_OPTIONS
 from remediator.errors import RemediatorError
 from remediator.worker.commands import celery_command, worker_options
 
@@ -52,14 +53,7 @@ def web(workers: int) -> None:
             f"{settings.web_host}:{settings.port}",
             "--workers",
             str(workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--timeout",
-            "30",
-            "--graceful-timeout",
-            "20",
+            *WEB_GUNICORN_OPTIONS,
             "--access-logfile",
             "-",
             "--error-logfile",
