@@ -61,6 +61,14 @@ def less_idle(used: dict[str, float], idle: dict[str, float], n: int) -> dict[st
     return {k: (used[k] - idle[k] * used["seconds"]) / n for k in ("commands", "reads", "cpu_s")}
 
 
+def accepted(result: dict[str, Any]) -> int:
+    """The webhooks a load run had accepted (202); the cost is shared among them only."""
+    count = int(result["statuses"].get(202, 0))
+    if count == 0:
+        raise RuntimeError(f"no webhook accepted: {result}")
+    return count
+
+
 def wait_finished(client: redis.Redis, timeout: float = 300) -> int:
     """Wait until the tier's lists are empty and nothing is unacknowledged, then two seconds
     for what the last job set off. Returns the reads the polling cost (one pipeline each)."""
@@ -101,12 +109,12 @@ def redis_cost(
         used = spent(before, counters(client))
         used["commands"] -= polls * (len(list(client.scan_iter("remediator.nonprod*"))) + 1)
         used["reads"] -= polls
-        with_jobs = less_idle(used, idle_both, result["completed"])
+        with_jobs = less_idle(used, idle_both, accepted(result))
         ours.stop()
         idle_web = idle_rate(client)
         before = counters(client)
         result = loadgen.run(port, loadgen.signed_requests(SECRET, n, first), max_seconds=120)
-        webhook = less_idle(spent(before, counters(client)), idle_web, result["completed"])
+        webhook = less_idle(spent(before, counters(client)), idle_web, accepted(result))
     finally:
         ours.stop()
         web.stop()

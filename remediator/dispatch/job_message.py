@@ -38,6 +38,7 @@ and refuses any other."""
 
 class _Collected(threading.local):
     commands: list[Command] | None = None
+    producer: Any = None
 
 
 class _Sink:
@@ -125,6 +126,14 @@ class JobMessages:
                 base.release()
             return self._connection
 
+    def _producer(self) -> Any:
+        """This thread's producer on the collecting connection (a producer is not shared
+        between threads; under gevent, between greenlets)."""
+        producer = getattr(self._collected, "producer", None)
+        if producer is None:
+            producer = self._collected.producer = self.celery.amqp.Producer(self._producer_connection())
+        return producer
+
     @contextmanager
     def _collecting(self) -> Iterator[list[Command]]:
         commands: list[Command] = []
@@ -136,11 +145,14 @@ class JobMessages:
 
     def build(self, name: str, args: list[Any], task_id: str, **options: Any) -> list[Command]:
         """The Redis commands `send_task(name, args, task_id=..., **options)` would run."""
-        connection = self._producer_connection()
+        producer = self._producer()
         with self._collecting() as commands:
-            producer = self.celery.amqp.Producer(connection)
+            # The queue is declared by the worker that consumes it (kombu's Redis transport
+            # keeps bindings, not queues), not on every publish; that does not change the
+            # message (tests/test_job_message.py compares it with send_task's). The retry
+            # policy stays: without it an unreachable broker takes the full connect timeout.
             self.celery.send_task(
-                name, args=args, task_id=task_id, producer=producer, ignore_result=True, **options
+                name, args=args, task_id=task_id, producer=producer, ignore_result=True, declare=[], **options
             )
         if not any(command == "lpush" for command, _, _ in commands):
             raise RuntimeError(f"send_task of {name} put nothing on a queue: not a Redis queue publish")
