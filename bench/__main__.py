@@ -344,10 +344,10 @@ def table(r: dict[str, Any]) -> str:
             limit = c[f"ceiling_{ceil}_per_s"]
             rows.append(
                 (
-                    f"Redis per {what}: commands / round trips / Redis CPU (µs); one Redis's ceiling "
-                    f"({ceil}/s, by CPU / by round trips)",
-                    f"{cost['commands']} / {cost['round_trips']} / {cost['redis_cpu_us']}; "
-                    f"{limit['by_cpu']:,} / {limit['by_round_trips']:,}",
+                    f"Redis per {what}: commands / read events / Redis CPU (µs); one Redis's ceiling "
+                    f"({ceil}/s, by CPU / by read events)",
+                    f"{cost['commands']} / {cost['read_events']} / {cost['redis_cpu_us']}; "
+                    f"{limit['by_cpu']:,} / {limit['by_read_events']:,}",
                     "-",
                     "-",
                     "-",
