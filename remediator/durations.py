@@ -14,3 +14,12 @@ def parse_duration(text: str) -> float:
     if not found:
         raise ValueError(f"{text!r} is not a duration: use seconds, or e.g. 30s, 10m, 1h")
     return float(found[1]) * _UNITS[found[2] or "s"]
+
+
+def span_text(seconds: float) -> str:
+    """A duration as people say it, coarsely: `45 s`, `12 min`, `5 h`, `3 d`."""
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"

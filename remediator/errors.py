@@ -66,6 +66,11 @@ class NeedsAttention(ScriptError):
     `needs_attention` with this reason, neither succeeded nor failed)."""
 
 
+class JobSkipped(ScriptError):
+    """A script found nothing worth doing before doing anything (an analysis below its
+    rule's gate, a spent token budget): the job ends `skipped` with this reason."""
+
+
 class ListenerFailed(RemediatorError):
     """A listener could not do its part; `retry` says whether another attempt may pass."""
 

@@ -172,6 +172,25 @@ class Settings(BaseSettings):
     analysis_frame_vars: bool = False
     """Send the values of stack frames' variables to the analyzer (redacted even then)."""
 
+    analysis_daily_tokens: int | None = Field(default=None, ge=1)
+    """Tokens (prompt and completion) the `llm` analyses may spend per UTC day, all
+    processes together; past it an analysis job ends `skipped` and nothing is sent. Unset:
+    no cap."""
+
+    llm_price_per_1k_tokens: Annotated[tuple[float, float] | None, NoDecode] = None
+    """The model's price per 1,000 tokens, `input,output` (e.g. `0.15,0.60`): each analysis
+    records its cost, and /metrics counts it. Unset: tokens only."""
+
+    @field_validator("llm_price_per_1k_tokens", mode="before")
+    @classmethod
+    def _parse_price(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",")]
+            if len(parts) != 2:
+                raise ValueError(f"{value!r}: give the input and the output price, e.g. 0.15,0.60")
+            return tuple(float(p) for p in parts)
+        return value
+
     timezone: str = "UTC"
     """Timezone of the cron monitors' schedule."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,8 +19,10 @@ from remediator.analysis.llm import parse_answer
 from remediator.analysis.model import Analysis, capped
 from remediator.analysis.prompt import messages
 from remediator.analysis.redact import redact_text
+from remediator.analysis.spend import analysed_at, day_of, mark_analysed, spent_today
 from remediator.errors import ScriptNotConfigured
 from remediator.jobs import JobStatus, JobStore
+from remediator.jobs.keys import analysis_tokens_key
 from remediator.remediation_scripts.analyze_production_error import AnalysisParams, AnalyzeProductionError
 from remediator.scripts import ScriptContext
 from remediator.settings import Settings
@@ -44,7 +47,22 @@ rules:
       class: B
       namespace: error-analysis
       params: {sentry_issue_id: "{{ issue_id }}"}
+  - name: analyse-widespread
+    verify: none
+    analysis: {min_events: 5, min_users: 2}
+    match: {title: {contains: RareError}}
+    job:
+      script: analyze-production-error
+      tier: prod
+      class: B
+      namespace: error-analysis
+      params: {sentry_issue_id: "{{ issue_id }}"}
 """
+
+PRICE = (1.0, 2.0)
+"""Per 1,000 tokens, input and output, as the worker is told."""
+BUDGET = 1_000_000
+"""The worker's daily token budget (a test spends it by writing the day's counter)."""
 
 GOOD: dict[str, Any] = {
     "root_cause": "average() divides by len(items), which is 0 for an empty cart (app/cart.py:42).",
@@ -193,8 +211,13 @@ def llm() -> Iterator[LlmStandIn]:
 
 
 @pytest.fixture(scope="module")
-def analysis_worker(llm, broker_url, log_dir) -> Iterator[dict[str, str]]:
+def analysis_worker(llm, broker_url, log_dir, tmp_path_factory) -> Iterator[dict[str, str]]:
+    rules = tmp_path_factory.mktemp("analysis-rules") / "rules.yaml"
+    rules.write_text(RULES)
     env = {
+        "REMEDIATOR_RULES_FILE": str(rules),
+        "REMEDIATOR_ANALYSIS_DAILY_TOKENS": str(BUDGET),
+        "REMEDIATOR_LLM_PRICE_PER_1K_TOKENS": ",".join(str(p) for p in PRICE),
         "REMEDIATOR_BROKER_URL": _db_url(broker_url, 4),
         "REMEDIATOR_ANALYZER": "llm",
         "REMEDIATOR_LLM_BASE_URL": llm.base_url,
@@ -215,14 +238,19 @@ def analyse(analysis_worker, llm, standin: SentryStandIn, make_app):  # type: ig
     store = JobStore(client)
     app = make_app(RULES, broker=analysis_worker["REMEDIATOR_BROKER_URL"]).test_client()
 
-    def run(issue_id: str) -> Any:
-        standin.add_issue(issue_id, title="ZeroDivisionError: division by zero", event=stored_event())
+    def run(issue_id: str, title: str = "ZeroDivisionError: division by zero", **fields: Any) -> Any:
+        if issue_id not in standin.issues:
+            standin.add_issue(issue_id, title=title, event=stored_event(), **fields)
         body = encode(standin.issue_webhook(issue_id))
         answer = app.post("/sentry/webhook", data=body, headers=sentry_headers("issue", body))
         assert answer.status_code == 202, answer.get_data(as_text=True)
         job_id = answer.get_json()["jobs"][0]["id"]
         return wait_for(
-            lambda: (j := store.get(job_id)) and j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j,
+            lambda: (
+                (j := store.get(job_id))
+                and j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SKIPPED)
+                and j
+            ),
             30,
             0.05,
             "the analysis job",
@@ -280,3 +308,51 @@ def test_the_models_key_never_reaches_the_job_or_the_log(analyse, llm, analysis_
     assert LLM_KEY not in json.dumps(job.model_dump(mode="json"))
     with open(analysis_worker["log"], encoding="utf-8", errors="replace") as log:
         assert LLM_KEY not in log.read()
+
+
+def test_an_analysis_records_its_tokens_and_cost_against_the_days_budget(
+    analyse, llm, analysis_worker
+) -> None:
+    llm.script(json.dumps(GOOD))
+    job = analyse("8811")
+    assert job.status is JobStatus.SUCCEEDED, job.error
+    prompt, completion = job.output["prompt_tokens"], job.output["completion_tokens"]
+    assert job.output["cost"] == pytest.approx(prompt / 1000 * PRICE[0] + completion / 1000 * PRICE[1])
+    client = redis.Redis.from_url(analysis_worker["REMEDIATOR_BROKER_URL"])
+    assert spent_today(client) == prompt + completion
+    assert time.time() - (analysed_at(client, "8811") or 0) < 60  # reanalyze_after counts from here
+
+
+def test_an_issue_below_its_rules_analysis_gate_is_skipped_before_any_model_call(
+    analyse, llm, standin
+) -> None:
+    job = analyse("8812", title="RareError: seen once", userCount=1)
+    assert job.status is JobStatus.SKIPPED
+    assert job.reason == (
+        "the issue has 1 event(s); the rule's analysis gate asks for 5: nothing was sent to a model"
+    )
+    assert llm.requests == [] and analysis_comments(standin, "8812") == []
+
+
+def test_an_issue_analysed_within_reanalyze_after_is_not_analysed_again(
+    analyse, llm, standin, analysis_worker
+) -> None:
+    client = redis.Redis.from_url(analysis_worker["REMEDIATOR_BROKER_URL"])
+    mark_analysed(client, "8813", 3600, now=time.time() - 3600)  # as the job an hour ago left it
+    job = analyse("8813")
+    assert job.status is JobStatus.SKIPPED
+    assert job.reason == (
+        "the issue was analysed 1 h ago; the rule analyses it again after 7 d: nothing was sent to a model"
+    )
+    assert llm.requests == [] and analysis_comments(standin, "8813") == []
+
+
+def test_past_the_days_token_budget_an_analysis_is_skipped_and_nothing_is_sent(
+    analyse, llm, standin, analysis_worker
+) -> None:
+    client = redis.Redis.from_url(analysis_worker["REMEDIATOR_BROKER_URL"])
+    client.set(analysis_tokens_key(day_of(time.time())), BUDGET)
+    job = analyse("8814")
+    assert job.status is JobStatus.SKIPPED
+    assert job.reason is not None and job.reason.startswith(f"daily token budget spent: {BUDGET} of {BUDGET}")
+    assert llm.requests == [] and analysis_comments(standin, "8814") == []

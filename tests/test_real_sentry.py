@@ -20,6 +20,8 @@ import pytest
 from remediator.errors import JobFailed
 from remediator.jobs import JobStatus, JobStore
 from remediator.remediation_scripts.analyze_production_error import AnalysisParams, AnalyzeProductionError
+from remediator.rules.analysis_gate import AnalysisGate
+from remediator.rules.model import RuleSet
 from remediator.scripts import ScriptContext
 from remediator.sentry.api import SentryApi
 from remediator.settings import EXAMPLE_RULES, Settings
@@ -167,6 +169,8 @@ def analyse(standin: SentryStandIn, llm: LlmStandIn, issue_id: str, redis: Any, 
         job=job,
         settings=Settings(analyzer="llm", llm_base_url=llm.base_url, llm_model="standin-model"),
         sentry=SentryApi(standin.api_url, STANDIN_TOKEN, standin.org),
+        # Recorded years ago: the default gate (an event within 14 days) would skip them.
+        rules=RuleSet(analysis=AnalysisGate(seen_within=0)),
     )
     output = AnalyzeProductionError().run(AnalysisParams(sentry_issue_id=issue_id), ctx)
     assert output["commented"] is True

@@ -1,10 +1,13 @@
 """The `llm` analyzer: any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, a
-llama.cpp server, Ollama). The answer must validate; an invalid one gets one more try with
-the reason, then the analysis fails saying why. Nothing unvalidated leaves here."""
+llama.cpp server, Ollama). The answer's schema goes with the question (structured output,
+falling back per endpoint to what it takes: answer_schema). The answer must validate; an
+invalid one gets one more try with the reason, then the analysis fails saying why. Nothing
+unvalidated leaves here."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -12,13 +15,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from remediator.analysis.answer_schema import FORMATS, response_format, strict_schema
 from remediator.analysis.evidence import Evidence
 from remediator.analysis.model import Analysis, capped
 from remediator.analysis.prompt import RETRY, messages
 from remediator.errors import AnalyzerUnavailable, JobFailed
 
+log = logging.getLogger(__name__)
+
 ATTEMPTS = 2
 """The first answer and one retry."""
+
+ANSWER_SCHEMA = strict_schema(Analysis)
+"""The answer's shape, sent with every question (answer_schema)."""
+
+_ACCEPTED: dict[str, str] = {}
+"""Per endpoint (base URL and model), the strictest response format it took."""
 
 MAX_ANSWER_TOKENS = 1200
 """Longest answer asked for: an analysis fits easily, and a small model that rambles stops
@@ -33,6 +45,8 @@ class Outcome:
     analyzer: str
     model: str
     seconds: float
+    response_format: str = "json_object"
+    """How the answer's shape was asked for (answer_schema.FORMATS)."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     attempts: int = 1
@@ -49,6 +63,7 @@ class Outcome:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "attempts": self.attempts,
+            "response_format": self.response_format,
             "refused_answers": self.problems,
         }
 
@@ -75,6 +90,12 @@ def parse_answer(content: str | None) -> Analysis:
         raise ValueError(f"{where}: {first['msg']} ({exc.error_count()} problem(s))") from None
 
 
+def _refuses_format(exc: Any) -> bool:
+    """Whether an endpoint's error answer refuses the request's response format."""
+    status = getattr(exc, "status_code", None)
+    return status in (400, 422) or (status == 500 and "response_format" in str(exc))
+
+
 class LlmAnalyzer:
     """Asks the configured model."""
 
@@ -84,9 +105,41 @@ class LlmAnalyzer:
         from openai import OpenAI
 
         self.model = model
+        self.endpoint = f"{base_url.rstrip('/')} {model}"
         self.client = OpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2
         )
+
+    @property
+    def response_format(self) -> str:
+        """How this endpoint is asked for the answer's shape (the strictest it took so far)."""
+        return _ACCEPTED.get(self.endpoint, FORMATS[0])
+
+    def _complete(self, conversation: list[dict[str, Any]]) -> Any:
+        """One chat completion, asked the strictest way this endpoint takes: an endpoint that
+        refuses a `response_format` (400 or 422, or like llama-cpp-python's server a 500 whose
+        message names `response_format`) is asked the next way at once, and that is
+        remembered for the endpoint for as long as the process lives."""
+        from openai import APIStatusError
+
+        start = FORMATS.index(self.response_format)
+        for kind in FORMATS[start:]:
+            try:
+                reply = self.client.chat.completions.create(  # type: ignore[call-overload]
+                    model=self.model,
+                    messages=conversation,
+                    temperature=0,
+                    max_tokens=MAX_ANSWER_TOKENS,
+                    response_format=response_format(kind, ANSWER_SCHEMA, "analysis"),
+                )
+            except APIStatusError as exc:
+                if kind == FORMATS[-1] or not _refuses_format(exc):
+                    raise
+                log.info("%s refused response_format %s (%s); asking with the next", self.endpoint, kind, exc)
+                continue
+            _ACCEPTED[self.endpoint] = kind
+            return reply
+        raise AssertionError("unreachable: the last format raises")
 
     def analyze(self, evidence: Evidence) -> Outcome:
         """A validated analysis, or JobFailed with the reason."""
@@ -102,13 +155,7 @@ class LlmAnalyzer:
         started = time.monotonic()
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                reply = self.client.chat.completions.create(  # type: ignore[call-overload]
-                    model=self.model,
-                    messages=conversation,
-                    temperature=0,
-                    max_tokens=MAX_ANSWER_TOKENS,
-                    response_format={"type": "json_object"},
-                )
+                reply = self._complete(conversation)
             except OpenAIError as exc:
                 raise AnalyzerUnavailable(
                     f"the model endpoint failed: {type(exc).__name__}: {str(exc)[:300]}"
@@ -130,6 +177,7 @@ class LlmAnalyzer:
             return Outcome(
                 analysis=capped(analysis, known_files),
                 analyzer=self.name,
+                response_format=self.response_format,
                 model=reply.model or self.model,
                 seconds=time.monotonic() - started,
                 prompt_tokens=prompt_tokens,

@@ -111,6 +111,16 @@ def scratch_key(name: str) -> str:
     return f"{KEY_PREFIX}scratch:{name}"
 
 
+def analysed_key(issue_id: str) -> str:
+    """When the issue was last analysed and commented (an analysis gate's `reanalyze_after`)."""
+    return f"{KEY_PREFIX}analysed:{issue_id}"
+
+
+def analysis_tokens_key(day: str) -> str:
+    """Tokens the analyses spent on one UTC day (`YYYY-MM-DD`), all processes together."""
+    return f"{KEY_PREFIX}analysis-tokens:{day}"
+
+
 def seer_run_key(run_id: str) -> str:
     """The job a Seer Autofix run belongs to (its id)."""
     return f"{KEY_PREFIX}seer:run:{run_id}"

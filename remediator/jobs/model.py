@@ -47,6 +47,9 @@ class JobStatus(StrEnum):
     """Nobody approved it in time."""
     NEEDS_ATTENTION = "needs_attention"
     """Not re-run blindly after a crash: its script is not idempotent."""
+    SKIPPED = "skipped"
+    """Started, and its script found nothing worth doing: an analysis below the rule's gate or
+    past the day's token budget (see reason). Nothing was sent to a model."""
 
 
 PENDING = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD, JobStatus.AWAITING_APPROVAL})

@@ -30,6 +30,8 @@ class EventKind(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     NEEDS_ATTENTION = "needs_attention"
+    SKIPPED = "skipped"
+    """The script decided there was nothing worth doing (see the job's reason)."""
     VERIFIED = "verified"
     INEFFECTIVE = "ineffective"
     CANCELLED = "cancelled"

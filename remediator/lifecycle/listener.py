@@ -130,6 +130,9 @@ class Listener:
     def on_needs_attention(self, event: Event) -> str | None:
         """A non-idempotent job was redelivered after a crash and not run again."""
 
+    def on_skipped(self, event: Event) -> str | None:
+        """The script found nothing worth doing (the job's reason says why)."""
+
     def on_verified(self, event: Event) -> str | None:
         """The fix held (detail depends on the verification strategy)."""
 

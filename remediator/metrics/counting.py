@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from remediator.lifecycle import Event, EventKind, Listener
 from remediator.lifecycle.events import JOB_EVENTS
-from remediator.metrics.instruments import JOB_DURATION, JOB_WAIT, JOBS
+from remediator.metrics.instruments import ANALYSIS_COST, ANALYSIS_TOKENS, JOB_DURATION, JOB_WAIT, JOBS
 
 
 class Metrics(Listener):
@@ -26,4 +26,20 @@ class Metrics(Listener):
             )
         elif event.kind in (EventKind.SUCCEEDED, EventKind.FAILED) and job.duration is not None:
             JOB_DURATION.labels(job.script, job.tier).observe(max(0.0, job.duration))
+        if event.kind == EventKind.SUCCEEDED:
+            _count_spend(job.output or {})
         return None
+
+
+def _count_spend(output: dict[str, object]) -> None:
+    """An analysis's tokens and cost, from what its job recorded."""
+    model = output.get("model")
+    if not isinstance(model, str) or output.get("analyzer") != "llm":
+        return
+    for kind in ("prompt", "completion"):
+        tokens = output.get(f"{kind}_tokens")
+        if isinstance(tokens, int) and tokens > 0:
+            ANALYSIS_TOKENS.labels(model, kind).inc(tokens)
+    spent = output.get("cost")
+    if isinstance(spent, int | float) and spent > 0:
+        ANALYSIS_COST.labels(model).inc(spent)

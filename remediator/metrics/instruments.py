@@ -30,6 +30,18 @@ JOB_WAIT = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
 
+ANALYSIS_TOKENS = Counter(
+    "remediator_analysis_tokens",
+    "Tokens the llm analyses spent, by model and kind (prompt or completion).",
+    ["model", "kind"],
+)
+
+ANALYSIS_COST = Counter(
+    "remediator_analysis_cost",
+    "What the llm analyses cost at REMEDIATOR_LLM_PRICE_PER_1K_TOKENS, by model.",
+    ["model"],
+)
+
 NOTIFICATIONS = Counter(
     "remediator_notifications_total",
     "Notification attempts, by channel and outcome (sent, retried, failed, held for a digest).",

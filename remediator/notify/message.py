@@ -27,6 +27,7 @@ HEADLINES: dict[EventKind, str] = {
     EventKind.FAILED: "Remediation failed",
     EventKind.INEFFECTIVE: "Remediation did not hold: the issue kept producing events",
     EventKind.NEEDS_ATTENTION: "Remediation needs a person: not re-run blindly",
+    EventKind.SKIPPED: "Remediation skipped: nothing worth doing",
     EventKind.AWAITING_APPROVAL: "Remediation waits for approval",
     EventKind.SUCCEEDED: "Remediation succeeded",
     EventKind.VERIFIED: "Remediation verified: the issue went quiet",

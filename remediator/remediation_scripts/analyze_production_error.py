@@ -14,8 +14,10 @@ from remediator.analysis import seer
 from remediator.analysis.comment import analysis_comment, seer_comment
 from remediator.analysis.evidence import evidence_from
 from remediator.analysis.llm import LlmAnalyzer
-from remediator.errors import JobFailed, ScriptNotConfigured
+from remediator.analysis.spend import add_spend, analysed_at, cost, mark_analysed, spent_today
+from remediator.errors import JobFailed, JobSkipped, ScriptNotConfigured
 from remediator.payloads import issue_types
+from remediator.rules.analysis_gate import AnalysisGate, refusal
 from remediator.scripts import Script, ScriptContext
 from remediator.sentry.api import SentryApi, SentryApiError
 
@@ -30,6 +32,28 @@ def _refuse_without_code(issue_id: str, issue: dict[str, Any]) -> None:
         raise JobFailed(
             f"issue {issue_id} is a {category} issue ({kind}): it carries no code to analyse, "
             "so no model was asked; route it to a restart or health-check job"
+        )
+
+
+def _gate(ctx: ScriptContext, issue_id: str, issue: dict[str, Any]) -> None:
+    """Skip the job, before any model call, when the issue is below its rule's analysis gate."""
+    gate = ctx.rules.analysis_gate(ctx.job.rule) if ctx.rules is not None else AnalysisGate()
+    last = analysed_at(ctx.redis, issue_id) if ctx.redis is not None else None
+    reason = refusal(gate, issue, time.time(), last)
+    if reason is not None:
+        raise JobSkipped(f"{reason}: nothing was sent to a model")
+
+
+def _within_budget(ctx: ScriptContext) -> None:
+    """Skip the job, before any model call, when today's token budget is spent."""
+    budget = ctx.settings.analysis_daily_tokens
+    if budget is None or ctx.redis is None:
+        return
+    spent = spent_today(ctx.redis)
+    if spent >= budget:
+        raise JobSkipped(
+            f"daily token budget spent: {spent} of {budget} tokens today (UTC; "
+            "REMEDIATOR_ANALYSIS_DAILY_TOKENS): nothing was sent to a model"
         )
 
 
@@ -79,6 +103,7 @@ class AnalyzeProductionError(Script):
         try:
             issue = ctx.sentry.get_issue(issue_id)
             _refuse_without_code(issue_id, issue)
+            _gate(ctx, issue_id, issue)
             if settings.analyzer == "seer":
                 ctx.step("read the issue", True, started, category=issue.get("issueCategory"))
                 return self._seer(ctx, ctx.sentry, issue_id)
@@ -100,6 +125,7 @@ class AnalyzeProductionError(Script):
             occurrence=evidence.occurrence is not None,
         )
 
+        _within_budget(ctx)
         started = time.monotonic()
         analyzer = LlmAnalyzer(
             settings.llm_base_url or "", settings.llm_model or "", settings.llm_api_key, settings.llm_timeout
@@ -109,14 +135,11 @@ class AnalyzeProductionError(Script):
         except JobFailed as exc:
             ctx.step("analyse", False, started, error=str(exc))
             raise
-        ctx.step(
-            "analyse",
-            True,
-            started,
-            model=outcome.model,
-            attempts=outcome.attempts,
-            tokens=outcome.prompt_tokens + outcome.completion_tokens,
-        )
+        tokens = outcome.prompt_tokens + outcome.completion_tokens
+        spent = cost(settings.llm_price_per_1k_tokens, outcome.prompt_tokens, outcome.completion_tokens)
+        if ctx.redis is not None:
+            add_spend(ctx.redis, tokens)
+        ctx.step("analyse", True, started, model=outcome.model, attempts=outcome.attempts, tokens=tokens)
 
         started = time.monotonic()
         text = analysis_comment(
@@ -128,7 +151,9 @@ class AnalyzeProductionError(Script):
             ctx.step("comment on the issue", False, started, error=str(exc))
             raise JobFailed(f"the analysis was made but could not be posted: {exc}") from None
         ctx.step("comment on the issue", True, started)
-        return {**outcome.record(), "issue_id": issue_id, "commented": True}
+        if ctx.redis is not None:
+            mark_analysed(ctx.redis, issue_id, settings.job_retention_days * 86400)
+        return {**outcome.record(), "cost": spent, "issue_id": issue_id, "commented": True}
 
     @staticmethod
     def _seer(ctx: ScriptContext, api: SentryApi, issue_id: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from remediator import defaults
 from remediator.defaults import PriorityClass
 from remediator.errors import RuleNotFound
 from remediator.payloads.fields import TEXT_FIELDS
+from remediator.rules.analysis_gate import AnalysisGate, merged
 from remediator.rules.damage import ClassByDamage
 from remediator.rules.fields import NAME_PATTERN, Duration, _Strict
 from remediator.rules.notify_section import Notify
@@ -259,6 +260,8 @@ class Rule(_Strict):
     """Whether a person must approve each job; default: yes for class-A jobs on the approval
     tiers (prod), the class being the one each job gets when the rule computes it."""
     _approval_tier: bool = PrivateAttr(default=False)
+    analysis: AnalysisGate | None = None
+    """When an analysis job of this rule asks a model (over the file's top-level `analysis:`)."""
     dry_run: bool = False
     """Evaluate and record everything, run nothing."""
 
@@ -326,6 +329,8 @@ class RuleSet(_Strict):
     """Where events are sent (channels) and which (routes)."""
     repositories: tuple[Repository, ...] = ()
     """Where the Sentry projects' code lives (automatic fixes)."""
+    analysis: AnalysisGate = Field(default_factory=AnalysisGate)
+    """The defaults of every rule's analysis gate."""
 
     _notes: tuple[str, ...] = PrivateAttr(default=())
 
@@ -351,6 +356,12 @@ class RuleSet(_Strict):
                 if rule not in names:
                     raise ValueError(f"notify route #{index + 1}: when.rule: no rule {rule!r} in this file")
         return self
+
+    def analysis_gate(self, rule: str) -> AnalysisGate:
+        """The analysis gate of the named rule (the file's defaults when it has no rule of
+        that name any more, or the rule sets none)."""
+        found = next((r for r in self.rules if r.name == rule), None)
+        return merged(self.analysis, found.analysis if found else None)
 
     def repository_for(self, project: str | None) -> Repository | None:
         """The repository a Sentry project (slug or id) maps to, if any."""

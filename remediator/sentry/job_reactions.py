@@ -145,6 +145,8 @@ class SentryTelemetry(Listener):
         telemetry.end_job(ok=True)
         return None
 
+    on_skipped = on_succeeded
+
     def on_failed(self, event: Event) -> str | None:
         """Send the failure as an error event and close the transaction failed (for jobs
         that ran: a job refused at submission has no transaction)."""

@@ -14,7 +14,7 @@ from typing import Any
 from billiard.exceptions import SoftTimeLimitExceeded
 from pydantic import ValidationError
 
-from remediator.errors import NeedsAttention, ScriptError
+from remediator.errors import JobSkipped, NeedsAttention, ScriptError
 from remediator.jobs import FINISHED, Job, JobStatus
 from remediator.jobs.store import NO_RECORD
 from remediator.lifecycle import Lifecycle
@@ -56,6 +56,16 @@ def run_job(lifecycle: Lifecycle, job_id: str, worker: str, context: ContextFact
         output = script_cls().run(params, ctx)
     except ValidationError as exc:
         error = f"invalid params for {job.script}: {exc}"
+    except JobSkipped as exc:
+        log.info("job %s: skipped: %s", job_id, exc)
+        return lifecycle.move(
+            job,
+            JobStatus.RUNNING,
+            JobStatus.SKIPPED,
+            output={"steps": ctx.steps, "duration_s": round(time.monotonic() - started, 3)},
+            reason=str(exc),
+            finished_at=time.time(),
+        )
     except NeedsAttention as exc:
         return lifecycle.move(
             job,
