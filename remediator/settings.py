@@ -165,9 +165,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0)
     """Seconds one model call may take."""
 
-    autofix_min_confidence: int = Field(default=80, ge=0, le=100)
-    """An analysis at least this confident (with a diff, can_auto_fix, and a repository for
-    its project) submits an apply-ai-fix job."""
+    autofix_min_confidence: int = Field(default=85, ge=0, le=100)
+    """The confidence from which an analysis's tested fix becomes a draft pull request: a
+    repository's `autofix.draft_pr_at` when it sets none (see the autofix ladder)."""
 
     analysis_frame_vars: bool = False
     """Send the values of stack frames' variables to the analyzer (redacted even then)."""

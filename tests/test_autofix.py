@@ -153,6 +153,12 @@ def test_the_guard_lets_a_fix_inside_fix_paths_through(tmp_path: Path) -> None:
     assert refusals(FIX, repository(tmp_path)) == []
 
 
+def test_an_analysis_whose_rung_pushes_nothing_submits_no_fix() -> None:
+    analysis = {"confidence": 95, "can_auto_fix": True, "suggested_fix": {"diff": FIX, "explanation": "x"}}
+    assert eligible({"analysis": analysis, "autofix": {"rung": "suggest"}}, 0) is None
+    assert eligible({"analysis": analysis, "autofix": {"rung": "branch"}}, 100) is not None
+
+
 def test_only_confident_fixable_analyses_with_a_diff_qualify() -> None:
     analysis = {"confidence": 85, "can_auto_fix": True, "suggested_fix": {"diff": FIX, "explanation": "x"}}
     assert eligible({"analysis": analysis}, 80) is not None
@@ -232,9 +238,15 @@ GOOD_ANALYSIS: dict[str, Any] = {
 }
 
 
-def test_a_production_error_ends_as_a_tested_draft_pull_request(
-    remote, github, standin, make_app, broker_url, log_dir, tmp_path
+@pytest.mark.parametrize(
+    ("confidence", "rung"),
+    [(90, "draft_pr"), (75, "branch")],
+    ids=["confident-a-draft-pull-request", "less-sure-a-branch-only"],
+)
+def test_a_production_error_ends_as_far_as_its_confidence_reaches_on_the_ladder(
+    remote, github, standin, make_app, broker_url, log_dir, tmp_path, confidence, rung
 ) -> None:
+    issue = f"52{confidence}"
     llm = LlmStandIn().start()
     rules_text = f"""
 rules:
@@ -267,15 +279,15 @@ repositories:
         WorkerProcess(tier, log_dir, env=env, name=f"{tier}-autofix").start() for tier in ("prod", "nonprod")
     ]
     try:
-        llm.script(json.dumps(GOOD_ANALYSIS))
+        llm.script(json.dumps({**GOOD_ANALYSIS, "confidence": confidence}))
         # The latest event's stack trace names the file the diff touches (else its confidence is capped).
         event = shapes.error_event(
             "ZeroDivisionError",
             "division by zero",
             [shapes.frame("app/cart.py", "average", 2, module="app.cart")],
         )
-        standin.add_issue("5201", event=event, project={"id": "1", "slug": "shop", "name": "shop"})
-        body = encode(standin.issue_webhook("5201"))
+        standin.add_issue(issue, event=event, project={"id": "1", "slug": "shop", "name": "shop"})
+        body = encode(standin.issue_webhook(issue))
         app = make_app(rules_text, broker=broker).test_client()
         assert (
             app.post("/sentry/webhook", data=body, headers=sentry_headers("issue", body)).status_code == 202
@@ -294,13 +306,21 @@ repositories:
             0.2,
             "the apply-ai-fix job to succeed",
         )
-        (pull,) = github.pulls
         assert fix.output is not None
-        assert pull["draft"] and fix.output["pull_request"] == pull["html_url"]
         assert (fix.tier, fix.priority_class.value, fix.namespace) == ("nonprod", "C", "auto-fix")
-        comments = standin.comment_texts("5201")
-        assert any(c.startswith("## 🤖 AI Analysis") for c in comments)
-        assert any(pull["html_url"] in c for c in comments)
+        (analysis,) = [j for j in store.list(limit=20) if j.script == "analyze-production-error"]
+        assert analysis.output is not None and analysis.output["autofix"]["rung"] == rung
+        comments = standin.comment_texts(issue)
+        (analysed,) = [c for c in comments if c.startswith("## 🤖 AI Analysis")]
+        assert "**Automation:**" in analysed and f"reaches {rung}_at" in analysed and "```diff" in analysed
+        assert fix.output["branch"] in branches(remote)
+        if rung == "draft_pr":
+            (pull,) = github.pulls
+            assert pull["draft"] and fix.output["pull_request"] == pull["html_url"]
+            assert any(pull["html_url"] in c for c in comments)
+        else:
+            assert github.pulls == [] and fix.output["pull_request"] is None
+            assert any("no pull request" in c and fix.output["branch"] in c for c in comments)
         assert git("rev-parse", "refs/heads/main", cwd=remote) == git("rev-parse", "main~0", cwd=remote)
     finally:
         for worker in workers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from remediator.analysis.autofix_rung import Rung
 from remediator.analysis.model import Analysis
 
 
@@ -14,11 +15,21 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def analysis_comment(analysis: Analysis, analyzer: str, job_url: str) -> str:
+RUNG_WORDS = {
+    "analysis": "the root cause only",
+    "suggest": "the suggested fix, for a person to apply",
+    "branch": "the fix, once the project's tests pass, pushed to a new branch (no pull request)",
+    "draft_pr": "the fix, once the project's tests pass, as a draft pull request",
+}
+"""What each rung of the autofix ladder does, as the comment says it."""
+
+
+def analysis_comment(analysis: Analysis, analyzer: str, job_url: str, automation: Rung | None = None) -> str:
     """`## 🤖 AI Analysis` with root cause, the fix in a code block, impact, urgency,
-    confidence and the job's link."""
+    confidence, how far automation goes (and why) and the job's link. Below the ladder's
+    `suggest` rung the diff is left out."""
     fix = analysis.suggested_fix
-    code = fix.diff or ""
+    code = (fix.diff or "") if automation is None or automation.shows_diff else ""
     language = "diff" if fix.diff else re.sub(r"[^A-Za-z0-9+#-]", "", fix.language)[:20]
     fence = _fence(code)
     lines = [
@@ -35,6 +46,7 @@ def analysis_comment(analysis: Analysis, analyzer: str, job_url: str) -> str:
         f"**Impact:** {analysis.impact}",
         f"**Urgency:** {analysis.urgency} · **Confidence:** {analysis.confidence}%"
         + (" · can be fixed automatically" if analysis.can_auto_fix else ""),
+        *([f"**Automation:** {RUNG_WORDS[automation.name]} ({automation.why})"] if automation else []),
         "",
         f"_Analysed by remediator ({analyzer}); job: {job_url}_",
     ]

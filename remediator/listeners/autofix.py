@@ -14,15 +14,23 @@ from remediator.rules.engine import JobSpec
 
 ANALYSIS_SCRIPT = "analyze-production-error"
 FIX_SCRIPT = "apply-ai-fix"
+PUSHING_RUNGS = ("branch", "draft_pr")
+"""The rungs of the autofix ladder at which a fix is tested and pushed."""
 FIX_RULE = "auto-fix"
 """The rule name fix jobs are recorded under (their throttles and breaker count per it)."""
 
 
 def eligible(output: dict[str, Any] | None, min_confidence: int) -> dict[str, Any] | None:
-    """The analysis of a job's output, if it asks for an automatic fix."""
+    """The analysis of a job's output, if it asks for an automatic fix: its autofix rung is
+    `branch` or `draft_pr` (a record from before the ladder: confident enough, fixable, with
+    a diff)."""
     analysis = (output or {}).get("analysis")
     if not isinstance(analysis, dict):
         return None
+    recorded = (output or {}).get("autofix")
+    if isinstance(recorded, dict):
+        fix = analysis.get("suggested_fix") or {}
+        return analysis if recorded.get("rung") in PUSHING_RUNGS and fix.get("diff") else None
     fix = analysis.get("suggested_fix") or {}
     if (
         analysis.get("can_auto_fix") is True
@@ -81,6 +89,7 @@ class AutoFix(Listener):
                 "confidence": analysis.get("confidence", 0),
                 "analysis_job": job.id,
                 "project": job.sentry_project,
+                **_rung_params(job.output),
             },
             verification="none",
             key=f"issue:{issue}",
@@ -99,3 +108,11 @@ class AutoFix(Listener):
         lifecycle = Lifecycle(self.ctx.store, self.ctx.bus)
         fix = dispatcher_for(self.ctx.settings, self.ctx.celery, lifecycle).submit(spec, subject)
         return f"apply-ai-fix job {fix.id}: {fix.status.value}"
+
+
+def _rung_params(output: dict[str, Any] | None) -> dict[str, Any]:
+    """What the fix job needs of the analysis's rung: whether it opens a pull request, and why."""
+    recorded = (output or {}).get("autofix")
+    if not isinstance(recorded, dict):
+        return {}
+    return {"pull_request": recorded.get("rung") == "draft_pr", "rung_why": str(recorded.get("why") or "")}

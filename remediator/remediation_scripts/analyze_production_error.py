@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from remediator.analysis import seer
+from remediator.analysis.autofix_rung import rung
 from remediator.analysis.comment import analysis_comment, seer_comment
 from remediator.analysis.evidence import evidence_from
 from remediator.analysis.llm import LlmAnalyzer
@@ -141,9 +142,13 @@ class AnalyzeProductionError(Script):
             add_spend(ctx.redis, tokens)
         ctx.step("analyse", True, started, model=outcome.model, attempts=outcome.attempts, tokens=tokens)
 
+        repository = ctx.rules.repository_for(ctx.job.sentry_project) if ctx.rules else None
+        automation = rung(
+            outcome.analysis, repository.autofix if repository else None, settings.autofix_min_confidence
+        )
         started = time.monotonic()
         text = analysis_comment(
-            outcome.analysis, f"{outcome.analyzer}: {outcome.model}", settings.job_url(ctx.job_id)
+            outcome.analysis, f"{outcome.analyzer}: {outcome.model}", settings.job_url(ctx.job_id), automation
         )
         try:
             ctx.sentry.add_comment(issue_id, text)
@@ -153,7 +158,13 @@ class AnalyzeProductionError(Script):
         ctx.step("comment on the issue", True, started)
         if ctx.redis is not None:
             mark_analysed(ctx.redis, issue_id, settings.job_retention_days * 86400)
-        return {**outcome.record(), "cost": spent, "issue_id": issue_id, "commented": True}
+        return {
+            **outcome.record(),
+            "autofix": automation.record(),
+            "cost": spent,
+            "issue_id": issue_id,
+            "commented": True,
+        }
 
     @staticmethod
     def _seer(ctx: ScriptContext, api: SentryApi, issue_id: str) -> dict[str, Any]:

@@ -32,6 +32,10 @@ class FixParams(BaseModel):
     analysis_job: str | None = None
     project: str | None = None
     """The Sentry project (default: the job's)."""
+    pull_request: bool = True
+    """Open a draft pull request from the pushed branch (false: the ladder stops at `branch`)."""
+    rung_why: str = ""
+    """Why the analysis reached the rung it did (said in the comment when no PR is opened)."""
 
 
 def branch_name(issue_id: str | None, job_id: str) -> str:
@@ -89,6 +93,13 @@ class ApplyAiFix(Script):
             )
             workspace.push(branch)
             ctx.step("push", True, started, commit=commit)
+        if not params.pull_request:
+            self._comment(
+                ctx,
+                f"passed the project's tests and is pushed to the branch `{branch}`; no pull request",
+                f"The autofix ladder stops at a branch: {params.rung_why}." if params.rung_why else "",
+            )
+            return {"branch": branch, "commit": commit, "pull_request": None, "tests": tests.tail[-1000:]}
         started = time.monotonic()
         url = open_draft(
             ctx.settings,

@@ -4,8 +4,9 @@ tests run, and what an automatic fix may touch. Pure."""
 from __future__ import annotations
 
 import fnmatch
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from remediator.rules.fields import Duration, _Strict
 
@@ -27,6 +28,33 @@ PROTECTED_PATHS = (
 """CI configuration and lockfiles: no automatic fix touches them, whatever fix_paths say."""
 
 
+RUNGS = ("analysis", "suggest", "branch", "draft_pr")
+"""How far automation goes for an analysis, each rung including the ones before it: the root
+cause; the suggested diff in the comment; the tested fix pushed to a new branch; a draft pull
+request from it."""
+
+
+class AutofixLadder(_Strict):
+    """How far an analysis's fix goes, by its confidence (0-100)."""
+
+    max_depth: Literal["analysis", "suggest", "branch", "draft_pr"] = "draft_pr"
+    """The highest rung this repository allows."""
+    suggest_at: int = Field(default=50, ge=0, le=100)
+    """From this confidence the comment carries the suggested diff."""
+    branch_at: int = Field(default=70, ge=0, le=100)
+    """From this confidence the tested fix is pushed to a `remediator/fix-…` branch."""
+    draft_pr_at: int | None = Field(default=None, ge=0, le=100)
+    """From this confidence, a draft pull request; unset: REMEDIATOR_AUTOFIX_MIN_CONFIDENCE (85)."""
+
+    @model_validator(mode="after")
+    def _rising(self) -> AutofixLadder:
+        if self.branch_at < self.suggest_at:
+            raise ValueError(f"branch_at ({self.branch_at}) is below suggest_at ({self.suggest_at})")
+        if self.draft_pr_at is not None and self.draft_pr_at < self.branch_at:
+            raise ValueError(f"draft_pr_at ({self.draft_pr_at}) is below branch_at ({self.branch_at})")
+        return self
+
+
 class Repository(_Strict):
     """One repository a Sentry project's errors can be fixed in."""
 
@@ -46,6 +74,8 @@ class Repository(_Strict):
     """Deterministic fixers (`[ruff, check, --fix]`), for build failures."""
     approval: bool = False
     """Whether its automatic fixes wait for a person before they run."""
+    autofix: AutofixLadder = Field(default_factory=AutofixLadder)
+    """How far an analysis's fix goes, by its confidence."""
 
     @field_validator("test_command", mode="before")
     @classmethod
