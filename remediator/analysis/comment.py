@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from remediator.analysis.autofix_rung import Rung
+from remediator.analysis.memory import Memory
 from remediator.analysis.model import Analysis
 
 
@@ -50,6 +52,17 @@ def analysis_comment(analysis: Analysis, analyzer: str, job_url: str, automation
         "",
         f"_Analysed by remediator ({analyzer}); job: {job_url}_",
     ]
+    return "\n".join(lines)
+
+
+def similar_issues_section(memories: list[Memory], issue_url: Callable[[str], str]) -> str:
+    """The comment's lines linking what fixed similar issues before (none: nothing)."""
+    if not memories:
+        return ""
+    lines = ["", "", "**Fixes of similar issues before** (shown to the model):"]
+    for memory in memories:
+        held = "held (verified)" if memory.outcome == "verified" else "did not hold (ineffective)"
+        lines.append(f"- [{memory.issue_id}]({issue_url(memory.issue_id)}): {memory.fix[:200]} — {held}")
     return "\n".join(lines)
 
 

@@ -141,9 +141,10 @@ class LlmAnalyzer:
             return reply
         raise AssertionError("unreachable: the last format raises")
 
-    def analyze(self, evidence: Evidence) -> Outcome:
-        """A validated analysis, or JobFailed with the reason."""
-        return self.ask(messages(evidence), evidence.files())
+    def analyze(self, evidence: Evidence, similar: list[dict[str, Any]] | None = None) -> Outcome:
+        """A validated analysis, or JobFailed with the reason; `similar`: what fixed similar
+        issues before (analysis.memory)."""
+        return self.ask(messages(evidence, similar), evidence.files())
 
     def ask(self, conversation: list[dict[str, Any]], known_files: set[str]) -> Outcome:
         """Ask the model with these messages; a validated analysis (its confidence capped

@@ -121,6 +121,11 @@ def analysis_tokens_key(day: str) -> str:
     return f"{KEY_PREFIX}analysis-tokens:{day}"
 
 
+def memory_key(project: str) -> str:
+    """The analysed issues of a project whose fixes were verified or found ineffective."""
+    return f"{KEY_PREFIX}memory:{project}"
+
+
 def seer_run_key(run_id: str) -> str:
     """The job a Seer Autofix run belongs to (its id)."""
     return f"{KEY_PREFIX}seer:run:{run_id}"

@@ -14,6 +14,7 @@ from remediator.lifecycle import Bus, Event, Lifecycle, Listener, ListenerContex
 from remediator.lifecycle.bus import Publish
 from remediator.listeners.autofix import AutoFix
 from remediator.listeners.builtin import EventLog, RuleBreaker
+from remediator.listeners.memory import AnalysisMemory
 from remediator.listeners.rebuild import RebuildVerification
 from remediator.metrics.counting import Metrics
 from remediator.notify.routing import Notifications
@@ -35,6 +36,7 @@ BUILTINS: tuple[type[Listener], ...] = (
     SentryTelemetry,
     Notifications,
     AutoFix,
+    AnalysisMemory,
 )
 """The listeners that ship with remediator."""
 

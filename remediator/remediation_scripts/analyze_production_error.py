@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from remediator.analysis import seer
 from remediator.analysis.autofix_rung import rung
-from remediator.analysis.comment import analysis_comment, seer_comment
+from remediator.analysis.comment import analysis_comment, seer_comment, similar_issues_section
 from remediator.analysis.evidence import evidence_from
 from remediator.analysis.llm import LlmAnalyzer
+from remediator.analysis.memory import MemoryStore, Signature
 from remediator.analysis.spend import add_spend, analysed_at, cost, mark_analysed, spent_today
 from remediator.errors import JobFailed, JobSkipped, ScriptNotConfigured
 from remediator.payloads import issue_types
@@ -131,8 +133,14 @@ class AnalyzeProductionError(Script):
         analyzer = LlmAnalyzer(
             settings.llm_base_url or "", settings.llm_model or "", settings.llm_api_key, settings.llm_timeout
         )
+        signature = Signature.of_issue(issue)
+        memories = (
+            MemoryStore(ctx.redis, settings.job_retention_days * 86400).closest(signature)
+            if ctx.redis is not None
+            else []
+        )
         try:
-            outcome = analyzer.analyze(evidence)
+            outcome = analyzer.analyze(evidence, [m.for_prompt() for m in memories])
         except JobFailed as exc:
             ctx.step("analyse", False, started, error=str(exc))
             raise
@@ -149,7 +157,7 @@ class AnalyzeProductionError(Script):
         started = time.monotonic()
         text = analysis_comment(
             outcome.analysis, f"{outcome.analyzer}: {outcome.model}", settings.job_url(ctx.job_id), automation
-        )
+        ) + similar_issues_section(memories, settings.sentry_issue_url)
         try:
             ctx.sentry.add_comment(issue_id, text)
         except SentryApiError as exc:
@@ -161,6 +169,8 @@ class AnalyzeProductionError(Script):
         return {
             **outcome.record(),
             "autofix": automation.record(),
+            "signature": asdict(signature),
+            "similar_before": [{"issue": m.issue_id, "outcome": m.outcome, "job": m.job} for m in memories],
             "cost": spent,
             "issue_id": issue_id,
             "commented": True,
