@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from remediator.jobs.keys import analysed_key, analysis_tokens_key
+from remediator.jobs.keys import analysed_key, analysis_tokens_key, stats_key
 
 COUNTER_TTL = 2 * 86400
 """A day's counter outlives its day (a job that started before midnight adds to it)."""
@@ -33,6 +33,31 @@ def add_spend(redis: Any, tokens: int, now: float | None = None) -> int:
         pipe.expire(key, COUNTER_TTL)
         total, _ = pipe.execute()
     return int(total)
+
+
+SPENT_TOKENS, SPENT_COST = "analysis_tokens", "analysis_cost"
+"""The fields of a rule's stats hash that add up what its analyses spent."""
+
+
+def add_rule_spend(redis: Any, rule: str, tokens: int, spent: float | None) -> None:
+    """Add an analysis's tokens (and cost, when priced) to its rule's totals."""
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.hincrby(stats_key(rule), SPENT_TOKENS, tokens)
+        if spent:
+            pipe.hincrbyfloat(stats_key(rule), SPENT_COST, spent)
+        pipe.execute()
+
+
+def rule_spend(redis: Any, rules: list[str]) -> dict[str, dict[str, float]]:
+    """What each rule's analyses spent so far: tokens and cost (0 where none)."""
+    with redis.pipeline(transaction=False) as pipe:
+        for rule in rules:
+            pipe.hmget(stats_key(rule), SPENT_TOKENS, SPENT_COST)
+        rows = pipe.execute()
+    return {
+        rule: {"tokens": int(float(tokens or 0)), "cost": round(float(spent or 0), 6)}
+        for rule, (tokens, spent) in zip(rules, rows, strict=True)
+    }
 
 
 def cost(price: tuple[float, float] | None, prompt_tokens: int, completion_tokens: int) -> float | None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from remediator.analysis.spend import rule_spend
 from remediator.jobs import JobStore, controls
 from remediator.rules import RuleSet
 
 
 def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
     """Each loaded rule: what it matches and runs, its safety settings, its outcome counts
-    (succeeded, failed, verified, ineffective) and its breaker, in two round trips."""
+    (succeeded, failed, verified, ineffective), what its analyses spent and its breaker, in
+    three round trips."""
     names = [r.name for r in rules.rules]
     stats = store.rule_stats(names)
+    spend = rule_spend(store.client, names)
     breakers = controls.breakers(store.client, names)
     return [
         {
@@ -29,6 +32,7 @@ def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
             "verify": r.verify,
             "resolve_issue": r.resolve_issue,
             "outcomes": stats[r.name],
+            "analysis_spend": spend[r.name],
             "approval": r.needs_approval(),
             "approval_follows_class": r.approval is None,
             "dry_run": r.dry_run,
