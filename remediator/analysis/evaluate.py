@@ -5,12 +5,16 @@ name the expected cause, and does the answer name the expected file."""
 from __future__ import annotations
 
 import json
+import math
+import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from remediator.analysis.evidence import Evidence, evidence_from
 from remediator.analysis.model import Analysis, known
+from remediator.analysis.spend import cost
 from remediator.errors import AnalyzerUnavailable, RemediatorError
 
 
@@ -32,6 +36,8 @@ class Case:
     cause_mentions: list[str]
     """The root cause names the cause when it mentions any of these (case-insensitive)."""
     file: str
+    cause: str | None = None
+    """The cause in a sentence, for a judge (default: the cause mentions)."""
 
 
 @dataclass
@@ -44,6 +50,20 @@ class Score:
     confidence: int | None = None
     unavailable: bool = False
     """The endpoint did not answer: the case measured nothing about the model."""
+    points: int = 0
+    """On the 4-point scale (100, 65, 35, 0), by the expected cause and file."""
+    judge_points: int | None = None
+    """The judge model's grade on the same scale, when a judge was asked."""
+    judge_reason: str | None = None
+    iteration: int = 1
+    seconds: float = 0.0
+    tokens: int = 0
+    cost: float | None = None
+
+    @property
+    def final_points(self) -> int:
+        """The judge's grade when there is one, else the expected cause and file's."""
+        return self.judge_points if self.judge_points is not None else self.points
 
     @property
     def passed(self) -> bool:
@@ -65,6 +85,7 @@ def load_cases(folder: Path) -> list[Case]:
                 event=document["event"],
                 cause_mentions=list(expect["cause_mentions"]),
                 file=expect["file"],
+                cause=expect.get("cause"),
             )
         )
     if not cases:
@@ -73,16 +94,28 @@ def load_cases(folder: Path) -> list[Case]:
 
 
 def score(case: Case, analysis: Analysis) -> Score:
-    """Whether an analysis names the case's cause and file."""
+    """Whether an analysis names the case's cause and file, and its points on the 4-point
+    scale by them: 100 both; 65 one of the two; 35 neither, but a file in the expected file's
+    directory or its module's name (the right area); 0 none of it."""
     cause = any(word.lower() in analysis.root_cause.lower() for word in case.cause_mentions)
     named = set(analysis.files) | set(_diff_paths(analysis)) | _paths_in(analysis.root_cause)
-    return Score(
-        case.name,
-        case.language,
-        cause,
-        known(case.file, named) or case.file in analysis.root_cause,
-        confidence=analysis.confidence,
-    )
+    file = known(case.file, named) or case.file in analysis.root_cause
+    if cause and file:
+        points = 100
+    elif cause or file:
+        points = 65
+    elif _same_area(case.file, named, analysis.root_cause):
+        points = 35
+    else:
+        points = 0
+    return Score(case.name, case.language, cause, file, confidence=analysis.confidence, points=points)
+
+
+def _same_area(expected: str, named: set[str], text: str) -> bool:
+    folder, _, name = expected.rpartition("/")
+    stem = name.rsplit(".", 1)[0]
+    in_folder = bool(folder) and any(p.lstrip("./").rpartition("/")[0].endswith(folder) for p in named)
+    return in_folder or (len(stem) > 3 and stem.lower() in text.lower())
 
 
 def _diff_paths(analysis: Analysis) -> list[str]:
@@ -95,21 +128,84 @@ def _paths_in(text: str) -> set[str]:
     return {word.strip("`'\"(),.:") for word in text.split() if "/" in word or "." in word}
 
 
-def evaluate(cases: list[Case], analyzer: Analyzer) -> list[Score]:
-    """Analyse every case; an analysis that could not be made scores nothing, with why."""
+def evaluate(
+    cases: list[Case],
+    analyzer: Analyzer,
+    judge: Any = None,
+    iteration: int = 1,
+    price: tuple[float, float] | None = None,
+) -> list[Score]:
+    """Analyse every case (once: `iteration` numbers the round); an analysis that could not
+    be made scores nothing, with why. With a judge (analysis.judge), each analysis is graded
+    by it too."""
     scores = []
     for case in cases:
         evidence = evidence_from(case.issue, case.event)
+        started = time.monotonic()
         try:
             outcome = analyzer.analyze(evidence)
         except RemediatorError as exc:
             down = isinstance(exc, AnalyzerUnavailable)
             scores.append(
-                Score(case.name, case.language, False, False, error=str(exc)[:300], unavailable=down)
+                Score(
+                    case.name,
+                    case.language,
+                    False,
+                    False,
+                    error=str(exc)[:300],
+                    unavailable=down,
+                    iteration=iteration,
+                    seconds=time.monotonic() - started,
+                )
             )
             continue
-        scores.append(score(case, outcome.analysis))
+        result = score(case, outcome.analysis)
+        result.iteration, result.seconds = iteration, outcome.seconds
+        result.tokens = outcome.prompt_tokens + outcome.completion_tokens
+        result.cost = cost(price, outcome.prompt_tokens, outcome.completion_tokens)
+        if judge is not None:
+            try:
+                judged = judge.grade(
+                    case.cause or "; ".join(case.cause_mentions), case.file, outcome.analysis
+                )
+                result.judge_points, result.judge_reason = judged.points, judged.reason
+            except RemediatorError as exc:
+                result.judge_reason = f"no grade: {exc}"[:300]
+        scores.append(result)
     return scores
+
+
+def report(scores: list[Score]) -> dict[str, Any]:
+    """Per model: the mean points and their spread over the iterations, the bullseye rate
+    (100s), the invalid answers, tokens, cost and latency (p50, p95 of the answered cases)."""
+    rounds = sorted({s.iteration for s in scores})
+    means = [statistics.fmean(s.final_points for s in scores if s.iteration == r) for r in rounds]
+    answered = sorted(s.seconds for s in scores if s.error is None)
+    costs = [s.cost for s in scores if s.cost is not None]
+    judged = [s for s in scores if s.judge_points is not None]
+    return {
+        "iterations": len(rounds),
+        "case_runs": len(scores),
+        "mean_points": round(statistics.fmean(means), 1) if means else 0.0,
+        "spread": [round(min(means), 1), round(max(means), 1)] if means else [0.0, 0.0],
+        "bullseye_rate": round(sum(s.final_points == 100 for s in scores) / len(scores), 3)
+        if scores
+        else 0.0,
+        "invalid_answers": sum(s.error is not None and not s.unavailable for s in scores),
+        "unavailable": sum(s.unavailable for s in scores),
+        "tokens": sum(s.tokens for s in scores),
+        "cost": round(sum(costs), 6) if costs else None,
+        "latency_p50_s": round(_percentile(answered, 50), 2),
+        "latency_p95_s": round(_percentile(answered, 95), 2),
+        "judged": len(judged),
+        "judge_agrees": sum(s.judge_points == s.points for s in judged),
+    }
+
+
+def _percentile(ordered: list[float], pct: float) -> float:
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))]
 
 
 def summary(scores: list[Score]) -> dict[str, Any]:

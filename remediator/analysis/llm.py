@@ -96,6 +96,41 @@ def _refuses_format(exc: Any) -> bool:
     return status in (400, 422) or (status == 500 and "response_format" in str(exc))
 
 
+def structured_completion(
+    client: Any,
+    endpoint: str,
+    model: str,
+    conversation: list[dict[str, Any]],
+    schema: dict[str, Any],
+    name: str,
+    max_tokens: int,
+) -> Any:
+    """One chat completion asked for `schema` the strictest way `endpoint` takes: an endpoint
+    that refuses a `response_format` (400 or 422, or like llama-cpp-python's server a 500
+    whose message names `response_format`) is asked the next way at once, and that is
+    remembered for the endpoint for as long as the process lives."""
+    from openai import APIStatusError
+
+    start = FORMATS.index(_ACCEPTED.get(endpoint, FORMATS[0]))
+    for kind in FORMATS[start:]:
+        try:
+            reply = client.chat.completions.create(
+                model=model,
+                messages=conversation,
+                temperature=0,
+                max_tokens=max_tokens,
+                response_format=response_format(kind, schema, name),
+            )
+        except APIStatusError as exc:
+            if kind == FORMATS[-1] or not _refuses_format(exc):
+                raise
+            log.info("%s refused response_format %s (%s); asking with the next", endpoint, kind, exc)
+            continue
+        _ACCEPTED[endpoint] = kind
+        return reply
+    raise AssertionError("unreachable: the last format raises")
+
+
 class LlmAnalyzer:
     """Asks the configured model."""
 
@@ -116,30 +151,10 @@ class LlmAnalyzer:
         return _ACCEPTED.get(self.endpoint, FORMATS[0])
 
     def _complete(self, conversation: list[dict[str, Any]]) -> Any:
-        """One chat completion, asked the strictest way this endpoint takes: an endpoint that
-        refuses a `response_format` (400 or 422, or like llama-cpp-python's server a 500 whose
-        message names `response_format`) is asked the next way at once, and that is
-        remembered for the endpoint for as long as the process lives."""
-        from openai import APIStatusError
-
-        start = FORMATS.index(self.response_format)
-        for kind in FORMATS[start:]:
-            try:
-                reply = self.client.chat.completions.create(  # type: ignore[call-overload]
-                    model=self.model,
-                    messages=conversation,
-                    temperature=0,
-                    max_tokens=MAX_ANSWER_TOKENS,
-                    response_format=response_format(kind, ANSWER_SCHEMA, "analysis"),
-                )
-            except APIStatusError as exc:
-                if kind == FORMATS[-1] or not _refuses_format(exc):
-                    raise
-                log.info("%s refused response_format %s (%s); asking with the next", self.endpoint, kind, exc)
-                continue
-            _ACCEPTED[self.endpoint] = kind
-            return reply
-        raise AssertionError("unreachable: the last format raises")
+        """One chat completion asking for the analysis's schema (structured_completion)."""
+        return structured_completion(
+            self.client, self.endpoint, self.model, conversation, ANSWER_SCHEMA, "analysis", MAX_ANSWER_TOKENS
+        )
 
     def analyze(self, evidence: Evidence, similar: list[dict[str, Any]] | None = None) -> Outcome:
         """A validated analysis, or JobFailed with the reason; `similar`: what fixed similar

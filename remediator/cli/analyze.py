@@ -20,10 +20,30 @@ def analyze() -> None:
 @analyze.command("eval")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def analyze_eval(folder: Path, as_json: bool) -> None:
+@click.option(
+    "--iterations", type=click.IntRange(1, 100), default=1, show_default=True, help="Rounds over every case."
+)
+@click.option("--judge-base-url", help="An OpenAI-compatible endpoint whose model grades each analysis too.")
+@click.option("--judge-model", help="The judge's model (with --judge-base-url).")
+@click.option(
+    "--judge-api-key",
+    envvar="REMEDIATOR_JUDGE_API_KEY",
+    help="The judge's API key (or REMEDIATOR_JUDGE_API_KEY).",
+)
+def analyze_eval(
+    folder: Path,
+    as_json: bool,
+    iterations: int,
+    judge_base_url: str | None,
+    judge_model: str | None,
+    judge_api_key: str | None,
+) -> None:
     """Run the configured analyzer (REMEDIATOR_ANALYZER=llm) over FOLDER's cases; print,
-    per case and in total, whether the root cause names the expected cause and file."""
-    from remediator.analysis.evaluate import evaluate, load_cases, summary
+    per case and in total, whether the root cause names the expected cause and file, and the
+    points on the 4-point scale (100 cause and file, 65 one of them, 35 the right area, 0
+    wrong; a judge model's grade instead when one is given)."""
+    from remediator.analysis.evaluate import evaluate, load_cases, report, summary
+    from remediator.analysis.judge import Judge
     from remediator.analysis.llm import LlmAnalyzer
     from remediator.errors import RemediatorError
 
@@ -37,23 +57,38 @@ def analyze_eval(folder: Path, as_json: bool) -> None:
         cases = load_cases(folder)
     except (RemediatorError, KeyError, ValueError) as exc:
         raise click.ClickException(f"{folder}: {exc}") from None
+    if bool(judge_base_url) != bool(judge_model):
+        raise click.ClickException("a judge needs both --judge-base-url and --judge-model")
     analyzer = LlmAnalyzer(
         settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout
     )
+    judge = (
+        Judge(judge_base_url, judge_model, judge_api_key, settings.llm_timeout)
+        if judge_base_url and judge_model
+        else None
+    )
     scores = []
+    rounds = [(i, case) for i in range(1, iterations + 1) for case in cases]
     with click.progressbar(
-        cases,
-        label=f"analysing {len(cases)} cases with {settings.llm_model}",
+        rounds,
+        label=f"analysing {len(cases)} cases x {iterations} with {settings.llm_model}",
         file=sys.stderr,
     ) as bar:
-        for case in bar:
-            scores.extend(evaluate([case], analyzer))
+        for i, case in bar:
+            scores.extend(evaluate([case], analyzer, judge, i, settings.llm_price_per_1k_tokens))
     totals = summary(scores)
+    figures = report(scores)
     down = [s for s in scores if s.unavailable]
     if as_json:
         click.echo(
             json.dumps(
-                {"model": settings.llm_model, "scores": [s.__dict__ for s in scores], "summary": totals},
+                {
+                    "model": settings.llm_model,
+                    "judge": judge_model,
+                    "scores": [s.__dict__ for s in scores],
+                    "summary": totals,
+                    "report": figures,
+                },
                 indent=2,
             )
         )
@@ -64,10 +99,24 @@ def analyze_eval(folder: Path, as_json: bool) -> None:
         detail = (
             f"error: {s.error}"
             if s.error
-            else f"cause {_yes(s.cause)}, file {_yes(s.file)}, confidence {s.confidence}"
+            else f"cause {_yes(s.cause)}, file {_yes(s.file)}, confidence {s.confidence}, {s.points} points"
+            + (f", judge {s.judge_points}" if s.judge_points is not None else "")
         )
-        click.echo(f"{mark} {s.case} ({s.language}): {detail}")
+        round_ = f" [round {s.iteration}]" if iterations > 1 else ""
+        click.echo(f"{mark} {s.case} ({s.language}){round_}: {detail}")
     t = totals["total"]
+    cost = f", cost {figures['cost']:.4f}" if figures["cost"] is not None else ""
+    click.echo(
+        f"{settings.llm_model}: mean {figures['mean_points']} points"
+        f" (rounds {figures['spread'][0]}-{figures['spread'][1]}), bullseye {figures['bullseye_rate']:.0%},"
+        f" invalid answers {figures['invalid_answers']}, tokens {figures['tokens']}{cost},"
+        f" latency p50 {figures['latency_p50_s']} s / p95 {figures['latency_p95_s']} s"
+        + (
+            f"; judged {figures['judged']}, the same grade as by cause and file {figures['judge_agrees']}"
+            if judge
+            else ""
+        )
+    )
     click.echo(
         f"{settings.llm_model}: {t['both']}/{t['cases']} right on both; cause {t['cause']}/{t['cases']}, "
         f"file {t['file']}/{t['cases']}, no analysis {t['no_analysis']}"
