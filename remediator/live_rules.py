@@ -149,6 +149,7 @@ class LiveRules:
         (after looking at the file, as any use of the rules does)."""
         rules = self.current
         return {
+            "pid": os.getpid(),
             "file": str(self.path),
             "version": self.version,
             "rules": len(rules.rules),

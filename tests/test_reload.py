@@ -135,13 +135,18 @@ def healthz(base: str) -> dict[str, Any]:
     return document
 
 
-def everywhere(base: str, ready: Any, what: str, times: int = 6) -> None:
-    """Poll until `ready(/healthz)` holds for several answers in a row (both gunicorn workers)."""
+def everywhere(base: str, ready: Any, what: str, workers: int = 2) -> None:
+    """Poll /healthz until each of the web's gunicorn workers (told apart by the pid its
+    answer carries) last answered with `ready(rules)` true: which worker takes a connection
+    is the kernel's choice, so a run of answers in a row could all come from one."""
+    latest: dict[int, bool] = {}
 
     def held() -> bool:
-        return all(ready(healthz(base)["rules"]) for _ in range(times))
+        rules = healthz(base)["rules"]
+        latest[rules["pid"]] = bool(ready(rules))
+        return len(latest) >= workers and all(latest.values())
 
-    wait_for(held, timeout=20, interval=0.3, what=what)
+    wait_for(held, timeout=20, interval=0.05, what=what)
 
 
 @pytest.mark.slow
