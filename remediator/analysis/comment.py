@@ -49,6 +49,7 @@ def analysis_comment(analysis: Analysis, analyzer: str, job_url: str, automation
         f"**Urgency:** {analysis.urgency} · **Confidence:** {analysis.confidence}%"
         + (" · can be fixed automatically" if analysis.can_auto_fix else ""),
         *([f"**Automation:** {RUNG_WORDS[automation.name]} ({automation.why})"] if automation else []),
+        *([f"**Suspect commit:** `{analysis.suspect_commit}`"] if analysis.suspect_commit else []),
         "",
         f"_Analysed by remediator ({analyzer}); job: {job_url}_",
     ]

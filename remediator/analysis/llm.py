@@ -156,10 +156,16 @@ class LlmAnalyzer:
             self.client, self.endpoint, self.model, conversation, ANSWER_SCHEMA, "analysis", MAX_ANSWER_TOKENS
         )
 
-    def analyze(self, evidence: Evidence, similar: list[dict[str, Any]] | None = None) -> Outcome:
+    def analyze(
+        self,
+        evidence: Evidence,
+        similar: list[dict[str, Any]] | None = None,
+        code: dict[str, Any] | None = None,
+    ) -> Outcome:
         """A validated analysis, or JobFailed with the reason; `similar`: what fixed similar
-        issues before (analysis.memory)."""
-        return self.ask(messages(evidence, similar), evidence.files())
+        issues before (analysis.memory); `code`: the code behind the trace (code_context)."""
+        files = evidence.files() | {f["path"] for f in (code or {}).get("files", [])}
+        return self.ask(messages(evidence, similar, code), files)
 
     def ask(self, conversation: list[dict[str, Any]], known_files: set[str]) -> Outcome:
         """Ask the model with these messages; a validated analysis (its confidence capped

@@ -33,6 +33,8 @@ class Analysis(BaseModel):
     confidence: int = Field(ge=0, le=100)
     can_auto_fix: bool
     files: list[str] = Field(default_factory=list, max_length=50)
+    suspect_commit: str | None = Field(default=None, max_length=64)
+    """The SHA of the suspect commit the root cause blames, when the evidence offered some."""
 
 
 _DIFF_PATH = re.compile(r"^(?:\+\+\+|---) (?:[ab]/)?(\S+)", re.MULTILINE)

@@ -21,7 +21,11 @@ the time went) and answer with exactly one JSON object and nothing else, with th
   "urgency": one of "low", "medium", "high", "critical";
   "confidence": integer 0-100, how sure you are of the root cause;
   "can_auto_fix": boolean, true only if the diff alone fixes it and is safe to apply;
-  "files": array of strings, the files involved.
+  "files": array of strings, the files involved;
+  "suspect_commit": the SHA of the one commit among the report's "code" "suspect_commits" \
+that caused it, or null.
+When the report has "code", it holds the files the stack trace names at the release's commit \
+(with line numbers) and the last commits that touched them.
 When the report has "fixes_of_similar_issues_before", those are what fixed similar issues of \
 the same project before and whether each fix held: weigh a fix that held, avoid one that did \
 not, and say so in the root cause when one applies.
@@ -36,13 +40,17 @@ RETRY = (
 )
 
 
-def messages(evidence: Evidence, similar: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def messages(
+    evidence: Evidence, similar: list[dict[str, Any]] | None = None, code: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The chat messages for one analysis; `similar`: what fixed similar issues before, and
     whether it held (it travels inside the report: earlier answers were made from reports too)."""
     marker = f"REPORT-{secrets.token_hex(8)}"
     document = evidence.model_dump()
     if similar:
         document["fixes_of_similar_issues_before"] = similar
+    if code:
+        document["code"] = code
     report = json.dumps(document, indent=1, ensure_ascii=False)
     user = (
         "Analyse this production problem.\n"

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from remediator.analysis import seer
 from remediator.analysis.autofix_rung import rung
+from remediator.analysis.code_context import code_context
 from remediator.analysis.comment import analysis_comment, seer_comment, similar_issues_section
 from remediator.analysis.evidence import evidence_from
 from remediator.analysis.llm import LlmAnalyzer
@@ -139,8 +140,29 @@ class AnalyzeProductionError(Script):
             if ctx.redis is not None
             else []
         )
+        code = None
+        repository = (
+            ctx.rules.repository_for(ctx.job.sentry_project or evidence.project) if ctx.rules else None
+        )
+        if repository is not None and repository.analysis_context_tokens > 0:
+            started_code = time.monotonic()
+            context = code_context(repository, settings.data_dir, evidence)
+            code = context.for_prompt()
+            ctx.step(
+                "read the code behind the trace",
+                context.note is None or bool(context.files),
+                started_code,
+                commit=context.commit,
+                commit_from=context.commit_from,
+                files=[f["path"] for f in context.files],
+                suspect_commits=[c["sha"][:12] for c in context.suspect_commits],
+                note=context.note,
+            )
+            offered = {c["sha"] for c in context.suspect_commits}
+        else:
+            offered = set()
         try:
-            outcome = analyzer.analyze(evidence, [m.for_prompt() for m in memories])
+            outcome = analyzer.analyze(evidence, [m.for_prompt() for m in memories], code)
         except JobFailed as exc:
             ctx.step("analyse", False, started, error=str(exc))
             raise
@@ -151,7 +173,10 @@ class AnalyzeProductionError(Script):
             add_rule_spend(ctx.redis, ctx.job.rule, tokens, spent)
         ctx.step("analyse", True, started, model=outcome.model, attempts=outcome.attempts, tokens=tokens)
 
-        repository = ctx.rules.repository_for(ctx.job.sentry_project) if ctx.rules else None
+        blamed = outcome.analysis.suspect_commit
+        if blamed and not any(sha.startswith(blamed.lower()) for sha in offered):
+            # A commit the evidence never offered is not named as the culprit.
+            outcome.analysis = outcome.analysis.model_copy(update={"suspect_commit": None})
         automation = rung(
             outcome.analysis, repository.autofix if repository else None, settings.autofix_min_confidence
         )

@@ -4,6 +4,7 @@ tests run, and what an automatic fix may touch. Pure."""
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -76,6 +77,21 @@ class Repository(_Strict):
     """Whether its automatic fixes wait for a person before they run."""
     autofix: AutofixLadder = Field(default_factory=AutofixLadder)
     """How far an analysis's fix goes, by its confidence."""
+    analysis_context_tokens: int = Field(default=6000, ge=0)
+    """Tokens (about 4 characters each) of code an analysis's evidence may carry (0: none)."""
+    release_ref_pattern: str | None = None
+    """A regular expression finding the git ref in a release name (its first group, or the
+    whole match): `backend@(.+)` takes `1.4.2` from `backend@1.4.2`."""
+
+    @field_validator("release_ref_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
     @field_validator("test_command", mode="before")
     @classmethod

@@ -1,0 +1,253 @@
+"""The code behind a stack trace, for the analysis's evidence: when the issue's project maps
+to a repository, the in-app files its frames name, read at the commit of the event's release
+(when the release resolves to one: a SHA, a tag, or the repository's `release_ref_pattern`),
+else at the default branch; and the suspect commits, the last ones (at most 5) that touched
+those files before that commit, with the hunks that touch the frames' lines. All within a
+token budget (`analysis_context_tokens`, about 4 characters a token), redacted like the rest.
+
+Read from a bare mirror per repository under the data dir (`<data dir>/mirrors/<project>.git`),
+cloned once and fetched incrementally, never a fresh clone per job. A repository that cannot
+be read leaves the analysis going on the stack trace alone, with a note saying why."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from remediator.analysis.evidence import Evidence
+from remediator.analysis.redact import redact_text
+from remediator.rules.repositories import Repository
+
+log = logging.getLogger(__name__)
+
+CHARS_PER_TOKEN = 4
+"""A rough count of characters per token (the budget is an estimate, not a tokenizer's)."""
+
+WHOLE_FILE_LINES = 120
+"""A file this short goes in whole; a longer one as a window around each frame."""
+
+WINDOW = 12
+"""Lines either side of a frame's line in a window."""
+
+MAX_SUSPECTS = 5
+GIT_TIMEOUT = 60.0
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+class GitError(Exception):
+    """A git command failed (its stderr, shortened)."""
+
+
+@dataclass
+class CodeContext:
+    """What the evidence gets of the repository."""
+
+    repository: str
+    commit: str = ""
+    commit_from: str = ""
+    """How the commit was chosen: `release <r> (a SHA|a tag|release_ref_pattern)` or `the
+    default branch <b> (why)`."""
+    files: list[dict[str, Any]] = field(default_factory=list)
+    suspect_commits: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
+
+    def for_prompt(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "commit": self.commit,
+            "commit_from": self.commit_from,
+            "files": self.files,
+            "suspect_commits": self.suspect_commits,
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+def _git(git_dir: Path, *args: str, check: bool = True) -> str:
+    done = subprocess.run(
+        ["git", f"--git-dir={git_dir}", *args],
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT,
+        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(git_dir)},
+    )
+    if check and done.returncode != 0:
+        raise GitError(done.stderr.strip()[-300:] or f"git {args[0]} exited {done.returncode}")
+    return done.stdout
+
+
+def mirror(repository: Repository, data_dir: Path) -> Path:
+    """The repository's bare mirror under the data dir, cloned the first time and fetched
+    (incrementally) every time after."""
+    path = data_dir / "mirrors" / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', repository.project)}.git"
+    if (path / "HEAD").exists():
+        _git(
+            path,
+            "fetch",
+            "--prune",
+            "--quiet",
+            "origin",
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+        )
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["git", "clone", "--mirror", "--quiet", repository.clone_url, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT * 5,
+        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(path.parent)},
+    )
+    if done.returncode != 0:
+        raise GitError(done.stderr.strip()[-300:] or "git clone --mirror failed")
+    return path
+
+
+def resolve_commit(git_dir: Path, repository: Repository, release: str) -> tuple[str, str]:
+    """The commit to read at, and how it was chosen."""
+
+    def verify(ref: str) -> str | None:
+        out = _git(git_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip()
+        return out or None
+
+    if release:
+        if _SHA.match(release.lower()) and (sha := verify(release.lower())):
+            return sha, f"release {release} (a commit)"
+        if sha := verify(f"refs/tags/{release}"):
+            return sha, f"release {release} (a tag)"
+        if repository.release_ref_pattern:
+            found = re.search(repository.release_ref_pattern, release)
+            ref = found.group(1) if found and found.groups() else found.group(0) if found else None
+            if ref and (sha := verify(ref) or verify(f"refs/tags/{ref}")):
+                return sha, f"release {release} (release_ref_pattern: {ref})"
+        why = f"release {release} resolves to no commit"
+    else:
+        why = "the event names no release"
+    sha = verify(f"refs/heads/{repository.default_branch}")
+    if sha is None:
+        raise GitError(f"no branch {repository.default_branch!r} in the repository")
+    return sha, f"the default branch {repository.default_branch} ({why})"
+
+
+def _frames_by_path(evidence: Evidence, paths: set[str]) -> dict[str, list[int]]:
+    """The repository paths the in-app frames name (a frame's filename may be absolute or
+    relative to anything: its longest suffix that is a path in the tree), with their lines."""
+    found: dict[str, list[int]] = {}
+    for exception in evidence.exceptions:
+        for frame in exception.frames:
+            if not frame.in_app or not frame.filename:
+                continue
+            name = frame.filename.replace("\\", "/").lstrip("./")
+            parts = name.split("/")
+            for start in range(len(parts)):
+                candidate = "/".join(parts[start:])
+                if candidate in paths:
+                    lines = found.setdefault(candidate, [])
+                    if frame.lineno:
+                        lines.append(frame.lineno)
+                    break
+    return found
+
+
+def _window(text: str, lines: list[int]) -> list[tuple[int, int]]:
+    """The line ranges (1-based, inclusive) to show of a file."""
+    count = text.count("\n") + 1
+    if count <= WHOLE_FILE_LINES or not lines:
+        return [(1, min(count, WHOLE_FILE_LINES if not lines else count))]
+    ranges: list[tuple[int, int]] = []
+    for line in sorted(set(lines)):
+        start, end = max(1, line - WINDOW), min(count, line + WINDOW)
+        if ranges and start <= ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], max(end, ranges[-1][1]))
+        else:
+            ranges.append((start, end))
+    return ranges
+
+
+def _hunks_touching(patch: str, path: str, lines: list[int]) -> list[str]:
+    """The hunks of one file in a commit's patch whose new lines overlap the frames' lines."""
+    out: list[str] = []
+    current: str | None = None
+    keep = False
+    in_file = False
+    for row in patch.splitlines():
+        if row.startswith("diff --git "):
+            in_file = row.endswith(f" b/{path}")
+            continue
+        if not in_file:
+            continue
+        header = re.match(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", row)
+        if header:
+            if current is not None and keep:
+                out.append(current)
+            start, length = int(header.group(1)), int(header.group(2) or 1)
+            keep = not lines or any(start - WINDOW <= line <= start + length + WINDOW for line in lines)
+            current = row
+        elif current is not None:
+            current += "\n" + row
+    if current is not None and keep:
+        out.append(current)
+    return out
+
+
+def code_context(repository: Repository, data_dir: Path, evidence: Evidence) -> CodeContext:
+    """The code behind the evidence's stack trace, within the repository's token budget."""
+    context = CodeContext(repository=repository.github)
+    budget = repository.analysis_context_tokens * CHARS_PER_TOKEN
+    try:
+        git_dir = mirror(repository, data_dir)
+        commit, how = resolve_commit(git_dir, repository, evidence.release)
+        context.commit, context.commit_from = commit, how
+        tree = set(_git(git_dir, "ls-tree", "-r", "--name-only", commit).splitlines())
+        frames = _frames_by_path(evidence, tree)
+        for path, lines in frames.items():
+            text = _git(git_dir, "show", f"{commit}:{path}")
+            rows = text.splitlines()
+            for start, end in _window(text, lines):
+                snippet = "\n".join(f"{n}: {rows[n - 1]}" for n in range(start, min(end, len(rows)) + 1))
+                snippet = redact_text(snippet)
+                if len(snippet) > budget:
+                    context.note = "the token budget (analysis_context_tokens) cut the files short"
+                    break
+                budget -= len(snippet)
+                context.files.append({"path": path, "lines": [start, end], "text": snippet})
+        if frames and budget > 0:
+            log_out = _git(
+                git_dir,
+                "log",
+                f"-n{MAX_SUSPECTS}",
+                "--format=%x1e%H%x1f%aI%x1f%s",
+                "-p",
+                "-U0",
+                commit,
+                "--",
+                *frames,
+            )
+            for record in log_out.split("\x1e")[1:]:
+                head, _, patch = record.partition("\n")
+                sha, date, message = [*head.split("\x1f"), "", ""][:3]
+                hunks = [h for path, lines in frames.items() for h in _hunks_touching(patch, path, lines)]
+                entry = {
+                    "sha": sha,
+                    "date": date,
+                    "message": redact_text(message),
+                    "hunks": redact_text("\n".join(hunks))[:4000],
+                }
+                size = len(str(entry))
+                if size > budget:
+                    context.note = "the token budget (analysis_context_tokens) cut the suspect commits short"
+                    break
+                budget -= size
+                context.suspect_commits.append(entry)
+        if not frames:
+            context.note = "no in-app frame names a file of the repository"
+    except (GitError, subprocess.TimeoutExpired, OSError) as exc:
+        log.warning("repository %s could not be read: %s", repository.github, exc)
+        context.note = (
+            f"the repository could not be read ({str(exc)[:200]}): the analysis has the stack trace alone"
+        )
+    return context
