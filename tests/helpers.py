@@ -283,3 +283,52 @@ def github_standin(token: str, remotes: dict[str, str] | None = None) -> Iterato
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def web_process(
+    tmp_path: Path, broker_url: str, rules_file: Path, workers: int = 2
+) -> Iterator[dict[str, Any]]:
+    """`remediator web` (gunicorn, as deployed) on a free port with this rule file, once it
+    answers /healthz: {"base", "process", "log", "env"}; stopped with SIGTERM afterwards."""
+    import requests
+
+    from remediator.local.embedded_redis import free_port
+
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")},
+        "REMEDIATOR_BROKER_URL": broker_url,
+        "REMEDIATOR_RULES_FILE": str(rules_file),
+        "REMEDIATOR_DATA_DIR": str(tmp_path / "var"),
+        "PORT": str(port),
+    }
+    log_path = tmp_path / "web.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - the process writes it until it stops
+    process = subprocess.Popen(
+        [sys.executable, "-m", "remediator", "web", "--workers", str(workers)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert process.poll() is None, log_path.read_text()
+        try:
+            return requests.get(f"{base}/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(up, timeout=30, interval=0.2, what="the web to answer")
+        yield {"base": base, "process": process, "log": log_path, "env": env}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()

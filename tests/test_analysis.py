@@ -336,15 +336,18 @@ def test_an_analysis_records_its_tokens_and_cost_against_the_days_budget(
     assert f"analyses spent {prompt + completion:,} tokens" in page
 
 
+def assert_skipped(job: Any, reason: str, llm: LlmStandIn, standin: SentryStandIn) -> None:
+    """The job ended skipped for that reason, and no model was asked, nothing commented."""
+    assert job.status is JobStatus.SKIPPED
+    assert job.reason == f"{reason}: nothing was sent to a model"
+    assert llm.requests == [] and analysis_comments(standin, job.sentry_issue_id) == []
+
+
 def test_an_issue_below_its_rules_analysis_gate_is_skipped_before_any_model_call(
     analyse, llm, standin
 ) -> None:
     job = analyse("8812", title="RareError: seen once", userCount=1)
-    assert job.status is JobStatus.SKIPPED
-    assert job.reason == (
-        "the issue has 1 event(s); the rule's analysis gate asks for 5: nothing was sent to a model"
-    )
-    assert llm.requests == [] and analysis_comments(standin, "8812") == []
+    assert_skipped(job, "the issue has 1 event(s); the rule's analysis gate asks for 5", llm, standin)
 
 
 def test_an_issue_analysed_within_reanalyze_after_is_not_analysed_again(
@@ -353,11 +356,7 @@ def test_an_issue_analysed_within_reanalyze_after_is_not_analysed_again(
     client = redis.Redis.from_url(analysis_worker["REMEDIATOR_BROKER_URL"])
     mark_analysed(client, "8813", 3600, now=time.time() - 3600)  # as the job an hour ago left it
     job = analyse("8813")
-    assert job.status is JobStatus.SKIPPED
-    assert job.reason == (
-        "the issue was analysed 1 h ago; the rule analyses it again after 7 d: nothing was sent to a model"
-    )
-    assert llm.requests == [] and analysis_comments(standin, "8813") == []
+    assert_skipped(job, "the issue was analysed 1 h ago; the rule analyses it again after 7 d", llm, standin)
 
 
 def test_past_the_days_token_budget_an_analysis_is_skipped_and_nothing_is_sent(

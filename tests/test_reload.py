@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,9 +16,8 @@ import requests
 
 from remediator.errors import RuleError
 from remediator.live_rules import LiveRules
-from remediator.local.embedded_redis import free_port
 from remediator.settings import Settings
-from tests.helpers import TOKEN, encode, payload, running_worker, sentry_headers, wait_for
+from tests.helpers import TOKEN, encode, payload, running_worker, sentry_headers, wait_for, web_process
 
 
 def rules_text(alpha_url: str, beta: str | None = None) -> str:
@@ -155,34 +152,9 @@ def test_every_process_follows_the_file_and_a_bad_one_never_stops_them(
 ) -> None:
     rules = tmp_path / "rules.yaml"
     write(rules, rules_text(f"{http_target.url}/v1"))
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")},
-        "REMEDIATOR_BROKER_URL": private_broker_url,
-        "REMEDIATOR_RULES_FILE": str(rules),
-        "REMEDIATOR_DATA_DIR": str(tmp_path / "var"),
-        "PORT": str(port),
-    }
-    base = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "web.log", "wb")  # noqa: SIM115 - the process writes it
-    web = subprocess.Popen(
-        [sys.executable, "-m", "remediator", "web", "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with web_process(tmp_path, private_broker_url, rules) as running:
+        base, web, env, web_log = running["base"], running["process"], running["env"], running["log"]
         with running_worker("nonprod", log_dir, env=env, name="nonprod-reload") as worker:
-
-            def up() -> bool:
-                assert web.poll() is None, (tmp_path / "web.log").read_text()
-                try:
-                    return requests.get(f"{base}/healthz", timeout=1).ok
-                except requests.RequestException:
-                    return False
-
-            wait_for(up, timeout=30, interval=0.2, what="the web to answer")
             v1 = healthz(base)["rules"]["version"]
             assert webhook(base, "beta broke").json()["status"] == "ignored"
             waiting = webhook(base, "alpha broke").json()["jobs"][0]
@@ -215,10 +187,10 @@ def test_every_process_follows_the_file_and_a_bad_one_never_stops_them(
             assert webhook(base, "beta broke").status_code == 202
 
             # SIGHUP to the gunicorn master: new workers boot on the last good rules.
-            booted = (tmp_path / "web.log").read_text().count("Booting worker")
+            booted = web_log.read_text().count("Booting worker")
             web.send_signal(signal.SIGHUP)
             wait_for(
-                lambda: (tmp_path / "web.log").read_text().count("Booting worker") >= booted + 2,
+                lambda: web_log.read_text().count("Booting worker") >= booted + 2,
                 30,
                 0.2,
                 "gunicorn's new workers",
@@ -245,10 +217,3 @@ def test_every_process_follows_the_file_and_a_bad_one_never_stops_them(
                 return str(answer.json()["status"])
 
             wait_for(lambda: status() == "succeeded", 30, 0.2, "the worker to still run jobs")
-    finally:
-        web.send_signal(signal.SIGTERM)
-        try:
-            web.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(web.pid, signal.SIGKILL)
-        log.close()

@@ -5,10 +5,7 @@ answers inside that second, and /healthz too."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from remediator.local.embedded_redis import free_port
-from tests.helpers import encode, payload, sentry_headers, wait_for
+from tests.helpers import encode, payload, sentry_headers, web_process
 
 pytestmark = pytest.mark.slow
 
@@ -35,43 +31,8 @@ rules:
 def web(tmp_path: Path, private_broker_url: str) -> Iterator[str]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")},
-        "REMEDIATOR_BROKER_URL": private_broker_url,
-        "REMEDIATOR_RULES_FILE": str(rules),
-        "REMEDIATOR_DATA_DIR": str(tmp_path / "var"),
-        "PORT": str(port),
-    }
-    log_path = tmp_path / "web.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - the process writes it
-    process = subprocess.Popen(
-        [sys.executable, "-m", "remediator", "web"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert process.poll() is None, log_path.read_text()
-        try:
-            return requests.get(f"{base}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_for(up, 30, 0.2, "the web to answer")
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with web_process(tmp_path, private_broker_url, rules) as running:
+        yield running["base"]
 
 
 def slow_clients(port: int, n: int, body_sent: bool) -> list[socket.socket]:

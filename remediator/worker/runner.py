@@ -56,21 +56,14 @@ def run_job(lifecycle: Lifecycle, job_id: str, worker: str, context: ContextFact
         output = script_cls().run(params, ctx)
     except ValidationError as exc:
         error = f"invalid params for {job.script}: {exc}"
-    except JobSkipped as exc:
-        log.info("job %s: skipped: %s", job_id, exc)
+    except (JobSkipped, NeedsAttention) as exc:
+        # Neither succeeded nor failed: the job ends with the script's reason.
+        ended = JobStatus.SKIPPED if isinstance(exc, JobSkipped) else JobStatus.NEEDS_ATTENTION
+        log.info("job %s: %s: %s", job_id, ended.value, exc)
         return lifecycle.move(
             job,
             JobStatus.RUNNING,
-            JobStatus.SKIPPED,
-            output={"steps": ctx.steps, "duration_s": round(time.monotonic() - started, 3)},
-            reason=str(exc),
-            finished_at=time.time(),
-        )
-    except NeedsAttention as exc:
-        return lifecycle.move(
-            job,
-            JobStatus.RUNNING,
-            JobStatus.NEEDS_ATTENTION,
+            ended,
             output={"steps": ctx.steps, "duration_s": round(time.monotonic() - started, 3)},
             reason=str(exc),
             finished_at=time.time(),
