@@ -278,3 +278,22 @@ def test_a_tier_without_any_heartbeat_yet_is_not_shown_as_missing() -> None:
     assert view({"at": time.time() - 600, "problems": []}).checkin_status == "missing"
     assert view({"at": time.time() - 5, "problems": []}).checkin_status == "ok"
     assert view({"at": time.time() - 5, "problems": ["queue too deep"]}).checkin_status == "error"
+
+
+def test_the_verification_box_says_what_did_happen(app, idle_broker_url) -> None:
+    store = JobStore(redis_client(idle_broker_url))
+    at = 1_796_000_000.0
+    ineffective = store.create(
+        make_job(status=JobStatus.INEFFECTIVE, verification="sentry", verify_after=600, created_at=at),
+        event="ineffective",
+    )
+    failed_build = store.create(make_job(status=JobStatus.FAILED, verification="rebuild", verify_after=600))
+    client = app.test_client()
+    sign_in(client)
+    page = client.get(f"/jobs/{ineffective.id}").get_data(as_text=True)
+    assert "ineffective at 2026-11-30 " in page and "the issue kept producing events" in page
+    assert "no: the fix did not hold" in page and "yes, once verified" not in page
+    page = client.get(f"/jobs/{failed_build.id}").get_data(as_text=True)
+    assert "of quiet" not in page and "the fix&#39;s final rebuild passes" in page
+    assert "none: the job ended failed, so nothing was verified" in page
+    assert "no: the job did not succeed" in page

@@ -92,6 +92,42 @@ def time_to_recovery(job: Job) -> float | None:
     return job.verified_at - job.created_at
 
 
+STRATEGIES = {
+    "sentry": "Sentry's quiet window: no new event for {quiet}",
+    "rebuild": "the fix's final rebuild passes (and, to resolve, its pull request is merged)",
+    "none": "none: the job only analyses or notifies",
+}
+
+
+def verification(job: Job) -> dict[str, str]:
+    """What the job page's verification box says: the strategy, what did happen, and
+    whether the issue was (or will be) resolved, in words."""
+    strategy = job.verification or "sentry"
+    how = STRATEGIES.get(strategy, strategy).format(quiet=span(job.verify_after))
+    moved_at = {entry.get("event"): entry.get("at") for entry in job.timeline}
+    status = job.status
+    if status is JobStatus.VERIFIED:
+        outcome = f"verified at {stamp(job.verified_at)}"
+        resolves = "yes: resolved when verified" if job.resolve_issue else "no (comments only)"
+    elif status is JobStatus.INEFFECTIVE:
+        outcome = f"ineffective at {stamp(moved_at.get('ineffective'))}: the issue kept producing events"
+        resolves = "no: the fix did not hold"
+    elif strategy == "none":
+        outcome = "nothing to verify"
+        resolves = "no (nothing verifies it)"
+    elif status is JobStatus.SUCCEEDED:
+        quiet = f": checked after {span(job.verify_after)} of quiet" if strategy == "sentry" else ""
+        outcome = f"pending{quiet}"
+        resolves = "yes, once verified" if job.resolve_issue else "no (comments only)"
+    elif status in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.AWAITING_APPROVAL, JobStatus.HELD):
+        outcome = f"not yet: the job is {status.value.replace('_', ' ')}"
+        resolves = "yes, once it succeeds and is verified" if job.resolve_issue else "no (comments only)"
+    else:
+        outcome = f"none: the job ended {status.value.replace('_', ' ')}, so nothing was verified"
+        resolves = "no: the job did not succeed"
+    return {"strategy": how, "outcome": outcome, "resolves": resolves}
+
+
 def expires_in(job: Job, ttl: float, now: float | None = None) -> float:
     """Seconds left before a job awaiting approval expires (0 when overdue)."""
     return max(0.0, job.created_at + ttl - (time.time() if now is None else now))
