@@ -242,7 +242,8 @@ def test_rules_page_shows_outcomes_and_reenables_a_tripped_rule(app, idle_redis)
     token = sign_in(client, "carol")
     page = client.get("/rules").get_data(as_text=True)
     assert 'data-rule="fix" data-enabled="no"' in page and "3 failed in a row" in page
-    assert "failed 3" in page and "succeeded 1" in page and "approval required" in page
+    assert "4 runs: 1 succeeded, 3 failed" in page and "approval required" in page
+    assert "culprit contains “database”" in page  # the match as a person would write it
     client.post("/rules/fix/enable", data={"csrf_token": token})
     assert 'data-rule="fix" data-enabled="yes"' in client.get("/rules").get_data(as_text=True)
     assert controls.breakers(idle_redis, ["fix"])["fix"]["disabled_reason"] is None
@@ -297,3 +298,23 @@ def test_the_verification_box_says_what_did_happen(app, idle_broker_url) -> None
     assert "of quiet" not in page and "the fix&#39;s final rebuild passes" in page
     assert "none: the job ended failed, so nothing was verified" in page
     assert "no: the job did not succeed" in page
+
+
+def test_a_match_reads_as_a_person_would_write_it_and_outcomes_do_not_seem_to_overlap() -> None:
+    from remediator.web import present
+
+    match = {
+        "resource": ["issue"],
+        "title": {"contains": "Build failed"},
+        "environment": {"in": ["production", "prod"]},
+        "tags": {"monitor.slug": {"equals": "batch"}},
+        "new_in_latest_deploy": True,
+    }
+    assert present.describe_match(match) == (
+        "from issue webhooks and title contains “Build failed” and environment is one of “production”, "
+        "“prod” and tag monitor.slug is “batch” and began with the latest deploy"
+    )
+    assert present.describe_match({}) == "every webhook"
+    outcomes = {"succeeded": 2, "failed": 1, "verified": 1, "ineffective": 1}
+    assert present.outcome_story(outcomes) == "3 runs: 2 succeeded, 1 failed → 1 verified, 1 ineffective"
+    assert present.outcome_story({"succeeded": 0, "failed": 0}) == "no runs yet"

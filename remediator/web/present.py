@@ -80,16 +80,58 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
-def compact(value: Any) -> str:
-    """JSON on one line, for short values such as a rule's match."""
-    return json.dumps(value, separators=(", ", ": "), default=str)
-
-
 def time_to_recovery(job: Job) -> float | None:
     """From the job's creation (the alert) to Sentry confirming the fix, when it did."""
     if job.status is not JobStatus.VERIFIED or job.verified_at is None:
         return None
     return job.verified_at - job.created_at
+
+
+def _condition(field: str, condition: Any) -> str:
+    if not isinstance(condition, dict):
+        return f"{field} is {condition}"
+    if "contains" in condition:
+        return f"{field} contains “{condition['contains']}”"
+    if "equals" in condition:
+        return f"{field} is “{condition['equals']}”"
+    if "regex" in condition:
+        return f"{field} matches /{condition['regex']}/"
+    values = condition.get("in") or condition.get("in_") or ()
+    return f"{field} is one of " + ", ".join(f"“{v}”" for v in values)
+
+
+def describe_match(match: dict[str, Any]) -> str:
+    """A rule's match (as the API dumps it, defaults left out) as a person would write it:
+    `title contains “Build failed” and environment is “production”`."""
+    parts: list[str] = []
+    for field, value in match.items():
+        if field == "resource":
+            parts.append("from " + " or ".join(value) + " webhooks")
+        elif field == "action":
+            parts.append("on " + " or ".join(value))
+        elif field == "tags":
+            parts.extend(_condition(f"tag {name}", cond) for name, cond in value.items())
+        elif field == "new_in_latest_deploy":
+            parts.append("began with the latest deploy" if value else "did not begin with the latest deploy")
+        elif field == "deployed_within":
+            parts.append(f"the latest deploy within {span(value)}")
+        else:
+            parts.append(_condition(field.replace("_", " "), value))
+    return " and ".join(parts) or "every webhook"
+
+
+def outcome_story(outcomes: dict[str, int]) -> str:
+    """A rule's outcome counts without seeming to overlap: runs, how they ended, and what
+    verification found of the successes: `4 runs: 3 succeeded, 1 failed → 2 verified, 1 ineffective`."""
+    succeeded, failed = outcomes.get("succeeded", 0), outcomes.get("failed", 0)
+    verified, ineffective = outcomes.get("verified", 0), outcomes.get("ineffective", 0)
+    runs = succeeded + failed
+    if runs == 0:
+        return "no runs yet"
+    text = f"{runs} run{'s' if runs != 1 else ''}: {succeeded} succeeded, {failed} failed"
+    if verified or ineffective:
+        text += f" → {verified} verified, {ineffective} ineffective"
+    return text
 
 
 STRATEGIES = {
