@@ -73,3 +73,22 @@ def test_unreachable_sentry_is_an_error_without_status() -> None:
     with pytest.raises(SentryApiError) as caught:
         api.get_issue("1")
     assert caught.value.status is None
+
+
+def test_the_issue_links_remediator_writes_lead_to_a_page_in_the_stand_in(standin: SentryStandIn) -> None:
+    import requests
+
+    from remediator.settings import Settings
+
+    standin.add_issue("6601", title="KeyError: '<script>alert(1)</script>'")
+    api = SentryApi(standin.api_url, STANDIN_TOKEN, standin.org)
+    api.add_comment("6601", "Restarted the **pool** <b>now</b>")
+    url = Settings(sentry_api_url=standin.api_url, sentry_org=standin.org).sentry_issue_url("6601")
+    page = requests.get(url, timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text and "<script>" not in page.text
+    assert (
+        "Restarted the **pool** &lt;b&gt;now&lt;/b&gt;" in page.text
+        and "status <b>unresolved</b>" in page.text
+    )
+    assert requests.get(url.replace("6601", "6602"), timeout=5).status_code == 404

@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 from datetime import datetime
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -309,7 +310,32 @@ class SentryStandIn:
             return self._api(method, path, query, headers, body)
         if path.startswith("/_standin/"):
             return self._control(method, path, body)
+        page = _ISSUE_PAGE.fullmatch(path)
+        if page and method == "GET":
+            return self._issue_page(page[1])
         return 404, {}, {"detail": "not found"}
+
+    def _issue_page(self, issue_id: str) -> tuple[int, dict[str, str], Any]:
+        """The issue's page in Sentry's web UI, as far as the stand-in has one: its title,
+        status and comments (so the links remediator writes lead somewhere in the demo).
+        Every text is escaped: titles and comments are data."""
+        with self._lock:
+            issue = self.issues.get(issue_id)
+            comments = [c["data"]["text"] for c in self.comments.get(issue_id, [])]
+        if issue is None:
+            return 404, {}, Html(f"<h1>No issue {escape(issue_id)}</h1>")
+        items = "".join(f"<li><pre>{escape(text)}</pre></li>" for text in comments) or "<li>none</li>"
+        return (
+            200,
+            {},
+            Html(
+                f"<!doctype html><title>{escape(str(issue.get('title')))}</title>"
+                f"<h1>{escape(str(issue.get('title')))}</h1>"
+                f"<p>Issue {escape(issue_id)} · status <b>{escape(str(issue.get('status')))}</b>"
+                f" · {escape(str(issue.get('count')))} events (the Sentry stand-in)</p>"
+                f"<h2>Comments</h2><ol>{items}</ol>"
+            ),
+        )
 
     def _api(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
@@ -640,6 +666,7 @@ class SentryStandIn:
 
 
 _ENVELOPE = re.compile(r"/api/(\d+)/envelope/")
+_ISSUE_PAGE = re.compile(r"/organizations/[^/]+/issues/([^/]+)/?")
 _AUTOFIX = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/autofix/")
 SEER_STEPS = ("root_cause", "solution", "code_changes", "pr_iteration", "open_pr", "coding_agent_handoff")
 SEER_STOPPING_POINTS = ("root_cause", "solution", "code_changes", "open_pr")
@@ -709,6 +736,10 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
+class Html(str):
+    """A page the stand-in answers as HTML rather than JSON."""
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -732,9 +763,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         status, extra, document = self.standin.handle(self.command, url.path, query, self.headers, body)
-        reply = json.dumps(document).encode()
+        page = isinstance(document, Html)
+        reply = document.encode() if page else json.dumps(document).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/html; charset=utf-8" if page else "application/json")
         self.send_header("Content-Length", str(len(reply)))
         for key, value in extra.items():
             self.send_header(key, value)
