@@ -240,8 +240,12 @@ def test_pages_fit_a_phone(browser, live) -> None:
     tab.click("button[type=submit]")
     tab.wait_for_url("**/jobs")
     tab.locator("tr[data-job]").first.wait_for()
-    # Wide tables scroll inside their box; the page itself never scrolls sideways.
+    # The page never scrolls sideways, nor does the jobs list: each job is a card.
     assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    assert tab.evaluate("getComputedStyle(document.querySelector('tr[data-job]')).display") == "block"
+    assert tab.evaluate("(s => s.scrollWidth <= s.clientWidth)(document.querySelector('.scroll'))")
+    # The navigation is one line (it scrolls by itself), not a tall block.
+    assert tab.evaluate("document.querySelector('.top nav').getBoundingClientRect().height") < 40
     screenshot(tab, "jobs-phone")
     context.close()
 
