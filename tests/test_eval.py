@@ -30,10 +30,17 @@ def answer(root_cause: str, files: list[str]) -> str:
     )
 
 
-def test_the_shipped_set_has_twelve_sourced_cases_in_three_languages() -> None:
+def test_the_shipped_set_has_sourced_cases_in_four_languages_with_performance_ones() -> None:
     cases = load_cases(CASES)
-    assert len(cases) >= 12
-    assert {c.language for c in cases} == {"python", "javascript", "java"}
+    assert len(cases) >= 17
+    assert {c.language for c in cases} == {"python", "javascript", "java", "go"}
+    # The cases from real reports link them; the N+1 ones are performance issues with spans.
+    real = [c for c in cases if c.source.startswith("https://github.com/")]
+    assert len(real) >= 5
+    assert [c.issue["issueCategory"] for c in cases if "n-plus-one" in c.name] == [
+        "performance",
+        "performance",
+    ]
     assert all(c.source and c.cause_mentions and c.file for c in cases)
 
 
@@ -68,12 +75,12 @@ def test_eval_scores_cause_and_file_and_counts_what_could_not_be_analysed(tmp_pa
     assert lines[1].startswith("FAIL python-keyerror-missing-config (python): cause yes, file no")
     assert lines[1].endswith(", 65 points")  # the cause, not the file: one step short
     assert lines[-2].startswith(
-        "standin-model: mean 13.8 points (rounds 13.8-13.8), bullseye 8%, invalid answers 1,"
+        "standin-model: mean 9.7 points (rounds 9.7-9.7), bullseye 6%, invalid answers 1,"
     )
     assert lines[2].startswith(
         "FAIL python-nonetype-attribute (python): error: the model gave no valid analysis"
     )
-    assert lines[-1] == "standin-model: 1/12 right on both; cause 2/12, file 1/12, no analysis 1"
+    assert lines[-1] == "standin-model: 1/17 right on both; cause 2/17, file 1/17, no analysis 1"
 
 
 def test_eval_without_an_llm_says_what_to_set() -> None:
@@ -105,7 +112,7 @@ def test_eval_against_an_endpoint_that_refuses_connections_fails_saying_so() -> 
         timeout=300,
     )
     assert done.returncode == 1, done.stdout
-    assert "the analyzer's endpoint did not answer for 12 of 12 cases" in done.stderr
+    assert "the analyzer's endpoint did not answer for 17 of 17 cases" in done.stderr
     assert "these figures say nothing about the model" in done.stderr
 
 
