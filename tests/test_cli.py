@@ -289,3 +289,21 @@ def test_rules_test_with_nothing_running_skips_the_limits_and_says_so(
         "rule 'production-error' matches: it would be queued on remediator.prod at class B" in result.output
     )
     assert "(limits not checked: REMEDIATOR_BROKER_URL is not set" in result.output
+
+
+def test_web_without_an_api_token_says_so_before_starting_gunicorn(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from remediator.cli import processes
+    from remediator.settings import get_settings
+
+    def started(argv: list[str]) -> None:
+        raise AssertionError(f"gunicorn was started: {argv}")
+
+    monkeypatch.setattr(processes, "exec_process", started)  # never replace the test process
+    monkeypatch.delenv("REMEDIATOR_API_TOKEN")
+    get_settings.cache_clear()
+    result = runner.invoke(main, ["web"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert "REMEDIATOR_API_TOKEN must be set" in result.output

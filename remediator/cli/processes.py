@@ -38,6 +38,10 @@ def up(port: int | None, demo: bool, flower: bool) -> None:
 def web(workers: int) -> None:
     """Run the web process under gunicorn on $PORT (host: REMEDIATOR_WEB_HOST)."""
     settings = settings_or_exit(follow_up=False)
+    try:  # said once, here, rather than by every gunicorn worker as it fails to boot
+        settings.require("sentry_client_secret", "api_token")
+    except RemediatorError as exc:
+        raise click.ClickException(str(exc)) from None
     check_limits(settings)
     checked_rules(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
