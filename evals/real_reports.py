@@ -34,6 +34,11 @@ def go_panic(path: str, function: str, line: int, package: str) -> dict[str, Any
     )
 
 
+def n_plus_one(transaction: str, query: str, times: int, url: str) -> dict[str, Any]:
+    """A transaction whose spans run one query `times` times, with Sentry's N+1 occurrence."""
+    return sdk.n_plus_one_event(transaction, query, [query] * times, url=url)
+
+
 CASES: list[dict[str, Any]] = [
     {
         "name": "go-scope-checkpoint-nil-callback",
@@ -66,16 +71,12 @@ CASES: list[dict[str, Any]] = [
         "language": "python",
         "source": "https://github.com/mozilla/kitsune/pull/5563 (N+1 in what_links_here: each "
         "link's linked_from fetched one by one; fixed with select_related)",
-        "event": sdk.n_plus_one_event(
+        "event": n_plus_one(
             "/kb/{document_slug}/links",
             'SELECT "wiki_document"."id", "wiki_document"."title" FROM "wiki_document" '
             'WHERE "wiki_document"."id" = %s LIMIT 21',
-            [
-                'SELECT "wiki_document"."id", "wiki_document"."title" FROM "wiki_document" '
-                'WHERE "wiki_document"."id" = %s LIMIT 21'
-            ]
-            * 12,
-            url="https://support.example.com/kb/firefox/links",
+            12,
+            "https://support.example.com/kb/firefox/links",
         ),
         "expect": {
             "cause_mentions": ["select_related", "prefetch", "linked_from", "N+1", "each link"],
@@ -89,11 +90,11 @@ CASES: list[dict[str, Any]] = [
         "language": "python",
         "source": "https://github.com/raft-tech/TANF-app/pull/5768 (DataFileViewSet's queryset "
         "fetched stt and user per file; fixed with select_related)",
-        "event": sdk.n_plus_one_event(
+        "event": n_plus_one(
             "/v1/data_files/",
             'SELECT "stts_stt"."id", "stts_stt"."name" FROM "stts_stt" WHERE "stts_stt"."id" = %s',
-            ['SELECT "stts_stt"."id", "stts_stt"."name" FROM "stts_stt" WHERE "stts_stt"."id" = %s'] * 20,
-            url="https://tdp.example.gov/v1/data_files/",
+            20,
+            "https://tdp.example.gov/v1/data_files/",
         ),
         "expect": {
             "cause_mentions": ["select_related", "stt", "N+1", "queryset"],

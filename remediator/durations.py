@@ -21,5 +21,5 @@ def span_text(seconds: float) -> str:
     seconds = max(0.0, seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
-            return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.0f} s"
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"

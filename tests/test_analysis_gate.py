@@ -11,17 +11,27 @@ from remediator.remediation_scripts import registry
 from remediator.rules.analysis_gate import AnalysisGate, refusal
 from remediator.rules.loader import parse_rules
 from remediator.settings import Settings
+from remediator.testing import sentry_events as sdk
+from remediator.testing.sentry_shapes import new_issue
 
 NOW = 1_796_000_000.0  # 2026-11-30 (UTC)
 DAY = 86400.0
 
 
 def issue(count: int = 12, users: int = 3, seen_ago: float = 60.0) -> dict[str, object]:
-    """The fields of Sentry's issue details the gate reads (count is a string there)."""
-    from datetime import UTC, datetime
-
-    seen = datetime.fromtimestamp(NOW - seen_ago, UTC).isoformat().replace("+00:00", "Z")
-    return {"count": str(count), "userCount": users, "lastSeen": seen}
+    """Sentry's issue details (the REST shape) with these counts and last sighting."""
+    event = sdk.error_event("KeyError", "'user'", [sdk.frame("app/users.py", "load", 3)])
+    project = {"id": "1", "slug": "shop", "name": "shop"}
+    return new_issue(
+        "1",
+        event,
+        project,
+        "https://sentry.example.com",
+        "acme",
+        count=str(count),
+        userCount=users,
+        lastSeen=sdk.iso(NOW - seen_ago),
+    )
 
 
 def test_an_issue_that_meets_every_threshold_is_analysed() -> None:

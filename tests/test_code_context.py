@@ -25,6 +25,7 @@ from remediator.settings import Settings
 from remediator.testing import LlmStandIn, SentryStandIn
 from remediator.testing import sentry_events as shapes
 from remediator.testing.factories import make_job
+from remediator.testing.sentry_shapes import new_issue, rest_event
 from tests.helpers import STANDIN_TOKEN
 from tests.test_analysis import GOOD
 
@@ -154,9 +155,9 @@ def test_a_commit_the_evidence_never_offered_is_not_named(
 def test_a_release_that_names_no_commit_reads_the_default_branch_and_says_why(
     history: dict[str, str], tmp_path: Path
 ) -> None:
-    evidence = evidence_from(
-        {"id": "1", "title": "ZeroDivisionError", "project": {"slug": "shop"}}, event("shop@9.9.9")
-    )
+    first = event("shop@9.9.9")
+    issue = new_issue("1", first, {"id": "1", "slug": "shop", "name": "shop"}, "https://s.example", "acme")
+    evidence = evidence_from(issue, rest_event(first, "1", "1"))
     context = code_context(repository(history), tmp_path, evidence)
     assert context.commit == history["later"]
     assert context.commit_from == "the default branch main (release shop@9.9.9 resolves to no commit)"

@@ -12,6 +12,7 @@ be read leaves the analysis going on the stack trace alone, with a note saying w
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -66,17 +67,17 @@ class CodeContext:
         }
 
 
-def _git(git_dir: Path, *args: str, check: bool = True) -> str:
-    done = subprocess.run(
-        ["git", f"--git-dir={git_dir}", *args],
-        capture_output=True,
-        text=True,
-        timeout=GIT_TIMEOUT,
-        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(git_dir)},
-    )
+def _run(argv: list[str], home: Path, timeout: float = GIT_TIMEOUT, check: bool = True) -> str:
+    """Run git with no prompt and none of the worker's environment (its secrets stay out)."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
     if check and done.returncode != 0:
-        raise GitError(done.stderr.strip()[-300:] or f"git {args[0]} exited {done.returncode}")
+        raise GitError(done.stderr.strip()[-300:] or f"{' '.join(argv[:3])} exited {done.returncode}")
     return done.stdout
+
+
+def _git(git_dir: Path, *args: str, check: bool = True) -> str:
+    return _run(["git", f"--git-dir={git_dir}", *args], git_dir, check=check)
 
 
 def mirror(repository: Repository, data_dir: Path) -> Path:
@@ -95,15 +96,9 @@ def mirror(repository: Repository, data_dir: Path) -> Path:
         )
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["git", "clone", "--mirror", "--quiet", repository.clone_url, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=GIT_TIMEOUT * 5,
-        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(path.parent)},
+    _run(
+        ["git", "clone", "--mirror", "--quiet", repository.clone_url, str(path)], path.parent, GIT_TIMEOUT * 5
     )
-    if done.returncode != 0:
-        raise GitError(done.stderr.strip()[-300:] or "git clone --mirror failed")
     return path
 
 
@@ -157,7 +152,7 @@ def _window(text: str, lines: list[int]) -> list[tuple[int, int]]:
     """The line ranges (1-based, inclusive) to show of a file."""
     count = text.count("\n") + 1
     if count <= WHOLE_FILE_LINES or not lines:
-        return [(1, min(count, WHOLE_FILE_LINES if not lines else count))]
+        return [(1, min(count, WHOLE_FILE_LINES))]
     ranges: list[tuple[int, int]] = []
     for line in sorted(set(lines)):
         start, end = max(1, line - WINDOW), min(count, line + WINDOW)

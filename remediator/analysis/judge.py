@@ -93,8 +93,3 @@ class Judge:
         except ValidationError as exc:
             raise AnalyzerUnavailable(f"the judge gave no valid grade: {exc.errors()[0]['msg']}") from None
         return Judged(grade.points, grade.reason, tokens)
-
-
-def expected_cause(cause_mentions: list[str], explanation: str | None) -> str:
-    """What the judge is told the cause is: the case's words for it."""
-    return explanation or "; ".join(cause_mentions)

@@ -14,6 +14,9 @@ from remediator.jobs.keys import analysed_key, analysis_tokens_key, stats_key
 COUNTER_TTL = 2 * 86400
 """A day's counter outlives its day (a job that started before midnight adds to it)."""
 
+SPENT_TOKENS, SPENT_COST = "analysis_tokens", "analysis_cost"
+"""The fields of a rule's stats hash that add up what its analyses spent."""
+
 
 def day_of(now: float) -> str:
     """The UTC day of a moment, `YYYY-MM-DD`."""
@@ -25,27 +28,18 @@ def spent_today(redis: Any, now: float | None = None) -> int:
     return int(redis.get(analysis_tokens_key(day_of(time.time() if now is None else now))) or 0)
 
 
-def add_spend(redis: Any, tokens: int, now: float | None = None) -> int:
-    """Count an analysis's tokens against today's budget; returns today's total."""
+def add_spend(redis: Any, rule: str, tokens: int, spent: float | None, now: float | None = None) -> int:
+    """Count an analysis's tokens against today's budget and add them (and their cost, when
+    priced) to its rule's totals, in one round trip; returns today's total."""
     key = analysis_tokens_key(day_of(time.time() if now is None else now))
     with redis.pipeline(transaction=True) as pipe:
         pipe.incrby(key, tokens)
         pipe.expire(key, COUNTER_TTL)
-        total, _ = pipe.execute()
-    return int(total)
-
-
-SPENT_TOKENS, SPENT_COST = "analysis_tokens", "analysis_cost"
-"""The fields of a rule's stats hash that add up what its analyses spent."""
-
-
-def add_rule_spend(redis: Any, rule: str, tokens: int, spent: float | None) -> None:
-    """Add an analysis's tokens (and cost, when priced) to its rule's totals."""
-    with redis.pipeline(transaction=False) as pipe:
         pipe.hincrby(stats_key(rule), SPENT_TOKENS, tokens)
         if spent:
             pipe.hincrbyfloat(stats_key(rule), SPENT_COST, spent)
-        pipe.execute()
+        total = pipe.execute()[0]
+    return int(total)
 
 
 def rule_spend(redis: Any, rules: list[str]) -> dict[str, dict[str, float]]:

@@ -18,7 +18,7 @@ from remediator.analysis.comment import analysis_comment, seer_comment, similar_
 from remediator.analysis.evidence import evidence_from
 from remediator.analysis.llm import LlmAnalyzer
 from remediator.analysis.memory import MemoryStore, Signature
-from remediator.analysis.spend import add_rule_spend, add_spend, analysed_at, cost, mark_analysed, spent_today
+from remediator.analysis.spend import add_spend, analysed_at, cost, mark_analysed, spent_today
 from remediator.errors import JobFailed, JobSkipped, ScriptNotConfigured
 from remediator.payloads import issue_types
 from remediator.rules.analysis_gate import AnalysisGate, refusal
@@ -169,8 +169,7 @@ class AnalyzeProductionError(Script):
         tokens = outcome.prompt_tokens + outcome.completion_tokens
         spent = cost(settings.llm_price_per_1k_tokens, outcome.prompt_tokens, outcome.completion_tokens)
         if ctx.redis is not None:
-            add_spend(ctx.redis, tokens)
-            add_rule_spend(ctx.redis, ctx.job.rule, tokens, spent)
+            add_spend(ctx.redis, ctx.job.rule, tokens, spent)
         ctx.step("analyse", True, started, model=outcome.model, attempts=outcome.attempts, tokens=tokens)
 
         blamed = outcome.analysis.suspect_commit

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from remediator.durations import span_text
 from remediator.jobs.model import Job, JobStatus
 
 ACTIONS: dict[JobStatus, tuple[str, ...]] = {
@@ -56,11 +57,7 @@ def ago(at: float | None, now: float | None = None) -> str:
     """How long ago a moment was, coarsely: `5 s`, `3 min`, `2 h`, `4 d`."""
     if at is None:
         return "—"
-    elapsed = max(0.0, (time.time() if now is None else now) - at)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if elapsed >= size:
-            return f"{int(elapsed // size)} {unit}"
-    return f"{int(elapsed)} s"
+    return span_text((time.time() if now is None else now) - at)
 
 
 def stamp(at: float | None) -> str:
