@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from remediator.defaults import HEARTBEAT_TASK, queue_for
 from remediator.jobs import JobStatus, JobStore, redis_client
-from tests.helpers import TOKEN, encode, payload, sentry_headers, wait_for
+from tests.helpers import STANDIN_TOKEN, TOKEN, encode, payload, sentry_headers, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -111,20 +111,55 @@ def live(make_app, redis_db, workers) -> Iterator[LiveServer]:  # type: ignore[n
     server.close()
 
 
+PANE_RULES = """
+rules:
+  - name: heal-db
+    description: Reset the database pool, then watch the issue go quiet
+    verify_after: 1
+    match: {culprit: {contains: database}}
+    job: {script: noop, tier: nonprod, class: C, namespace: orders}
+  - name: restart-cache
+    approval: true
+    verify: none
+    match: {culprit: {contains: cache}}
+    job: {script: noop, tier: prod, class: A, namespace: payments}
+"""
+
+
 @pytest.fixture
-def page(browser, live) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
+def pane(make_app, redis_db, workers, standin) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """A console whose jobs are verified against the Sentry stand-in (the single pane's pages)."""
+    server = LiveServer(make_app(PANE_RULES, sentry_auth_token=STANDIN_TOKEN))
+    yield server
+    server.close()
+
+
+def signed_in(browser: Any, server: LiveServer, viewport: dict[str, int] | None = None) -> Any:
+    context = browser.new_context(viewport=viewport or {"width": 1360, "height": 900})
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     tab.dialogs = []  # a script that ran would open one
     tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
-    tab.goto(f"{live.url}/")
+    tab.goto(f"{server.url}/")
     tab.fill("input[name=name]", "alice")
     tab.fill("input[name=token]", TOKEN)
     tab.click("button[type=submit]")
     tab.wait_for_url("**/jobs")
+    return tab
+
+
+@pytest.fixture
+def page(browser, live) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    tab = signed_in(browser, live)
     yield tab
-    context.close()
+    tab.context.close()
+
+
+@pytest.fixture
+def pane_page(browser, pane) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    tab = signed_in(browser, pane)
+    yield tab
+    tab.context.close()
 
 
 def screenshot(tab: Any, name: str) -> None:
@@ -264,3 +299,47 @@ def test_jobs_list_screenshot_with_a_few_jobs(page, live) -> None:
     assert "OperationalError: too many connections" in table and "TimeoutError: cache read timed out" in table
     assert page.locator("tr[data-job]").count() >= 3
     screenshot(page, "jobs")
+
+
+def test_each_trend_chart_draws_after_a_few_jobs_and_its_table_matches_the_api(
+    pane_page, pane, standin, broker_url
+) -> None:
+    page = pane_page
+    store = JobStore(redis_client(broker_url))
+    for n in range(3):
+        standin.add_issue(f"830{n}", title=f"OperationalError {n}", culprit="app.database.pool")
+        pane.deliver(f"830{n}", "app.database.pool", f"OperationalError {n}")
+    pane.deliver("8310", "app.cache.client", "TimeoutError: cache read timed out")  # waits for approval
+    celery = pane.app.extensions["remediator"].celery
+    for tier in ("prod", "nonprod"):  # beat's heartbeat: the tiers' queue readings
+        celery.send_task(HEARTBEAT_TASK, args=[tier], queue=queue_for(tier), priority=0)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def settled() -> dict[str, Any] | None:
+        doc: dict[str, Any] = requests.get(f"{pane.url}/api/trends", headers=auth, timeout=5).json()
+        readings = all(any(v is not None for v in doc["queue_depth"][t]) for t in ("prod", "nonprod"))
+        return doc if doc["totals"]["jobs"]["verified"] == 3 and readings else None
+
+    doc = wait_for(settled, timeout=40, what="three verified jobs and both tiers' readings")
+    assert store.page(status=JobStatus.VERIFIED.value).jobs
+    page.goto(f"{pane.url}/trends")
+    for chart in ("jobs", "depth", "oldest", "webhooks"):
+        figure = page.locator(f'figure[data-chart="{chart}"]')
+        figure.locator("canvas").wait_for()
+        assert int(figure.get_attribute("data-drawn")) >= 2, chart  # uPlot drew its series
+    # each table holds the API's figures: this hour's row, cell by cell, under its heading
+    hour = doc["hours"][-1]
+    for table, key in (("jobs", "jobs"), ("webhooks", "webhooks"), ("depth", "queue_depth")):
+        heads = page.locator(f'table[data-table="{table}"] thead th').all_text_contents()[1:]
+        cells = page.locator(f'table[data-table="{table}"] tr[data-hour="{hour}"] td').all_text_contents()
+        assert dict(zip(heads, cells, strict=True)) == {n: str(v[-1]) for n, v in doc[key].items()}, table
+    assert doc["jobs"]["verified"][-1] == 3 and doc["jobs"]["waiting"][-1] == 1
+    # the per-rule bars are drawn on the server, with their tables
+    [heal] = [r for r in doc["rules"] if r["rule"] == "heal-db"]
+    share = page.locator('table[data-table="share"] tr[data-rule="heal-db"] td').all_text_contents()
+    assert share == ["3", "0", "100 %"]
+    p95 = page.locator('table[data-table="recovery"] tr[data-rule="heal-db"] td').nth(2)
+    assert float(p95.get_attribute("data-seconds")) == heal["recovery_p95_seconds"]
+    assert page.locator("ul.bars svg rect.p50").count() == 1
+    assert page.dialogs == []
+    screenshot(page, "trends")

@@ -193,6 +193,11 @@ def test_quiet_issue_is_verified_resolved_and_counted(workers, loop_app, standin
     rules = client.get("/api/rules", headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
     heal = next(r for r in rules["rules"] if r["name"] == "heal")
     assert heal["outcomes"]["verified"] >= 1 and heal["outcomes"]["succeeded"] >= 1
+    # and the hour's trend bucket counted it in the same step, with its time to recovery
+    trends = client.get("/api/trends", headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
+    [heal_trend] = [r for r in trends["rules"] if r["rule"] == "heal"]
+    assert (heal_trend["verified"], heal_trend["ineffective"], heal_trend["verified_share"]) == (1, 0, 1.0)
+    assert heal_trend["recovery_p50_seconds"] >= 0.99 * (job.verified_at - job.created_at)
 
 
 def test_issue_with_new_events_after_the_job_is_ineffective_and_stays_open(

@@ -115,7 +115,7 @@ class Submission:
         try:
             if error is not None:
                 job.status, job.error, job.finished_at = JobStatus.FAILED, error, time.time()
-                self.store.create(job, event=event_for(None, job.status).value)
+                self.store.create(job, event=event_for(None, job.status).value, counts=self._counts(job))
                 return self.lifecycle.created(job)
             ttl = active_ttl(job.time_limit, self.approval_ttl)
             # What the job becomes if every limit lets it through; the record is written in
@@ -124,7 +124,9 @@ class Submission:
             dry = job.status == JobStatus.DRY_RUN
 
             def record(pipe: Any) -> None:
-                self.store.queue_create(pipe, job, event=event_for(None, job.status).value)
+                self.store.queue_create(
+                    pipe, job, event=event_for(None, job.status).value, counts=self._counts(job)
+                )
                 if job.status == JobStatus.AWAITING_APPROVAL:
                     pipe.zadd(AWAITING_KEY, {job.id: job.created_at})
 
@@ -141,6 +143,7 @@ class Submission:
                     job.status,
                     event=event_for(None, job.status).value,
                     replace_event=True,
+                    counts=self._counts(job, instead_of=presumed),
                     reason=job.reason,
                     related_job=job.related_job,
                 )
@@ -153,6 +156,16 @@ class Submission:
             log.error("job %s: broker unavailable: %s", job.id, exc)
             raise BrokerUnavailable(f"broker unavailable: {exc}") from exc
         return job
+
+    def _counts(self, job: Job, instead_of: JobStatus | None = None) -> dict[str, int]:
+        """The trend counters of a new record in its status (minus those of the status it
+        was written in, when the gate corrected it)."""
+        bus = self.lifecycle.bus
+        counts = bus.counts(event_for(None, job.status), job, job.created_at)
+        if instead_of is not None:
+            for name, n in bus.counts(event_for(None, instead_of), job, job.created_at).items():
+                counts[name] = counts.get(name, 0) - n
+        return {name: n for name, n in counts.items() if n}
 
     @staticmethod
     def _params_error(script: type[Script], spec: JobSpec) -> str | None:

@@ -126,6 +126,11 @@ def memory_key(project: str) -> str:
     return f"{KEY_PREFIX}memory:{project}"
 
 
+def trend_key(hour: int) -> str:
+    """The trends' bucket of one UTC hour (a hash of counters; see remediator.trends)."""
+    return f"{KEY_PREFIX}trend:{hour}"
+
+
 def seer_run_key(run_id: str) -> str:
     """The job a Seer Autofix run belongs to (its id)."""
     return f"{KEY_PREFIX}seer:run:{run_id}"

@@ -30,6 +30,7 @@ from remediator.jobs.keys import (
     status_index,
     tier_index,
     timeline_key,
+    trend_key,
 )
 from remediator.jobs.model import OUTCOMES, Job, JobStatus
 
@@ -66,11 +67,11 @@ def redis_client(url: str, connect_timeout: float = 2.0, master_name: str | None
     from remediator.settings import get_settings
 
     nodes, db, password = sentinel_nodes(url)
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
         nodes, sentinel_kwargs={"socket_connect_timeout": connect_timeout, "socket_timeout": connect_timeout}
     )
     master = master_name or get_settings().sentinel_master
-    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
         master, db=db, password=password, **options
     )
     return client
@@ -113,6 +114,21 @@ def _encode(fields: dict[str, Any]) -> dict[Any, Any]:
     return {k: json.dumps(v.value if isinstance(v, StrEnum) else v) for k, v in fields.items()}
 
 
+Counts = dict[str, int]
+"""Trend counters a change adds to, in the hourly bucket of its time (see remediator.trends)."""
+
+TREND_RETENTION = 35 * 86400
+"""How long an hourly trend bucket is kept."""
+
+
+def queue_counts(pipe: Any, counts: Counts, at: float) -> None:
+    """Add trend counts to the bucket of `at`'s hour, in a pipeline the caller executes."""
+    hour = int(at // 3600) * 3600
+    for name, n in counts.items():
+        pipe.hincrby(trend_key(hour), name, n)
+    pipe.expireat(trend_key(hour), hour + TREND_RETENTION)
+
+
 def timeline_entry(event: str, actor: str | None, at: float | None = None) -> str:
     """One entry of a job's timeline, as stored."""
     return json.dumps({"event": event, "at": time.time() if at is None else at, "actor": actor})
@@ -141,16 +157,25 @@ class JobStore:
 
     # -- records ---------------------------------------------------------------------
 
-    def create(self, job: Job, event: str | None = None, actor: str | None = None) -> Job:
+    def create(
+        self, job: Job, event: str | None = None, actor: str | None = None, counts: Counts | None = None
+    ) -> Job:
         """Store a new job record (and the first entry of its timeline, when given)."""
         with self.client.pipeline() as pipe:
-            self.queue_create(pipe, job, event, actor)
+            self.queue_create(pipe, job, event, actor, counts)
             pipe.execute()
         return job
 
-    def queue_create(self, pipe: Any, job: Job, event: str | None = None, actor: str | None = None) -> None:
-        """Add the commands that store a new record, index it and start its timeline with
-        `event` to a pipeline (executed by the caller)."""
+    def queue_create(
+        self,
+        pipe: Any,
+        job: Job,
+        event: str | None = None,
+        actor: str | None = None,
+        counts: Counts | None = None,
+    ) -> None:
+        """Add the commands that store a new record, index it, start its timeline with
+        `event` and add its trend counts to a pipeline (executed by the caller)."""
         fields = job.model_dump(mode="json", exclude={"notes", "timeline"})
         pipe.hset(job_key(job.id), mapping=_encode(fields))
         pipe.expire(job_key(job.id), self.ttl)
@@ -169,6 +194,8 @@ class JobStore:
             pipe.rpush(timeline_key(job.id), timeline_entry(event, actor, job.created_at))
             pipe.expire(timeline_key(job.id), self.ttl)
             pipe.incr(EVENTS_SEQ_KEY)
+        if counts:
+            queue_counts(pipe, counts, job.created_at)
 
     def get(self, job_id: str) -> Job | None:
         """The job record with its timeline and notes, or None if there is none (or it has
@@ -198,12 +225,16 @@ class JobStore:
         event: str | None = None,
         actor: str | None = None,
         replace_event: bool = False,
+        counts: Counts | None = None,
         **fields: Any,
     ) -> Job | None:
         """Move a job from status old to new (setting fields and its status index) only if it
-        is still old; optionally count the outcome for its rule, free its concurrency slot
-        and add `event` to its timeline (or replace the last entry). Returns the record as it
-        now is (without notes and timeline), or None if it was not old."""
+        is still old; optionally count the outcome for its rule, free its concurrency slot,
+        add `event` to its timeline (or replace the last entry) and add trend counts to the
+        hour's bucket, all in one step. Returns the record as it now is (without notes and
+        timeline), or None if it was not old."""
+        now = time.time()
+        hour = int(now // 3600) * 3600
         args: list[str | float] = [
             json.dumps(old.value),
             json.dumps(new.value),
@@ -213,6 +244,8 @@ class JobStore:
             time.time() - self.ttl,
             timeline_entry(event, actor) if event else "",
             "1" if replace_event else "0",
+            json.dumps(counts) if counts else "",
+            hour + TREND_RETENTION,
         ]
         for key, value in _encode(fields).items():
             args += [key, value]
@@ -225,6 +258,7 @@ class JobStore:
             slot,
             timeline_key(job.id),
             EVENTS_SEQ_KEY,
+            trend_key(hour) if counts else "",
         ]
         raw = self._transition(keys=keys, args=args)
         return _decode(_pairs(raw)) if raw else None

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from remediator.errors import ListenerFailed
+from remediator.jobs.model import Job
 from remediator.jobs.store import JobStore
 from remediator.lifecycle.events import Event, EventKind
 from remediator.lifecycle.listener import Listener
@@ -32,6 +33,11 @@ class Bus:
         """Where failures (and remote attempts) are noted on the job."""
         self._local: dict[EventKind, list[Listener]] = {}
         self._remote: dict[EventKind, list[Listener]] = {}
+        self._counting = [
+            listener
+            for listener in listeners
+            if not listener.remote and type(listener).counts is not Listener.counts
+        ]
         for listener in listeners:
             for kind in listener.wants():
                 if listener.remote:
@@ -55,6 +61,20 @@ class Bus:
             except Exception as exc:
                 log.error("event %s of job %s: could not queue %s: %s", event.kind, event.job_id, names, exc)
                 self._note(event, "+".join(names), ok=False, error=f"not queued: {exc}")
+
+    def counts(self, kind: EventKind, job: Job, at: float) -> dict[str, int]:
+        """The trend counters the in-process listeners add for this change (summed); a
+        listener that raises adds nothing and never stops the change."""
+        total: dict[str, int] = {}
+        for listener in self._counting:
+            try:
+                found = listener.counts(kind, job, at)
+            except Exception:
+                log.exception("listener %s raised counting %s of job %s", listener.name, kind, job.id)
+                continue
+            for name, n in found.items():
+                total[name] = total.get(name, 0) + n
+        return {name: n for name, n in total.items() if n}
 
     def deliver(self, event: Event, names: Sequence[str], attempt: int) -> list[str]:
         """Run the named remote listeners (inside the delivery task); returns the names

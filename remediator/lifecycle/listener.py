@@ -80,6 +80,12 @@ class Listener:
         """The events this listener reacts to."""
         return cls.events if cls.events is not None else _overridden(cls)
 
+    def counts(self, kind: EventKind, job: Job, at: float) -> dict[str, int]:
+        """Counters this change of a job adds to in the hourly trend bucket of `at`, written
+        in the record's own transaction: an in-process listener counts without I/O of its
+        own. Called before the change is stored (job: the record as it was); none by default."""
+        return {}
+
     def handle(self, event: Event) -> str | None:
         """Call the hook for the event's kind."""
         hook: Callable[[Event], str | None] = getattr(self, f"on_{event.kind.value}")

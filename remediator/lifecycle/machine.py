@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from remediator.errors import JobNotFound, JobStateError
@@ -45,6 +46,7 @@ class Lifecycle:
         counted for its rule and a final status frees its concurrency slot in the same step.
         Emits the transition's event with the job as it now is."""
         kind = event_for(old, new)
+        counts = self.bus.counts(kind, job, time.time())
         moved = self.store.transition(
             job,
             old,
@@ -53,6 +55,7 @@ class Lifecycle:
             release_slot=new in FINISHED,
             event=kind.value,
             actor=actor,
+            counts=counts,
             **fields,
         )
         if moved is None:

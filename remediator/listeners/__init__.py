@@ -16,6 +16,7 @@ from remediator.listeners.autofix import AutoFix
 from remediator.listeners.builtin import EventLog, RuleBreaker
 from remediator.listeners.memory import AnalysisMemory
 from remediator.listeners.rebuild import RebuildVerification
+from remediator.listeners.trends import TrendBuckets
 from remediator.metrics.counting import Metrics
 from remediator.notify.routing import Notifications
 from remediator.remediation_scripts import secret_params_filtered
@@ -37,6 +38,7 @@ BUILTINS: tuple[type[Listener], ...] = (
     Notifications,
     AutoFix,
     AnalysisMemory,
+    TrendBuckets,
 )
 """The listeners that ship with remediator."""
 

@@ -3,9 +3,11 @@ with a Sentry cron check-in, so a dead worker shows up as a missed check-in."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+import redis
 from celery import Task, shared_task
 from sentry_sdk.crons import capture_checkin
 from sentry_sdk.crons.consts import MonitorStatus
@@ -14,7 +16,11 @@ from remediator import defaults
 from remediator.lifecycle import Event, EventKind
 from remediator.settings import get_settings
 from remediator.tasks.worker_process import worker_lifecycle
+from remediator.trends.store import note_tier
 from remediator.worker.health import consuming, record_heartbeat, tier_problems
+from remediator.worker.tiers import oldest_waiting_age
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sentry_sdk._types import MonitorConfig
@@ -24,6 +30,15 @@ def upsert_config(timezone: str) -> MonitorConfig:
     """The `monitor_config` every check-in carries: Sentry creates the tier's monitor from it
     (or puts it back), the same config `remediator sentry setup` writes."""
     return cast("MonitorConfig", {**defaults.MONITOR_CONFIG, "timezone": timezone})
+
+
+def note_peaks(client: redis.Redis, tier: str, depth: int) -> None:
+    """Keep the tier's queue depth and oldest waiting age for the trends (a chart is never
+    worth a missed check-in: a failure is logged)."""
+    try:
+        note_tier(client, tier, depth, oldest_waiting_age(client, tier))
+    except redis.RedisError as exc:
+        log.warning("tier %s: queue peaks not kept for the trends: %s", tier, exc)
 
 
 @shared_task(name=defaults.HEARTBEAT_TASK, bind=True, ignore_result=True)
@@ -36,11 +51,12 @@ def heartbeat(self: Task, tier: str) -> dict[str, Any]:
     started = time.monotonic()
     lifecycle = worker_lifecycle()
     client = lifecycle.store.client
-    reachable, problems = tier_problems(client, tier, settings.max_queue_depth)
+    depth, problems = tier_problems(client, tier, settings.max_queue_depth)
     worker = self.request.hostname or "unknown"
     beat = {"tier": tier, "worker": worker, "at": time.time(), "problems": problems}
-    if reachable:
+    if depth is not None:
         consuming(client, tier, worker)
+        note_peaks(client, tier, depth)
         previous = record_heartbeat(client, beat, settings.heartbeat_interval)
         if previous is None or bool(previous.get("problems")) != bool(problems):
             kind = EventKind.HEARTBEAT_ERROR if problems else EventKind.HEARTBEAT_OK

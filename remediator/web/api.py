@@ -9,6 +9,8 @@ from remediator.dispatch import reenable_rule
 from remediator.errors import JobNotFound
 from remediator.jobs import JobStatus, controls
 from remediator.remediation_scripts import public_job as public
+from remediator.trends.buckets import RANGES
+from remediator.web import trends_view
 from remediator.web.auth import bearer_ok
 from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
@@ -155,3 +157,14 @@ def list_rules() -> ResponseReturnValue:
     """The loaded rules with their outcome counts (succeeded, failed, verified, ineffective)."""
     rt = runtime()
     return jsonify(rules=rules_overview(rt.rules, rt.store))
+
+
+@bp.get("/api/trends")
+def trends() -> ResponseReturnValue:
+    """The hourly trends of `range` (24h or 7d): jobs by outcome, webhooks by outcome, the
+    tiers' queue peaks, and per rule its verified and ineffective jobs and recovery times."""
+    name = request.args.get("range") or "24h"
+    if name not in RANGES:
+        abort(400, description=f"unknown range {name!r}; known: " + ", ".join(RANGES))
+    rt = runtime()
+    return jsonify(trends_view.document(rt.store.client, rt.settings.tiers, name))

@@ -29,7 +29,8 @@ from remediator.dispatch import reenable_rule
 from remediator.errors import JobNotFound, RemediatorError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.remediation_scripts import public_job
-from remediator.web import present, session
+from remediator.trends.buckets import RANGES
+from remediator.web import present, session, trends_view
 from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
 from remediator.worker.tiers import inspect_workers, tier_views
@@ -341,6 +342,22 @@ def tiers() -> ResponseReturnValue:
 def workers() -> ResponseReturnValue:
     """What each worker says it consumes and runs (Celery's inspect; up to a second)."""
     return render_template("_workers.html", workers=inspect_workers(runtime().celery), job_task=RUN_JOB_TASK)
+
+
+@bp.get("/trends")
+def trends() -> ResponseReturnValue:
+    """Charts of the last 24 hours or 7 days (jobs, recovery, queues, webhooks), each with
+    its table; read from the hourly buckets, never from the records."""
+    rt = runtime()
+    name = trends_view.range_of(request.args.get("range"))
+    doc = trends_view.document(rt.store.client, rt.settings.tiers, name)
+    context = {
+        "doc": doc,
+        "ranges": list(RANGES),
+        "charts": trends_view.chart_payload(doc),
+        "rows": trends_view.rows,
+    }
+    return render_template("trends.html", **context)
 
 
 def _public_base() -> str:

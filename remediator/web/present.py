@@ -67,6 +67,13 @@ def stamp(at: float | None) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def hour_label(at: float, range_name: str = "24h") -> str:
+    """An hourly bucket's start as a table shows it (UTC): `14:00` within a day, else
+    `Tue 3 Dec 14:00`."""
+    moment = datetime.fromtimestamp(at, UTC)
+    return moment.strftime("%H:%M") if range_name == "24h" else moment.strftime("%a %-d %b %H:%M")
+
+
 def iso(at: float | None) -> str:
     """A moment for a `<time datetime>` attribute."""
     return "" if at is None else datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")

@@ -30,15 +30,16 @@ def queue_depth(client: redis.Redis, tier: str) -> int:
     return sum(class_depths(client, [tier])[tier].values())
 
 
-def tier_problems(client: redis.Redis, tier: str, max_depth: int) -> tuple[bool, list[str]]:
-    """Whether the broker answered, and why the tier is unhealthy (empty when healthy)."""
+def tier_problems(client: redis.Redis, tier: str, max_depth: int) -> tuple[int | None, list[str]]:
+    """The tier's queue depth (None: the broker did not answer), and why the tier is
+    unhealthy (empty when healthy)."""
     try:
         depth = queue_depth(client, tier)
     except redis.RedisError as exc:
-        return False, [f"broker unreachable: {exc}"]
+        return None, [f"broker unreachable: {exc}"]
     if depth > max_depth:
-        return True, [f"queue {queue_for(tier)} holds {depth} jobs (bound {max_depth})"]
-    return True, []
+        return depth, [f"queue {queue_for(tier)} holds {depth} jobs (bound {max_depth})"]
+    return depth, []
 
 
 CONSUMER_FRESH_INTERVALS = 3

@@ -74,6 +74,25 @@ class TierView:
         return "error" if self.heartbeat.get("problems") else "ok"
 
 
+def queue_oldest(pipe: Any, tier: str) -> None:
+    """Add the three commands that find a tier's oldest queued job to a transaction; the
+    second's answer is [(job id, created_at)], or [] when nothing waits."""
+    # The queued index is small (it holds only waiting jobs), and ZINTERSTORE's cost follows
+    # the smallest set: no walk through the tier's whole history.
+    scratch = scratch_key(f"oldest:{tier}")
+    pipe.zinterstore(scratch, [status_index(JobStatus.QUEUED), tier_index(tier)], aggregate="MIN")
+    pipe.zrange(scratch, 0, 0, withscores=True)
+    pipe.delete(scratch)
+
+
+def oldest_waiting_age(client: redis.Redis, tier: str, now: float | None = None) -> float | None:
+    """Seconds the tier's oldest queued job has waited (None: nothing waits)."""
+    with client.pipeline(transaction=True) as pipe:
+        queue_oldest(pipe, tier)
+        _, oldest, _ = pipe.execute()
+    return ((time.time() if now is None else now) - oldest[0][1]) if oldest else None
+
+
 def tier_views(
     client: redis.Redis,
     tiers: tuple[str, ...],
@@ -83,15 +102,9 @@ def tier_views(
     """Every tier's view, in two round trips."""
     now = time.time()
     depths = class_depths(client, tiers)
-    queued = status_index(JobStatus.QUEUED)
     with client.pipeline(transaction=True) as pipe:
         for tier in tiers:
-            # The queued index is small (it holds only waiting jobs), and ZINTERSTORE's cost
-            # follows the smallest set: no walk through the tier's whole history.
-            scratch = scratch_key(f"oldest:{tier}")
-            pipe.zinterstore(scratch, [queued, tier_index(tier)], aggregate="MIN")
-            pipe.zrange(scratch, 0, 0, withscores=True)
-            pipe.delete(scratch)
+            queue_oldest(pipe, tier)
             pipe.get(heartbeat_key(tier))
             pipe.zrangebyscore(
                 consumers_key(tier), now - CONSUMER_FRESH_INTERVALS * interval, "+inf", withscores=True

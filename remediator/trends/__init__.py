@@ -1,0 +1,1 @@
+"""Hourly trend buckets: what the console's trends page charts (see buckets.py)."""

@@ -1,0 +1,64 @@
+"""Reading the hourly trend buckets, and the counters written outside a job's transaction:
+webhooks by outcome (on the webhook's path) and the tiers' queue peaks (by heartbeats)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, cast
+
+import redis
+
+from remediator.jobs.keys import trend_key
+from remediator.jobs.store import TREND_RETENTION, queue_counts
+from remediator.trends.buckets import Buckets, Trends, hour_of, range_hours, trends
+
+log = logging.getLogger(__name__)
+
+_PEAK = """
+-- Keep the larger of each field's value and the one given. KEYS: 1 the bucket.
+-- ARGV: 1 when the bucket expires, then field/value pairs.
+for i = 2, #ARGV, 2 do
+  local now = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
+  if tonumber(ARGV[i + 1]) > now then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+redis.call('EXPIREAT', KEYS[1], ARGV[1])
+"""
+
+
+def read(client: redis.Redis, hours: list[int]) -> Buckets:
+    """The buckets of these hours (empty where nothing was counted), in one round trip."""
+    with client.pipeline(transaction=False) as pipe:
+        for hour in hours:
+            pipe.hgetall(trend_key(hour))
+        rows = cast(list[dict[str, str]], pipe.execute())
+    return dict(zip(hours, rows, strict=True))
+
+
+def last(client: redis.Redis, hours: int, tiers: tuple[str, ...], now: float | None = None) -> Trends:
+    """The trends of the last `hours` hours, the current one included."""
+    span = range_hours(time.time() if now is None else now, hours)
+    return trends(read(client, span), span, tiers)
+
+
+def count_webhook(client: redis.Redis, outcome: str, at: float | None = None) -> None:
+    """Count one webhook (accepted, ignored, refused) in its hour; a Redis error is logged,
+    never raised (the webhook's answer does not wait on a chart)."""
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            queue_counts(pipe, {f"webhooks:{outcome}": 1}, time.time() if at is None else at)
+            pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("webhook not counted in the trends: %s", exc)
+
+
+def note_tier(
+    client: redis.Redis, tier: str, depth: int, oldest: float | None, at: float | None = None
+) -> None:
+    """Keep the hour's peak queue depth and oldest waiting age of a tier (one heartbeat's
+    reading)."""
+    hour = hour_of(time.time() if at is None else at)
+    args: list[Any] = [hour + TREND_RETENTION, f"tier:{tier}:depth", depth]
+    if oldest is not None:
+        args += [f"tier:{tier}:oldest", int(oldest)]
+    client.eval(_PEAK, 1, trend_key(hour), *args)
