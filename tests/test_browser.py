@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from remediator.defaults import HEARTBEAT_TASK, queue_for
 from remediator.jobs import JobStatus, JobStore, redis_client
-from tests.helpers import STANDIN_TOKEN, TOKEN, encode, payload, sentry_headers, wait_for
+from tests.helpers import APP_ID, STANDIN_TOKEN, TOKEN, encode, payload, sentry_headers, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -129,7 +129,7 @@ rules:
 @pytest.fixture
 def pane(make_app, redis_db, workers, standin) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     """A console whose jobs are verified against the Sentry stand-in (the single pane's pages)."""
-    server = LiveServer(make_app(PANE_RULES, sentry_auth_token=STANDIN_TOKEN))
+    server = LiveServer(make_app(PANE_RULES, sentry_auth_token=STANDIN_TOKEN, sentry_app_id=APP_ID))
     yield server
     server.close()
 
@@ -343,3 +343,41 @@ def test_each_trend_chart_draws_after_a_few_jobs_and_its_table_matches_the_api(
     assert page.locator("ul.bars svg rect.p50").count() == 1
     assert page.dialogs == []
     screenshot(page, "trends")
+
+
+def test_the_issues_page_lists_a_new_issue_within_seconds_and_shows_its_jobs(
+    pane_page, pane, standin
+) -> None:
+    page = pane_page
+    page.goto(f"{pane.url}/issues")
+    page.locator("text=No issues yet").wait_for()
+    standin.add_issue("8401", title="OperationalError: pool exhausted", culprit="app.database.pool")
+    job = pane.deliver("8401", "app.database.pool", "OperationalError: pool exhausted")
+    other = pane.deliver("8402", "app.cache.client", "TimeoutError: cache read timed out")
+    # no reload: the list polls and the new issues appear, each with its job
+    row = page.locator('tr[data-issue="8401"]')
+    row.wait_for(timeout=5_000)
+    assert "OperationalError: pool exhausted" in row.inner_text()
+    row.locator(f'a[data-job="{job["id"]}"]').wait_for()
+    page.locator(f'tr[data-issue="8402"] a[data-job="{other["id"]}"] >> text=awaiting_approval').wait_for()
+    # the fix is verified; the verification resolved the issue in Sentry, whose webhook about
+    # it (caused by remediator's own call) makes the row say who resolved it, live
+    page.locator('tr[data-issue="8401"] a[data-job] >> text=verified').wait_for(timeout=30_000)
+    assert standin.issues["8401"]["status"] == "resolved"
+    echo = standin.issue_webhook("8401", "resolved") | {
+        "actor": {"type": "application", "id": APP_ID, "name": "remediator"}
+    }
+    body = encode(echo)
+    answer = requests.post(f"{pane.url}/sentry/webhook", data=body, headers=sentry_headers("issue", body))
+    assert answer.json()["status"] == "ignored"  # nothing to do about it, but noted on the issue
+    page.locator('tr[data-issue="8401"][data-state="resolved by remediator"]').wait_for()
+    assert page.locator('tr[data-issue="8401"] td[data-label="Recovery"]').inner_text() != "—"
+    screenshot(page, "issues")
+    page.click('tr[data-issue="8401"] a.title')
+    page.wait_for_url("**/issues/8401")
+    timeline = page.locator("ol.timeline")
+    timeline.locator("text=issue.created").wait_for()
+    for event in ("submitted", "started", "succeeded", "verified"):
+        timeline.locator(f"li[data-kind=job] >> text={event}").first.wait_for()
+    assert page.locator("li[data-job] >> text=heal-db").count() == 1
+    screenshot(page, "issue")

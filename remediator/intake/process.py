@@ -28,6 +28,9 @@ Answer = tuple[dict[str, Any], int]
 Enrich = Callable[[Subject, Lookups], tuple[Subject, list[str]]]
 """Looks up what the rules ask beyond the payload: the subject with it, and what was not answered."""
 
+Seen = Callable[[Subject], None]
+"""Notes a verified webhook on the issue it speaks of (the issue log)."""
+
 Defer = Callable[[str, bytes, list[str]], bool]
 """Called when a lookup went unanswered: True when the webhook's planning was handed on
 (to a worker, which looks up again with time to wait), False to plan now without it."""
@@ -53,7 +56,10 @@ class Intake:
         app_id: str | None = None,
         enrich: Enrich | None = None,
         defer: Defer | None = None,
+        seen: Seen | None = None,
     ) -> None:
+        self.seen = seen
+        """Notes each verified webhook on its issue, before anything else is decided."""
         self.enrich = enrich
         """Looks up what rules may ask beyond the payload (the release's deploy, the issue's
         users and events, an issue's environment, an event's project), only when some rule does."""
@@ -84,6 +90,11 @@ class Intake:
             subject = subject_of(resource, parse_webhook(resource, decode_json(body)))
         except PayloadError as exc:
             return error(str(exc), 400)
+        if self.seen is not None:
+            try:
+                self.seen(subject)
+            except redis.RedisError as exc:
+                raise BrokerUnavailable(f"broker unavailable: {exc}") from exc
 
         if self.app_id and subject.actor_type == "application" and subject.actor_id == self.app_id:
             return ignored("caused by remediator's own API call")

@@ -25,6 +25,21 @@ def issue_key(issue_id: str) -> str:
     return f"{KEY_PREFIX}issue:{issue_id}:jobs"
 
 
+def issue_record_key(issue_id: str) -> str:
+    """What the webhooks said of a Sentry issue last (a hash; see remediator.issue_log)."""
+    return f"{KEY_PREFIX}issue:{issue_id}"
+
+
+def issue_webhooks_key(issue_id: str) -> str:
+    """The webhooks that spoke of an issue, oldest first (a capped list of JSON)."""
+    return f"{KEY_PREFIX}issue:{issue_id}:webhooks"
+
+
+ISSUES_KEY = f"{KEY_PREFIX}issues"
+"""Sorted set of the issues seen, by their last webhook's time, open ones first (their score
+is raised by remediator.issue_log.store.OPEN_BOOST)."""
+
+
 def stats_key(rule: str) -> str:
     """A rule's outcome counts (a hash: succeeded, failed, verified, ineffective)."""
     return f"{KEY_PREFIX}rule-stats:{rule}"

@@ -71,6 +71,10 @@ class Subject:
     """The metric alert incident's id (metric_alert only)."""
     actor_type: str = ""
     actor_id: str = ""
+    actor_name: str = ""
+    """Who caused it, as Sentry names them (a person's name, `Sentry`, an integration's)."""
+    issue_status: str = ""
+    """The issue's status as the body says (`unresolved`, `resolved`, `ignored`; issue webhooks)."""
     release: str = ""
     """The event's release, or the issue's first release (`firstRelease`)."""
     deploy: Deploy | None = None
@@ -161,6 +165,7 @@ def _issue_fields(issue: Issue) -> dict[str, Any]:
         "issue_category": category,
         "issue_type": issue_type,
         "substatus": issue.substatus or "",
+        "issue_status": issue.status or "",
         "priority": issue_types.priority_name(issue.priority),
         "platform": issue.platform or "",
         "handled": "" if issue.is_unhandled is None else ("no" if issue.is_unhandled else "yes"),
@@ -200,6 +205,7 @@ def subject_of(resource: str, hook: Webhook) -> Subject:
         action=hook.action,
         actor_type=actor.type if actor else "",
         actor_id=str(actor.id) if actor else "",
+        actor_name=(actor.name or "") if actor else "",
         **fields,
     )
     context = {

@@ -10,7 +10,7 @@ from remediator.errors import JobNotFound
 from remediator.jobs import JobStatus, controls
 from remediator.remediation_scripts import public_job as public
 from remediator.trends.buckets import RANGES
-from remediator.web import trends_view
+from remediator.web import issues_view, trends_view
 from remediator.web.auth import bearer_ok
 from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
@@ -168,3 +168,33 @@ def trends() -> ResponseReturnValue:
         abort(400, description=f"unknown range {name!r}; known: " + ", ".join(RANGES))
     rt = runtime()
     return jsonify(trends_view.document(rt.store.client, rt.settings.tiers, name))
+
+
+@bp.get("/api/issues")
+def list_issues() -> ResponseReturnValue:
+    """The Sentry issues seen, open first, then the latest: filtered by category, project,
+    environment, outcome (the newest job's status, or `no job`) and `open=1`; paged."""
+    rt = runtime()
+    try:
+        listing = rt.issues.page(
+            issues_view.filters_from(request.args), 50, request.args.get("cursor") or None
+        )
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    rows = issues_view.with_jobs(rt.store, listing.issues)
+    return jsonify(issues=[issues_view.document(row) for row in rows], next_cursor=listing.next_cursor)
+
+
+@bp.get("/api/issues/<issue_id>")
+def show_issue(issue_id: str) -> ResponseReturnValue:
+    """One issue as last heard of, with its newest jobs and its timeline."""
+    rt = runtime()
+    found = rt.issues.get(issue_id)
+    if found is None:
+        raise JobNotFound(f"no issue {issue_id} seen")
+    [row] = issues_view.with_jobs(rt.store, [found])
+    timeline = [
+        {k: (v.id if k == "job" else v) for k, v in entry.items() if k != "note"}
+        for entry in issues_view.story(rt.issues, rt.store, issue_id)
+    ]
+    return jsonify(issues_view.document(row) | {"timeline": timeline})

@@ -17,16 +17,20 @@ from remediator.errors import JobNotFound, JobStateError, RemediatorError, RuleN
 from remediator.intake.deferral import Deferral
 from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
+from remediator.issue_log.store import IssueLog
 from remediator.jobs import JobStore, redis_client
 from remediator.listeners import build_lifecycle
 from remediator.live_rules import KEEP_LAST_GOOD_ENV, LiveRules, last_good_path
 from remediator.sentry.lookups import webhook_lookups
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
-from remediator.web import api, dashboard, metrics, session, webhooks
+from remediator.web import api, dashboard, metrics, pane, session, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
 
 log = logging.getLogger(__name__)
+
+_ROUTES_ON_THE_DASHBOARD = (pane.issues, pane.issue, pane.trends)
+"""The pane's views are routes of the dashboard's blueprint (imported for that)."""
 
 HTTP_STATUS: tuple[tuple[type[RemediatorError], int], ...] = (
     (JobNotFound, 404),
@@ -72,10 +76,11 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     lookups = webhook_lookups(settings)
     enrich = lookups.enrich if lookups else None
     defer = Deferral(celery, queue_for(settings.tiers[0])) if lookups else None
-    intake = Intake(live, dispatcher, settings.sentry_app_id, enrich, defer)
+    issues = IssueLog(store.client, settings.job_retention_days, settings.sentry_app_id)
+    intake = Intake(live, dispatcher, settings.sentry_app_id, enrich, defer, issues.seen)
     drainer = Drainer(spool, intake.process, settings.spool_drain_interval)
     app.extensions[EXTENSION] = Runtime(
-        settings, live, store, lifecycle, dispatcher, intake, spool, drainer, celery
+        settings, live, store, lifecycle, dispatcher, intake, spool, drainer, celery, issues
     )
     if len(spool):
         drainer.ensure_running()
@@ -83,7 +88,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(metrics.bp)
-    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(dashboard.bp)  # with pane's routes
     session.configure(app, settings)
 
     @app.errorhandler(HTTPException)

@@ -29,8 +29,7 @@ from remediator.dispatch import reenable_rule
 from remediator.errors import JobNotFound, RemediatorError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.remediation_scripts import public_job
-from remediator.trends.buckets import RANGES
-from remediator.web import present, session, trends_view
+from remediator.web import present, session
 from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
 from remediator.worker.tiers import inspect_workers, tier_views
@@ -71,7 +70,8 @@ def _settings() -> Any:
     return runtime().settings
 
 
-def _live() -> bool:
+def is_live() -> bool:
+    """Whether the request is one of htmx's polls (it wants the fragment)."""
     return request.headers.get("HX-Request") == "true"
 
 
@@ -80,7 +80,7 @@ def _require_operator() -> ResponseReturnValue | None:
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if session.operator(_settings()) is None:
-        if _live():
+        if is_live():
             # A poll after the session ended: send the whole page to the sign-in form.
             return Response(status=401, headers={"HX-Redirect": url_for(".login")})
         return redirect(url_for(".login", next=request.full_path.rstrip("?")))
@@ -160,18 +160,18 @@ def logout() -> ResponseReturnValue:
 # -- jobs ------------------------------------------------------------------------------
 
 
-def _unchanged() -> tuple[int, bool]:
+def unchanged() -> tuple[int, bool]:
     """The events counter now, and whether a poll's `since` says nothing changed."""
     seen = runtime().store.events_seen()
-    return seen, _live() and request.args.get("since") == str(seen)
+    return seen, is_live() and request.args.get("since") == str(seen)
 
 
 @bp.get("/jobs")
 def jobs() -> ResponseReturnValue:
     """Newest jobs first, filtered by status, tier and rule; the first page stays live."""
     rt = runtime()
-    seen, unchanged = _unchanged()
-    if unchanged:
+    seen, same = unchanged()
+    if same:
         return "", 204
     filters = {k: request.args.get(k) or None for k in ("status", "tier", "rule")}
     if filters["status"] is not None and filters["status"] not in {s.value for s in JobStatus}:
@@ -196,7 +196,7 @@ def jobs() -> ResponseReturnValue:
         "rules": [r.name for r in rt.rules.rules],
         "webhook_url": _public_base() + url_for("webhooks.receive"),
     }
-    template = "_jobs_table.html" if _live() else "jobs.html"
+    template = "_jobs_table.html" if is_live() else "jobs.html"
     return render_template(template, **context)
 
 
@@ -204,13 +204,13 @@ def jobs() -> ResponseReturnValue:
 def job(job_id: str) -> ResponseReturnValue:
     """One job: its story, params, output, notes, verification and related jobs."""
     rt = runtime()
-    seen, _ = _unchanged()
+    seen, _ = unchanged()
     found = rt.store.get(job_id)
     if found is None:
         days = rt.settings.job_retention_days
         raise JobNotFound(f"no job {job_id} (records are kept {days} days)")
     version = f"{seen}.{len(found.notes)}"
-    if _live() and request.args.get("since") == version:
+    if is_live() and request.args.get("since") == version:
         return "", 204
     related_ids = [i for i in rt.store.jobs_for_issue(found.sentry_issue_id or "") if i != job_id]
     if found.related_job and found.related_job not in related_ids:
@@ -229,7 +229,7 @@ def job(job_id: str) -> ResponseReturnValue:
         ),
         "version": version,
     }
-    return render_template("_job_detail.html" if _live() else "job.html", **context)
+    return render_template("_job_detail.html" if is_live() else "job.html", **context)
 
 
 def _decide(action: str) -> Callable[[str, str, str], Job]:
@@ -269,8 +269,8 @@ def decide(job_id: str, action: str) -> ResponseReturnValue:
 def approvals() -> ResponseReturnValue:
     """Jobs awaiting approval, held jobs, and the global pause switch."""
     rt = runtime()
-    seen, unchanged = _unchanged()
-    if unchanged:
+    seen, same = unchanged()
+    if same:
         return "", 204
     waiting = rt.store.page(status=JobStatus.AWAITING_APPROVAL.value, limit=QUEUE_SIZE).jobs
     context = {
@@ -281,7 +281,7 @@ def approvals() -> ResponseReturnValue:
         "publics": {j.id: public_job(j) for j in waiting},
         "seen": seen,
     }
-    return render_template("_approvals.html" if _live() else "approvals.html", **context)
+    return render_template("_approvals.html" if is_live() else "approvals.html", **context)
 
 
 @bp.post("/pause")
@@ -334,7 +334,7 @@ def tiers() -> ResponseReturnValue:
     views = tier_views(
         rt.store.client, rt.settings.tiers, rt.settings.tier_max_runs, rt.settings.heartbeat_interval
     )
-    template = "_tiers.html" if _live() else "tiers.html"
+    template = "_tiers.html" if is_live() else "tiers.html"
     return render_template(template, tiers=views, telemetry=bool(rt.settings.sentry_dsn))
 
 
@@ -342,22 +342,6 @@ def tiers() -> ResponseReturnValue:
 def workers() -> ResponseReturnValue:
     """What each worker says it consumes and runs (Celery's inspect; up to a second)."""
     return render_template("_workers.html", workers=inspect_workers(runtime().celery), job_task=RUN_JOB_TASK)
-
-
-@bp.get("/trends")
-def trends() -> ResponseReturnValue:
-    """Charts of the last 24 hours or 7 days (jobs, recovery, queues, webhooks), each with
-    its table; read from the hourly buckets, never from the records."""
-    rt = runtime()
-    name = trends_view.range_of(request.args.get("range"))
-    doc = trends_view.document(rt.store.client, rt.settings.tiers, name)
-    context = {
-        "doc": doc,
-        "ranges": list(RANGES),
-        "charts": trends_view.chart_payload(doc),
-        "rows": trends_view.rows,
-    }
-    return render_template("trends.html", **context)
 
 
 def _public_base() -> str:

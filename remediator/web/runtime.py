@@ -10,6 +10,7 @@ from flask import current_app
 from remediator.dispatch import Dispatcher
 from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
+from remediator.issue_log.store import IssueLog
 from remediator.jobs import JobStore
 from remediator.lifecycle import Lifecycle
 from remediator.live_rules import LiveRules
@@ -33,6 +34,8 @@ class Runtime:
     spool: Spool
     drainer: Drainer
     celery: Celery
+    issues: IssueLog
+    """What the webhooks said of each issue (the issues pages)."""
 
     @property
     def rules(self) -> RuleSet:

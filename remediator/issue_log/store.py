@@ -1,0 +1,180 @@
+"""The issue log in Redis: one hash per issue (the last word of its webhooks), its webhooks'
+timeline, and an index ordered open first, then by the last webhook's time."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import redis
+
+from remediator.issue_log.model import Issue, changes, timeline_entry
+from remediator.jobs.keys import (
+    EVENTS_SEQ_KEY,
+    ISSUES_KEY,
+    issue_key,
+    issue_record_key,
+    issue_webhooks_key,
+    job_key,
+)
+from remediator.payloads import Subject
+
+_SEEN = (Path(__file__).parent / "seen.lua").read_text()
+
+OPEN_BOOST = 10**10
+"""Added to an open issue's index score (about 317 years), so open issues sort first."""
+
+WEBHOOKS_KEPT = 200
+"""Most webhooks an issue's timeline keeps (the newest)."""
+
+FETCH = 200
+"""Issues read per round trip while a filtered listing walks the index."""
+
+NO_JOB = "no job"
+"""The outcome of an issue no rule acted on."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a listing keeps; None keeps everything."""
+
+    category: str | None = None
+    project: str | None = None
+    environment: str | None = None
+    outcome: str | None = None
+    """The status of the issue's newest job (`verified`, `failed`...), or NO_JOB."""
+    open_only: bool = False
+
+    def keeps(self, issue: Issue) -> bool:
+        """Whether the issue's own fields pass (the outcome is checked apart)."""
+        wanted = (("category", self.category), ("project", self.project), ("environment", self.environment))
+        if any(value and getattr(issue, name) != value for name, value in wanted):
+            return False
+        return issue.is_open or not self.open_only
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of issues, each with its newest job's status, and the next page's cursor."""
+
+    issues: list[Issue]
+    outcomes: dict[str, str]
+    next_cursor: str | None
+
+
+class IssueLog:
+    """What remediator knows of each Sentry issue without asking Sentry."""
+
+    def __init__(self, client: redis.Redis, retention_days: int = 30, app_id: str | None = None) -> None:
+        self.client = client
+        self.ttl = retention_days * 86400
+        self.app_id = app_id
+        """The integration's id: a webhook its own API call caused is remediator's doing."""
+        self._seen = client.register_script(_SEEN)
+
+    def seen(self, subject: Subject, at: float | None = None) -> None:
+        """Note a verified webhook on its issue (none for a webhook without an issue)."""
+        if not subject.issue_id:
+            return
+        at = time.time() if at is None else at
+        own = bool(self.app_id) and subject.actor_type == "application" and subject.actor_id == self.app_id
+        args: list[Any] = [
+            subject.issue_id,
+            at,
+            self.ttl,
+            json.dumps(timeline_entry(subject, own, at)),
+            OPEN_BOOST,
+            WEBHOOKS_KEPT,
+        ]
+        for name, value in changes(subject, own, at).items():
+            args += [name, value]
+        keys = [
+            issue_record_key(subject.issue_id),
+            issue_webhooks_key(subject.issue_id),
+            ISSUES_KEY,
+            EVENTS_SEQ_KEY,
+        ]
+        self._seen(keys=keys, args=args)
+
+    def get(self, issue_id: str) -> Issue | None:
+        """The issue as last heard of, or None."""
+        fields = cast(dict[str, str], self.client.hgetall(issue_record_key(issue_id)))
+        return Issue.from_fields(issue_id, fields) if fields else None
+
+    def webhooks(self, issue_id: str) -> list[dict[str, Any]]:
+        """The webhooks that spoke of the issue, oldest first (at, event, actor)."""
+        raw = cast(list[str], self.client.lrange(issue_webhooks_key(issue_id), 0, -1))
+        return [json.loads(entry) for entry in raw]
+
+    def page(self, filters: Filters = Filters(), limit: int = 50, cursor: str | None = None) -> Listing:
+        """One page of issues, open first, then the latest first; pass next_cursor for the
+        next. Walks the index FETCH at a time, so an unfiltered page costs one batch."""
+        max_score, after = _parse_cursor(cursor)
+        found: list[Issue] = []
+        outcomes: dict[str, str] = {}
+        while len(found) < limit:
+            entries = cast(
+                list[tuple[str, float]],
+                self.client.zrevrangebyscore(
+                    ISSUES_KEY, max_score, "-inf", start=0, num=FETCH + 1, withscores=True
+                ),
+            )
+            if after is not None:
+                entries = [(i, s) for i, s in entries if not (repr(s) == max_score and i >= after)]
+            if not entries:
+                return Listing(found, outcomes, None)
+            batch = self._read([issue_id for issue_id, _ in entries])
+            newest = self.outcomes([issue.id for issue in batch.values() if filters.keeps(issue)])
+            for issue_id, score in entries:
+                max_score, after = repr(score), issue_id
+                issue = batch.get(issue_id)
+                if issue is None or not filters.keeps(issue):
+                    continue
+                if filters.outcome and newest[issue_id] != filters.outcome:
+                    continue
+                found.append(issue)
+                outcomes[issue_id] = newest[issue_id]
+                if len(found) == limit:
+                    return Listing(found, outcomes, f"{max_score}:{after}")
+        return Listing(found, outcomes, f"{max_score}:{after}")
+
+    def outcomes(self, issue_ids: list[str]) -> dict[str, str]:
+        """Each issue's newest job's status (NO_JOB when none), in two round trips."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for issue_id in issue_ids:
+                pipe.smembers(issue_key(issue_id))
+            job_sets = cast(list[set[str]], pipe.execute())
+        with self.client.pipeline(transaction=False) as pipe:
+            for jobs in job_sets:
+                for job_id in jobs:
+                    pipe.hmget(job_key(job_id), ["status", "created_at"])
+            rows = iter(cast(list[list[str | None]], pipe.execute()))
+        found = {}
+        for issue_id, jobs in zip(issue_ids, job_sets, strict=True):
+            statuses = [
+                (float(at), json.loads(status)) for status, at in (next(rows) for _ in jobs) if status and at
+            ]
+            found[issue_id] = max(statuses)[1] if statuses else NO_JOB
+        return found
+
+    def _read(self, issue_ids: list[str]) -> dict[str, Issue]:
+        with self.client.pipeline(transaction=False) as pipe:
+            for issue_id in issue_ids:
+                pipe.hgetall(issue_record_key(issue_id))
+            rows = cast(list[dict[str, str]], pipe.execute())
+        return {i: Issue.from_fields(i, row) for i, row in zip(issue_ids, rows, strict=True) if row}
+
+
+def _parse_cursor(cursor: str | None) -> tuple[str, str | None]:
+    """A cursor is "<score>:<id>" of the last issue shown; none starts at the top."""
+    if not cursor:
+        return "+inf", None
+    score, _, issue_id = cursor.partition(":")
+    try:
+        float(score)
+    except ValueError:
+        raise ValueError(f"invalid cursor {cursor!r}") from None
+    return score, issue_id or None
