@@ -56,6 +56,12 @@ HEARTBEAT_INTERVAL_SECONDS = 60.0
 SWEEP_TASK = "remediator.sweep"
 """Name of the Celery task that expires approvals nobody gave."""
 
+PROBE_TASK = "remediator.probe_targets"
+"""Name of the Celery task that probes the rules' health URLs (every minute, by beat)."""
+
+PROBE_INTERVAL_SECONDS = 60.0
+"""How often beat sends it."""
+
 VERIFY_TASK = "remediator.verify"
 """Name of the Celery task that checks in Sentry whether a job's fix held."""
 

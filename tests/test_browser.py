@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from remediator.defaults import HEARTBEAT_TASK, queue_for
 from remediator.jobs import JobStatus, JobStore, redis_client
-from tests.helpers import APP_ID, STANDIN_TOKEN, TOKEN, encode, payload, sentry_headers, wait_for
+from tests.helpers import APP_ID, STANDIN_TOKEN, TOKEN, HttpTarget, encode, payload, sentry_headers, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -282,6 +282,11 @@ def test_pages_fit_a_phone(browser, live) -> None:
     # The navigation is one line (it scrolls by itself), not a tall block.
     assert tab.evaluate("document.querySelector('.top nav').getBoundingClientRect().height") < 40
     screenshot(tab, "jobs-phone")
+    # nor does any page of the single pane
+    for path in ("/issues", "/trends", "/infrastructure", "/issues/8106"):
+        tab.goto(f"{live.url}{path}")
+        tab.wait_for_load_state("networkidle")
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390, path
     context.close()
 
 
@@ -381,3 +386,47 @@ def test_the_issues_page_lists_a_new_issue_within_seconds_and_shows_its_jobs(
         timeline.locator(f"li[data-kind=job] >> text={event}").first.wait_for()
     assert page.locator("li[data-job] >> text=heal-db").count() == 1
     screenshot(page, "issue")
+
+
+def test_the_infrastructure_page_shows_redis_and_a_probed_target_going_from_up_to_down(
+    browser, make_app, redis_db, workers, standin
+) -> None:
+    target = HttpTarget()
+    rules = f"""
+rules:
+  - name: restart-api
+    match: {{culprit: {{contains: api}}}}
+    job: {{script: restart-service, tier: nonprod, class: C, namespace: web,
+          params: {{url: "{target.url}/restart", health_url: "{target.url}/health"}}}}
+"""
+    server = LiveServer(make_app(rules, sentry_auth_token=STANDIN_TOKEN))
+    page = signed_in(browser, server)
+    celery = server.app.extensions["remediator"].celery
+    for tier in ("prod", "nonprod"):  # beat's heartbeats: each tier's worker checks in to Sentry
+        celery.send_task(HEARTBEAT_TASK, args=[tier], queue=queue_for(tier), priority=0)
+
+    def checked_in(slug: str) -> list[dict[str, Any]]:
+        return [c for c in standin.check_ins(slug) if c.get("status") == "ok"]
+
+    for tier in ("prod", "nonprod"):
+        wait_for(lambda tier=tier: checked_in(f"batch-worker-{tier}"), 20, 0.1, f"{tier}'s check-in")
+    try:
+        page.goto(f"{server.url}/infrastructure")
+        assert page.locator("#broker dd[data-role]").get_attribute("data-role") == "master"
+        assert int(page.locator("#broker dd[data-memory]").get_attribute("data-memory")) > 0
+        assert "MiB" in page.locator("#broker dd[data-memory]").inner_text()
+        row = page.locator(f'tr[data-target="{target.url}/health"]')
+        page.locator(f'tr[data-target="{target.url}/health"][data-up="yes"]').wait_for()
+        assert "200" in row.inner_text()
+        page.locator('#sentry-side dl[data-sentry="reachable"]').wait_for()
+        for tier in ("prod", "nonprod"):  # as Sentry reports the tiers' cron monitors
+            page.locator(f'dd[data-monitor="batch-worker-{tier}"] span[data-status="ok"]').wait_for()
+        screenshot(page, "infrastructure")
+        target.close()  # the service goes away; the next load probes it again
+        page.reload()
+        page.locator(f'tr[data-target="{target.url}/health"][data-up="no"]').wait_for()
+        assert "50 % up of 2" in row.inner_text()
+        assert page.dialogs == []
+    finally:
+        page.context.close()
+        server.close()

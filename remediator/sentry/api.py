@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -109,6 +109,11 @@ class SentryApi:
                 )
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def get_with_headers(self, path: str, **params: str) -> tuple[Any, Mapping[str, str]]:
+        """A GET's decoded body and the answer's headers (its rate-limit headroom, say)."""
+        response = self._call("GET", path, params=params)
+        return (response.json() if response.content else None), response.headers
 
     def issue_pages(self, stats_period: str, query: str = "") -> Iterator[list[dict[str, Any]]]:
         """The organization's issues seen in the period (`14d`), a page of up to 100 at a

@@ -5,7 +5,18 @@ from remediator.tasks.events import deliver
 from remediator.tasks.heartbeat import heartbeat
 from remediator.tasks.maintenance import sweep
 from remediator.tasks.planning import plan_webhook
+from remediator.tasks.probes import probe_targets
 from remediator.tasks.quiet_window import verify
 from remediator.tasks.remediation import run_job
 
-__all__ = ["deliver", "heartbeat", "notify", "notify_digest", "plan_webhook", "run_job", "sweep", "verify"]
+__all__ = [
+    "deliver",
+    "heartbeat",
+    "notify",
+    "notify_digest",
+    "plan_webhook",
+    "probe_targets",
+    "run_job",
+    "sweep",
+    "verify",
+]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 INTERVAL_NAMES = ("year", "month", "week", "day", "hour", "minute")
@@ -41,6 +43,10 @@ class SentryConfig:
     def __init__(self, org: str, project_id: int, project_slug: str = "demo") -> None:
         self.org, self.project_id, self.project_slug = org, project_id, project_slug
         self.monitors: dict[str, dict[str, Any]] = {}
+        self.monitor_envs: dict[str, dict[str, dict[str, Any]]] = {}
+        """Per monitor, per environment: its status and last check-in (MonitorEnvironment)."""
+        self.uptime: list[dict[str, Any]] = []
+        """Uptime monitors (`GET …/uptime/`), as `add_uptime_monitor` made them."""
         self.dashboards: dict[str, dict[str, Any]] = {}
         self.installations: list[dict[str, Any]] = []
         self.rules: dict[str, list[dict[str, Any]]] = {}
@@ -66,6 +72,8 @@ class SentryConfig:
     def reset(self) -> None:
         with self._lock:
             self.monitors.clear()
+            self.monitor_envs.clear()
+            self.uptime.clear()
             self.dashboards.clear()
             self.installations.clear()
             self.rules.clear()
@@ -84,8 +92,9 @@ class SentryConfig:
             (
                 "GET",
                 rf"/api/0/organizations/{org}/monitors/",
-                lambda m: (200, {}, list(self.monitors.values())),
+                lambda m: (200, {}, [self._monitor(slug) for slug in self.monitors]),
             ),
+            ("GET", rf"/api/0/organizations/{org}/uptime/", lambda m: (200, {}, list(self.uptime))),
             ("POST", rf"/api/0/organizations/{org}/monitors/", lambda m: self._create_monitor(body)),
             ("GET", rf"/api/0/organizations/{org}/monitors/([^/]+)/", self._get_monitor),
             (
@@ -157,9 +166,10 @@ class SentryConfig:
             "type": "cron_job",
             "config": config,
             "project": project,
+            "_created": time.time(),
         }
         self.monitors[slug] = monitor
-        return 201, {}, monitor
+        return 201, {}, self._monitor(slug)
 
     def upsert_monitor(self, slug: str, config: Any) -> None:
         """A check-in's `monitor_config` creates or updates its monitor, as Sentry's monitor
@@ -182,15 +192,84 @@ class SentryConfig:
                     "type": "cron_job",
                     "config": validated,
                     "project": {"id": str(self.project_id), "slug": self.project_slug},
+                    "_created": time.time(),
                 }
             elif monitor["config"] != validated:
                 monitor["config"] = validated
 
     def _get_monitor(self, match: re.Match[str]) -> Answer:
-        monitor = self.monitors.get(match[1])
-        return (
-            (200, {}, monitor) if monitor else (404, {}, {"detail": "The requested resource does not exist"})
-        )
+        if match[1] not in self.monitors:
+            return 404, {}, {"detail": "The requested resource does not exist"}
+        return 200, {}, self._monitor(match[1])
+
+    def note_check_in(self, slug: str, environment: str, status: str, at: float) -> None:
+        """A check-in moves its monitor's environment, as Sentry's monitor consumer does
+        (`mark_ok`, `mark_failed`): `ok` and `error` set the status (a new environment starts
+        `active`) and the last check-in; `in_progress` changes neither."""
+        with self._lock:
+            if slug not in self.monitors:
+                return
+            env = self.monitor_envs.setdefault(slug, {}).setdefault(
+                environment, {"status": "active", "lastCheckIn": None, "dateCreated": at}
+            )
+            if status in ("ok", "error"):
+                env["status"], env["lastCheckIn"] = status, at
+
+    def _monitor(self, slug: str) -> dict[str, Any]:
+        """A monitor as MonitorSerializer gives it (src/sentry/monitors/serializers.py): its
+        environments newest check-in first, each with the next check-in its schedule expects."""
+        monitor = self.monitors[slug]
+        schedule = monitor["config"].get("schedule")
+        interval = _interval_seconds(schedule, monitor["config"].get("schedule_type"))
+        margin = 60 * int(monitor["config"].get("checkin_margin") or 1)
+        envs = []
+        for name, env in sorted(
+            self.monitor_envs.get(slug, {}).items(), key=lambda kv: -(kv[1]["lastCheckIn"] or 0)
+        ):
+            last = env["lastCheckIn"]
+            upcoming = last + interval if last is not None and interval else None
+            envs.append(
+                {
+                    "name": name,
+                    "status": env["status"],
+                    "isMuted": False,
+                    "dateCreated": _iso(env["dateCreated"]),
+                    "lastCheckIn": _iso(last),
+                    "nextCheckIn": _iso(upcoming),
+                    "nextCheckInLatest": _iso(upcoming + margin if upcoming else None),
+                }
+            )
+        public = {k: v for k, v in monitor.items() if not k.startswith("_")}
+        return {
+            "isMuted": False,
+            "dateCreated": _iso(monitor.get("_created")),
+            **public,
+            "environments": envs,
+        }
+
+    def add_uptime_monitor(self, url: str, name: str = "", up: bool = True) -> dict[str, Any]:
+        """An uptime monitor of the organization, as ProjectUptimeSubscriptionSerializer gives
+        it (src/sentry/uptime/endpoints/serializers.py; uptimeStatus 1 is up, 2 failed)."""
+        with self._lock:
+            monitor: dict[str, Any] = {
+                "id": self._next_id(),
+                "projectSlug": self.project_slug,
+                "environment": "production",
+                "name": name or f"Uptime Monitoring for {url}",
+                "status": "active",
+                "uptimeStatus": 1 if up else 2,
+                "mode": 1,
+                "url": url,
+                "method": "GET",
+                "headers": [],
+                "body": None,
+                "intervalSeconds": 60,
+                "timeoutMs": 10000,
+                "owner": None,
+                "traceSampling": False,
+            }
+            self.uptime.append(monitor)
+            return monitor
 
     def _update_monitor(self, slug: str, body: Any) -> Answer:
         monitor = self.monitors.get(slug)
@@ -211,7 +290,7 @@ class SentryConfig:
         if errors:
             return 400, {}, errors
         monitor.update({k: v for k, v in body.items() if k in ("name", "status")}, config=config)
-        return 200, {}, monitor
+        return 200, {}, self._monitor(slug)
 
     # -- dashboards -------------------------------------------------------------------------------
 
@@ -392,3 +471,18 @@ def _widget_problem(widget: Any, creating: bool) -> str | None:
             ):
                 return f"queries: {key} must be a list of strings"
     return None
+
+
+def _interval_seconds(schedule: Any, schedule_type: Any) -> int:
+    """A monitor's schedule in seconds: `[n, unit]` intervals; a crontab counts as a minute
+    (the stand-in does not evaluate crontabs)."""
+    units = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000, "year": 31536000}
+    if schedule_type == "interval" and isinstance(schedule, list) and len(schedule) == 2:
+        return int(schedule[0]) * units.get(str(schedule[1]), 60)
+    return 60
+
+
+def _iso(at: float | None) -> str | None:
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

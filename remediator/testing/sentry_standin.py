@@ -33,6 +33,10 @@ from remediator.testing.grouping import INSTALLATION, grouping, normalized, send
 from remediator.testing.sentry_config import SentryConfig
 from remediator.testing.sentry_releases import SentryReleases
 
+RATE_LIMIT, RATE_WINDOW, CONCURRENT_LIMIT = 40, 1, 25
+"""The rate limit the stand-in reports on every REST answer: 40 calls a second per path and
+25 at once, the figures sentry.io sends (it never refuses for them; `throttle` does)."""
+
 RESOLVE_STATUSES = {"resolved", "resolvedInNextRelease", "unresolved", "ignored"}
 DUPLICATE_COMMENT_WINDOW = 3600.0
 
@@ -60,6 +64,7 @@ class SentryStandIn:
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.api_calls: list[dict[str, Any]] = []
         self._throttle: list[dict[str, Any]] = []
+        self._window_calls: dict[tuple[str, int], int] = {}
         self.autofix_runs: dict[str, dict[str, Any]] = {}
         """Seer Autofix runs started, by issue id: run_id and the request's body."""
         self.seer_budget = True
@@ -340,6 +345,28 @@ class SentryStandIn:
     def _api(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> tuple[int, dict[str, str], Any]:
+        """Answer a REST call with the rate-limit headers Sentry's middleware puts on every
+        answer (src/sentry/middleware/ratelimit.py): a fixed window of RATE_WINDOW seconds,
+        RATE_LIMIT calls in it, per path."""
+        now = time.time()
+        window = int(now // RATE_WINDOW) * RATE_WINDOW
+        with self._lock:
+            key = (path, window)
+            self._window_calls = {k: n for k, n in self._window_calls.items() if k[1] == window}
+            self._window_calls[key] = used = self._window_calls.get(key, 0) + 1
+        status, extra, answer = self._answer_api(method, path, query, headers, body)
+        limits = {
+            "X-Sentry-Rate-Limit-Limit": str(RATE_LIMIT),
+            "X-Sentry-Rate-Limit-Remaining": str(max(0, RATE_LIMIT - used)),
+            "X-Sentry-Rate-Limit-Reset": str(window + RATE_WINDOW),
+            "X-Sentry-Rate-Limit-ConcurrentLimit": str(CONCURRENT_LIMIT),
+            "X-Sentry-Rate-Limit-ConcurrentRemaining": str(CONCURRENT_LIMIT - 1),
+        }
+        return status, limits | extra, answer
+
+    def _answer_api(
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
         document = _json(body)
         if self.latency > 0:
             time.sleep(self.latency)
@@ -567,7 +594,10 @@ class SentryStandIn:
         (called with every envelope when alert_to is set)."""
         for header, item in items:
             if header.get("type") == "check_in" and isinstance(item, dict) and item.get("monitor_slug"):
-                self.config.upsert_monitor(str(item["monitor_slug"]), item.get("monitor_config"))
+                slug = str(item["monitor_slug"])
+                self.config.upsert_monitor(slug, item.get("monitor_config"))
+                environment = str(item.get("environment") or "production")
+                self.config.note_check_in(slug, environment, str(item.get("status")), time.time())
         if self._alert is None:
             return
         for header, event in items:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from remediator.dispatch import reenable_rule
 from remediator.errors import JobNotFound
+from remediator.infrastructure.broker import broker_view
+from remediator.infrastructure.sentry_side import sentry_side
 from remediator.jobs import JobStatus, controls
 from remediator.remediation_scripts import public_job as public
 from remediator.trends.buckets import RANGES
-from remediator.web import issues_view, trends_view
+from remediator.web import infrastructure_view, issues_view, trends_view
 from remediator.web.auth import bearer_ok
 from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
@@ -198,3 +203,23 @@ def show_issue(issue_id: str) -> ResponseReturnValue:
         for entry in issues_view.story(rt.issues, rt.store, issue_id)
     ]
     return jsonify(issues_view.document(row) | {"timeline": timeline})
+
+
+@bp.get("/api/infrastructure")
+def infrastructure() -> ResponseReturnValue:
+    """The broker (and Sentinel), the intake spool's depth, the rules' health URLs with
+    their last hour of answers (add `probe=1` to probe them now) and, with `sentry=1`,
+    Sentry's side."""
+    rt = runtime()
+    settings = rt.settings
+    broker = broker_view(rt.store.client, settings.effective_broker_url(), settings.sentinel_master)
+    rows = infrastructure_view.target_rows(rt, probe_now=request.args.get("probe") == "1")
+    document: dict[str, Any] = {
+        "broker": dataclasses.asdict(broker)
+        | {"warnings": broker.warnings, "persistence": broker.persistence},
+        "spool_depth": len(rt.spool),
+        "targets": infrastructure_view.document(rows),
+    }
+    if request.args.get("sentry") == "1":
+        document["sentry"] = dataclasses.asdict(sentry_side(settings))
+    return jsonify(document)

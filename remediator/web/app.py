@@ -29,7 +29,7 @@ from remediator.web.runtime import EXTENSION, Runtime
 
 log = logging.getLogger(__name__)
 
-_ROUTES_ON_THE_DASHBOARD = (pane.issues, pane.issue, pane.trends)
+_ROUTES_ON_THE_DASHBOARD = (pane.issues, pane.issue, pane.infrastructure, pane.trends)
 """The pane's views are routes of the dashboard's blueprint (imported for that)."""
 
 HTTP_STATUS: tuple[tuple[type[RemediatorError], int], ...] = (

@@ -9,9 +9,11 @@ from flask import flash, render_template, request
 from flask.typing import ResponseReturnValue
 
 from remediator.errors import JobNotFound
+from remediator.infrastructure.broker import broker_view
+from remediator.infrastructure.sentry_side import sentry_side
 from remediator.issue_log.model import Issue
 from remediator.trends.buckets import RANGES
-from remediator.web import issues_view, trends_view
+from remediator.web import infrastructure_view, issues_view, trends_view
 from remediator.web.dashboard import PAGE_SIZE, bp, is_live, unchanged
 from remediator.web.runtime import runtime
 
@@ -81,3 +83,31 @@ def trends() -> ResponseReturnValue:
         "rows": trends_view.rows,
     }
     return render_template("trends.html", **context)
+
+
+@bp.get("/infrastructure")
+def infrastructure() -> ResponseReturnValue:
+    """The broker and the intake spool now; the health URLs' last hour; the URLs probed now
+    and Sentry's side load after the page."""
+    rt = runtime()
+    settings = rt.settings
+    broker = broker_view(rt.store.client, settings.effective_broker_url(), settings.sentinel_master)
+    context = {
+        "broker": broker,
+        "spool_depth": len(rt.spool),
+        "targets": infrastructure_view.target_rows(rt),
+    }
+    return render_template("infrastructure.html", **context)
+
+
+@bp.get("/infrastructure/probes")
+def probes() -> ResponseReturnValue:
+    """The rules' health URLs, probed now (a short timeout each, all at once), with the
+    answers of the last hour (the beat's too)."""
+    return render_template("_probes.html", targets=infrastructure_view.target_rows(runtime(), probe_now=True))
+
+
+@bp.get("/infrastructure/sentry")
+def sentry() -> ResponseReturnValue:
+    """Sentry's side: its API, the rate-limit headroom, the tiers' cron monitors, uptime."""
+    return render_template("_sentry_side.html", side=sentry_side(runtime().settings))

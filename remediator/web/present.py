@@ -67,6 +67,16 @@ def stamp(at: float | None) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def size(n: int) -> str:
+    """Bytes in the largest sensible unit: `912 B`, `3.4 MiB`, `1.2 GiB`."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover - the loop returns at GiB
+
+
 def hour_label(at: float, range_name: str = "24h") -> str:
     """An hourly bucket's start as a table shows it (UTC): `14:00` within a day, else
     `Tue 3 Dec 14:00`."""

@@ -98,4 +98,15 @@ beat_schedule: dict[str, dict[str, Any]] = {
         },
     }
     for tier in _settings.tiers
+} | {
+    "probe-targets": {
+        "task": defaults.PROBE_TASK,
+        "schedule": defaults.PROBE_INTERVAL_SECONDS,
+        # Any tier's worker may probe: the first tier's queue, behind no job.
+        "options": {
+            "queue": defaults.queue_for(_settings.tiers[0]),
+            "priority": defaults.FOLLOWUP_PRIORITY,
+            "expires": defaults.PROBE_INTERVAL_SECONDS,
+        },
+    }
 }
