@@ -12,16 +12,29 @@ from typing import Any
 import redis
 
 from bench.rig import gunicorn
+from remediator.issue_log.store import IssueLog
 from remediator.jobs import JobStatus, JobStore
+from remediator.jobs.store import queue_counts
+from remediator.payloads import Subject
 from remediator.testing.factories import make_job
+from remediator.trends.store import note_tier
 
 STATUSES = (JobStatus.SUCCEEDED,) * 6 + (JobStatus.VERIFIED,) * 2 + (JobStatus.FAILED, JobStatus.DUPLICATE)
 """One job in ten failed: what a listing by status has to find among the rest."""
 
 
+JOBS_PER_ISSUE = 3
+"""Each Sentry issue of the filled store has three jobs."""
+
+CATEGORIES = ("error",) * 6 + ("performance", "cron", "uptime", "metric")
+
+
 def fill(url: str, n: int) -> float:
-    """Store n job records (spread over two tiers and seven rules); returns seconds taken."""
-    store = JobStore(redis.Redis.from_url(url, decode_responses=True))
+    """Store n job records (spread over two tiers and seven rules, three per Sentry issue),
+    the issue log of their issues (one in five still open) and seven days of hourly trend
+    buckets; returns seconds taken."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    store = JobStore(client)
     started = time.monotonic()
     now = time.time()
     for first in range(0, n, 1000):
@@ -32,10 +45,51 @@ def fill(url: str, n: int) -> float:
                     tier=("prod", "nonprod")[i % 2],
                     rule=f"rule-{i % 7}",
                     created_at=now - (n - i) * 0.5,
+                    sentry_issue_id=str(100_000 + i // JOBS_PER_ISSUE),
+                    sentry_title=f"OperationalError: pool {i // JOBS_PER_ISSUE} exhausted",
                 )
                 store.queue_create(pipe, job)
             pipe.execute()
+    log = IssueLog(client)
+    for issue in range(n // JOBS_PER_ISSUE):
+        subject = Subject(
+            resource="issue",
+            action="created" if issue % 5 == 0 else "resolved",
+            title=f"OperationalError: pool {issue} exhausted",
+            culprit="app.db.pool",
+            level="error",
+            project=f"project-{issue % 4}",
+            issue_category=CATEGORIES[issue % len(CATEGORIES)],
+            issue_type="error",
+            issue_id=str(100_000 + issue),
+            events=issue % 500 + 1,
+            users=issue % 40,
+        )
+        log.seen(subject, at=now - (n - issue * JOBS_PER_ISSUE) * 0.5)
+    fill_trends(client, now)
     return time.monotonic() - started
+
+
+def fill_trends(client: redis.Redis, now: float, days: int = 7) -> None:
+    """Seven days of hourly buckets as a busy installation fills them: every outcome, seven
+    rules with a spread of recovery times, two tiers' peaks, webhooks."""
+    with client.pipeline(transaction=False) as pipe:
+        for hours_ago in range(days * 24):
+            counts = {
+                f"jobs:{o}": 20 + hours_ago % 13
+                for o in ("succeeded", "failed", "verified", "ineffective", "skipped", "waiting")
+            }
+            counts |= {f"webhooks:{o}": 50 + hours_ago % 7 for o in ("accepted", "ignored", "refused")}
+            for rule in range(7):
+                counts[f"rule:rule-{rule}:verified"] = 5 + rule
+                counts[f"rule:rule-{rule}:ineffective"] = 1 + rule % 3
+                for index in range(10, 30, 2):
+                    counts[f"rule:rule-{rule}:recovery:{index}"] = 1 + (index + rule) % 4
+            queue_counts(pipe, counts, now - hours_ago * 3600)
+        pipe.execute()
+    for hours_ago in range(days * 24):
+        for tier in ("prod", "nonprod"):
+            note_tier(client, tier, hours_ago % 17, float(hours_ago % 90), at=now - hours_ago * 3600)
 
 
 def timed_gets(port: int, path: str, token: str, count: int, page: bool = False) -> tuple[list[float], Any]:
@@ -103,6 +157,13 @@ DASHBOARD_PAGES = (
     ("approvals", "/approvals"),
     ("rules", "/rules"),
     ("tiers", "/tiers"),
+    ("issues", "/issues"),
+    ("issues_open_errors", "/issues?category=error&open=1"),
+    ("issues_outcome_failed", "/issues?outcome=failed"),
+    ("issue", "/issues/{issue}"),
+    ("infrastructure", "/infrastructure"),
+    ("trends_24h", "/trends"),
+    ("trends_7d", "/trends?range=7d"),
 )
 """The console's pages as an operator opens them (the workers' inspect answer, which waits
 for the workers, loads after the tiers page and is not timed)."""
@@ -120,7 +181,7 @@ def dashboard_pages(url: str, port: int, token: str, count: int) -> dict[str, di
         pipe.execute()
     results = {}
     for name, path in DASHBOARD_PAGES:
-        path = path.format(job=waiting[0].id)
+        path = path.format(job=waiting[0].id, issue=100_000 + 7)
         timed_gets(port, path, token, 5, page=True)  # warm up
         latencies, body = timed_gets(port, path, token, count, page=True)
         if "<html" not in body:

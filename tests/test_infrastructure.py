@@ -163,3 +163,33 @@ def test_sentrys_side_shows_the_rate_limit_and_each_tiers_monitor_after_its_chec
     refused = sentry_side(wrong)
     assert not refused.reachable and "401" in (refused.error or "")
     assert not sentry_side(Settings(sentry_auth_token=None)).configured
+
+
+def test_with_sentinel_the_broker_shows_master_replica_sentinel_and_the_failover_it_noticed(
+    tmp_path: Path,
+) -> None:
+    from remediator.infrastructure.broker import broker_view
+    from remediator.jobs import redis_client
+    from tests.redis_ha import MASTER_NAME, SentinelGroup
+
+    group = SentinelGroup(tmp_path / "redis").start()
+    try:
+        client = redis_client(group.url, master_name=MASTER_NAME)
+        first = broker_view(client, group.url, MASTER_NAME)
+        assert first.role == "master" and first.sentinel is not None
+        assert first.sentinel.master == f"127.0.0.1:{group.master_port}"
+        assert [r["address"] for r in first.sentinel.replicas] == [f"127.0.0.1:{group.replica_port}"]
+        assert first.sentinel.sentinels == [f"127.0.0.1:{group.sentinel_port}"]
+        assert first.sentinel.last_failover is None
+        group.kill_master()
+        group.wait_for_failover()
+
+        def noticed() -> dict[str, Any] | None:
+            view = broker_view(client, group.url, MASTER_NAME)
+            return view.sentinel.last_failover if view.sentinel else None
+
+        failover = wait_for(noticed, timeout=20, what="the failover to be noticed")
+        assert failover["from"] == f"127.0.0.1:{group.master_port}"
+        assert failover["to"] == f"127.0.0.1:{group.replica_port}"
+    finally:
+        group.stop()
