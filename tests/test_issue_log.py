@@ -155,3 +155,27 @@ def test_a_long_listing_pages_without_repeating_or_losing_an_issue(redis_db) -> 
     opened = [i for i in seen if (int(i) - 8000) % 3 != 0]
     assert seen[: len(opened)] == opened  # every open issue before any resolved one
     assert [int(i) for i in opened] == sorted((int(i) for i in opened), reverse=True)  # newest first
+
+
+def test_an_issues_outcome_follows_its_newest_job_in_the_stores_own_steps(redis_db, broker_url) -> None:
+    from remediator.testing.factories import make_job
+
+    log = IssueLog(redis_db)
+    log.seen(subject("issue", issue_body("7100", "x")))
+    store = JobStore(redis_client(broker_url))
+    older = store.create(make_job(sentry_issue_id="7100", created_at=time.time() - 60))
+    assert log.get("7100").outcome == "queued"
+    newer = store.create(make_job(sentry_issue_id="7100"))
+    assert store.claim(newer.id, "worker-1") != "no record"
+    assert log.get("7100").outcome == "running"
+    # the older job's outcome comes later, but the newest job's status is the issue's
+    assert store.transition(older, JobStatus.QUEUED, JobStatus.CANCELLED) is not None
+    assert log.get("7100").outcome == "running"
+    running = store.get(newer.id)
+    assert running is not None
+    assert store.transition(running, JobStatus.RUNNING, JobStatus.FAILED) is not None
+    assert log.get("7100").outcome == "failed"
+    assert [i.id for i in log.page(Filters(outcome="failed")).issues] == ["7100"]
+    # a job of an issue the log never saw writes nothing there
+    store.create(make_job(sentry_issue_id="7199"))
+    assert log.get("7199") is None

@@ -46,6 +46,8 @@ class Issue:
     """When remediator first heard of it."""
     last_seen: float = 0.0
     """When a webhook last spoke of it."""
+    outcome: str = ""
+    """The status of its newest job, kept by the job store's own status changes ("": none)."""
 
     @property
     def is_open(self) -> bool:
@@ -84,6 +86,7 @@ class Issue:
                     "level",
                     "status",
                     "resolved_by",
+                    "outcome",
                 )
             },
             events=number("events"),

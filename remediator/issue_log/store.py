@@ -15,10 +15,8 @@ from remediator.issue_log.model import Issue, changes, timeline_entry
 from remediator.jobs.keys import (
     EVENTS_SEQ_KEY,
     ISSUES_KEY,
-    issue_key,
     issue_record_key,
     issue_webhooks_key,
-    job_key,
 )
 from remediator.payloads import Subject
 
@@ -49,9 +47,11 @@ class Filters:
     open_only: bool = False
 
     def keeps(self, issue: Issue) -> bool:
-        """Whether the issue's own fields pass (the outcome is checked apart)."""
+        """Whether the issue passes every filter given."""
         wanted = (("category", self.category), ("project", self.project), ("environment", self.environment))
         if any(value and getattr(issue, name) != value for name, value in wanted):
+            return False
+        if self.outcome and (issue.outcome or NO_JOB) != self.outcome:
             return False
         return issue.is_open or not self.open_only
 
@@ -127,38 +127,16 @@ class IssueLog:
             if not entries:
                 return Listing(found, outcomes, None)
             batch = self._read([issue_id for issue_id, _ in entries])
-            newest = self.outcomes([issue.id for issue in batch.values() if filters.keeps(issue)])
             for issue_id, score in entries:
                 max_score, after = repr(score), issue_id
                 issue = batch.get(issue_id)
                 if issue is None or not filters.keeps(issue):
                     continue
-                if filters.outcome and newest[issue_id] != filters.outcome:
-                    continue
                 found.append(issue)
-                outcomes[issue_id] = newest[issue_id]
+                outcomes[issue_id] = issue.outcome or NO_JOB
                 if len(found) == limit:
                     return Listing(found, outcomes, f"{max_score}:{after}")
         return Listing(found, outcomes, f"{max_score}:{after}")
-
-    def outcomes(self, issue_ids: list[str]) -> dict[str, str]:
-        """Each issue's newest job's status (NO_JOB when none), in two round trips."""
-        with self.client.pipeline(transaction=False) as pipe:
-            for issue_id in issue_ids:
-                pipe.smembers(issue_key(issue_id))
-            job_sets = cast(list[set[str]], pipe.execute())
-        with self.client.pipeline(transaction=False) as pipe:
-            for jobs in job_sets:
-                for job_id in jobs:
-                    pipe.hmget(job_key(job_id), ["status", "created_at"])
-            rows = iter(cast(list[list[str | None]], pipe.execute()))
-        found = {}
-        for issue_id, jobs in zip(issue_ids, job_sets, strict=True):
-            statuses = [
-                (float(at), json.loads(status)) for status, at in (next(rows) for _ in jobs) if status and at
-            ]
-            found[issue_id] = max(statuses)[1] if statuses else NO_JOB
-        return found
 
     def _read(self, issue_ids: list[str]) -> dict[str, Issue]:
         with self.client.pipeline(transaction=False) as pipe:

@@ -23,6 +23,7 @@ from remediator.jobs.keys import (
     INDEX_KEY,
     active_key,
     issue_key,
+    issue_record_key,
     job_key,
     notes_key,
     rule_index,
@@ -35,8 +36,10 @@ from remediator.jobs.keys import (
 from remediator.jobs.model import OUTCOMES, Job, JobStatus
 
 _LUA = Path(__file__).parent
-_TRANSITION = (_LUA / "transition.lua").read_text()
-_CLAIM = (_LUA / "claim.lua").read_text()
+_OUTCOME = (_LUA / "issue_outcome.lua").read_text()
+_TRANSITION = _OUTCOME + (_LUA / "transition.lua").read_text()
+_CLAIM = _OUTCOME + (_LUA / "claim.lua").read_text()
+_CREATED_OUTCOME = _OUTCOME + (_LUA / "created_outcome.lua").read_text()
 
 Entries = list[tuple[str, float]]
 """Index entries: (job id, score) pairs."""
@@ -154,6 +157,7 @@ class JobStore:
         self.ttl = retention_days * 86400
         self._transition = client.register_script(_TRANSITION)
         self._claim = client.register_script(_CLAIM)
+        self._created_outcome = client.register_script(_CREATED_OUTCOME)
 
     # -- records ---------------------------------------------------------------------
 
@@ -190,6 +194,8 @@ class JobStore:
         if job.sentry_issue_id:
             pipe.sadd(issue_key(job.sentry_issue_id), job.id)
             pipe.expire(issue_key(job.sentry_issue_id), self.ttl)
+            keys, args = [issue_record_key(job.sentry_issue_id)], [job.status.value, job.created_at, job.id]
+            self._created_outcome(keys=keys, args=args, client=pipe)
         if event is not None:
             pipe.rpush(timeline_key(job.id), timeline_entry(event, actor, job.created_at))
             pipe.expire(timeline_key(job.id), self.ttl)
@@ -259,6 +265,7 @@ class JobStore:
             timeline_key(job.id),
             EVENTS_SEQ_KEY,
             trend_key(hour) if counts else "",
+            issue_record_key(job.sentry_issue_id) if job.sentry_issue_id else "",
         ]
         raw = self._transition(keys=keys, args=args)
         return _decode(_pairs(raw)) if raw else None
@@ -273,6 +280,7 @@ class JobStore:
             status_index(JobStatus.RUNNING),
             timeline_key(job_id),
             EVENTS_SEQ_KEY,
+            issue_record_key("{issue}"),
         ]
         now = time.time()
         args: list[str | float] = [

@@ -1,7 +1,8 @@
 -- Move a job from one status to another only if it is still in the first, in one step:
 -- the record's fields, the status index, the rule's outcome count and the concurrency slot.
 -- KEYS: 1 job hash, 2 old status index, 3 new status index, 4 rule stats, 5 active slot ('' = none),
---       6 the job's timeline, 7 the events counter, 8 the hour's trend bucket ('' = none)
+--       6 the job's timeline, 7 the events counter, 8 the hour's trend bucket ('' = none),
+--       9 the job's issue in the issue log ('' = none)
 -- ARGV: 1 old status (JSON), 2 new status (JSON), 3 outcome to count ('' = none),
 --       4 job id, 5 creation time (index score), 6 retention horizon (older index entries go),
 --       7 timeline entry ('' = none), 8 '1' to replace the last entry (a decision corrected
@@ -31,4 +32,5 @@ if KEYS[8] ~= '' and ARGV[9] ~= '' then
   for name, n in pairs(cjson.decode(ARGV[9])) do redis.call('HINCRBY', KEYS[8], name, n) end
   redis.call('EXPIREAT', KEYS[8], ARGV[10])
 end
+note_outcome(KEYS[9], cjson.decode(ARGV[2]), ARGV[5], ARGV[4])
 return redis.call('HGETALL', KEYS[1])
