@@ -32,24 +32,11 @@ CATEGORIES = ("error",) * 6 + ("performance", "cron", "uptime", "metric")
 def fill(url: str, n: int) -> float:
     """Store n job records (spread over two tiers and seven rules, three per Sentry issue),
     the issue log of their issues (one in five still open) and seven days of hourly trend
-    buckets; returns seconds taken."""
+    buckets; returns seconds taken. Issues are noted before their jobs, as the webhook does."""
     client = redis.Redis.from_url(url, decode_responses=True)
     store = JobStore(client)
     started = time.monotonic()
     now = time.time()
-    for first in range(0, n, 1000):
-        with store.client.pipeline(transaction=False) as pipe:
-            for i in range(first, min(n, first + 1000)):
-                job = make_job(
-                    status=STATUSES[i % len(STATUSES)],
-                    tier=("prod", "nonprod")[i % 2],
-                    rule=f"rule-{i % 7}",
-                    created_at=now - (n - i) * 0.5,
-                    sentry_issue_id=str(100_000 + i // JOBS_PER_ISSUE),
-                    sentry_title=f"OperationalError: pool {i // JOBS_PER_ISSUE} exhausted",
-                )
-                store.queue_create(pipe, job)
-            pipe.execute()
     log = IssueLog(client)
     for issue in range(n // JOBS_PER_ISSUE):
         subject = Subject(
@@ -66,6 +53,19 @@ def fill(url: str, n: int) -> float:
             users=issue % 40,
         )
         log.seen(subject, at=now - (n - issue * JOBS_PER_ISSUE) * 0.5)
+    for first in range(0, n, 1000):
+        with store.client.pipeline(transaction=False) as pipe:
+            for i in range(first, min(n, first + 1000)):
+                job = make_job(
+                    status=STATUSES[i % len(STATUSES)],
+                    tier=("prod", "nonprod")[i % 2],
+                    rule=f"rule-{i % 7}",
+                    created_at=now - (n - i) * 0.5,
+                    sentry_issue_id=str(100_000 + i // JOBS_PER_ISSUE),
+                    sentry_title=f"OperationalError: pool {i // JOBS_PER_ISSUE} exhausted",
+                )
+                store.queue_create(pipe, job)
+            pipe.execute()
     fill_trends(client, now)
     return time.monotonic() - started
 
@@ -160,6 +160,7 @@ DASHBOARD_PAGES = (
     ("issues", "/issues"),
     ("issues_open_errors", "/issues?category=error&open=1"),
     ("issues_outcome_failed", "/issues?outcome=failed"),
+    ("issues_matching_none", "/issues?project=nowhere"),
     ("issue", "/issues/{issue}"),
     ("infrastructure", "/infrastructure"),
     ("trends_24h", "/trends"),

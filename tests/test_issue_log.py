@@ -179,3 +179,22 @@ def test_an_issues_outcome_follows_its_newest_job_in_the_stores_own_steps(redis_
     # a job of an issue the log never saw writes nothing there
     store.create(make_job(sentry_issue_id="7199"))
     assert log.get("7199") is None
+
+
+def test_a_filter_that_matches_few_stops_at_its_bound_and_says_where_to_search_on(
+    redis_db, monkeypatch
+) -> None:
+    from remediator.issue_log import store as issue_store
+
+    monkeypatch.setattr(issue_store, "SCAN_LIMIT", 300)
+    log = IssueLog(redis_db)
+    for n in range(700):
+        log.seen(subject("issue", issue_body(str(9000 + n), "x")), at=time.time() - 1000 + n)
+    first = log.page(Filters(project="nowhere"), limit=50)
+    assert first.issues == [] and first.searched >= 300 and first.next_cursor is not None
+    last = log.page(Filters(project="nowhere"), limit=50, cursor=first.next_cursor)
+    last = (
+        log.page(Filters(project="nowhere"), limit=50, cursor=last.next_cursor) if last.next_cursor else last
+    )
+    assert last.next_cursor is None  # the search reached the end
+    assert len(log.page(Filters(), limit=50).issues) == 50  # an unfiltered page is not bounded short

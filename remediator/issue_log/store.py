@@ -31,6 +31,10 @@ WEBHOOKS_KEPT = 200
 FETCH = 200
 """Issues read per round trip while a filtered listing walks the index."""
 
+SCAN_LIMIT = 5000
+"""Most issues one page reads while looking for matches: a filter that matches few of them
+answers within its bound and says where to search on."""
+
 NO_JOB = "no job"
 """The outcome of an issue no rule acted on."""
 
@@ -63,6 +67,8 @@ class Listing:
     issues: list[Issue]
     outcomes: dict[str, str]
     next_cursor: str | None
+    searched: int = 0
+    """How many issues the page read before it stopped short of a full page (0: it did not)."""
 
 
 class IssueLog:
@@ -115,7 +121,11 @@ class IssueLog:
         max_score, after = _parse_cursor(cursor)
         found: list[Issue] = []
         outcomes: dict[str, str] = {}
+        scanned = 0
         while len(found) < limit:
+            if scanned >= SCAN_LIMIT:
+                # A rare filter stops here: the page says so and offers to search on.
+                return Listing(found, outcomes, f"{max_score}:{after}", scanned)
             entries = cast(
                 list[tuple[str, float]],
                 self.client.zrevrangebyscore(
@@ -127,6 +137,7 @@ class IssueLog:
             if not entries:
                 return Listing(found, outcomes, None)
             batch = self._read([issue_id for issue_id, _ in entries])
+            scanned += len(entries)
             for issue_id, score in entries:
                 max_score, after = repr(score), issue_id
                 issue = batch.get(issue_id)

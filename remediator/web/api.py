@@ -187,7 +187,11 @@ def list_issues() -> ResponseReturnValue:
     except ValueError as exc:
         abort(400, description=str(exc))
     rows = issues_view.with_jobs(rt.store, listing.issues)
-    return jsonify(issues=[issues_view.document(row) for row in rows], next_cursor=listing.next_cursor)
+    return jsonify(
+        issues=[issues_view.document(row) for row in rows],
+        next_cursor=listing.next_cursor,
+        searched=listing.searched,
+    )
 
 
 @bp.get("/api/issues/<issue_id>")

@@ -38,6 +38,7 @@ def issues() -> ResponseReturnValue:
     context = {
         "rows": issues_view.with_jobs(rt.store, listing.issues),
         "next_cursor": listing.next_cursor,
+        "searched": listing.searched,
         "cursor": cursor,
         "filters": filters,
         "query": query,
