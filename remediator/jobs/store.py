@@ -157,7 +157,6 @@ class JobStore:
         self.ttl = retention_days * 86400
         self._transition = client.register_script(_TRANSITION)
         self._claim = client.register_script(_CLAIM)
-        self._created_outcome = client.register_script(_CREATED_OUTCOME)
 
     # -- records ---------------------------------------------------------------------
 
@@ -194,8 +193,10 @@ class JobStore:
         if job.sentry_issue_id:
             pipe.sadd(issue_key(job.sentry_issue_id), job.id)
             pipe.expire(issue_key(job.sentry_issue_id), self.ttl)
-            keys, args = [issue_record_key(job.sentry_issue_id)], [job.status.value, job.created_at, job.id]
-            self._created_outcome(keys=keys, args=args, client=pipe)
+            # EVAL, not a registered script: redis-py checks a pipeline's scripts with a
+            # SCRIPT EXISTS round trip of its own before every execute.
+            issue = issue_record_key(job.sentry_issue_id)
+            pipe.eval(_CREATED_OUTCOME, 1, issue, job.status.value, job.created_at, job.id)
         if event is not None:
             pipe.rpush(timeline_key(job.id), timeline_entry(event, actor, job.created_at))
             pipe.expire(timeline_key(job.id), self.ttl)
