@@ -127,3 +127,67 @@ def rules_diff(
     _, after = _replay(settings, new, deliveries)
     diff = difference(before, after)
     click.echo(json.dumps(diff, indent=2) if as_json else render_difference(diff))
+
+
+@rules.command("suggest")
+@click.option(
+    "--rules-file", "rules_file", type=RULES_FILE, help="Rule file (default: REMEDIATOR_RULES_FILE)."
+)
+@_since
+@_project
+@_payloads
+@click.option(
+    "--min-issues",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Smallest group of unmatched issues worth a rule.",
+)
+@_json
+def rules_suggest(
+    rules_file: Path | None,
+    since: str,
+    projects: tuple[str, ...],
+    payloads: Path | None,
+    min_issues: int,
+    as_json: bool,
+) -> None:
+    """Rules for the issues no rule matched in the last --since: the unmatched issues are
+    grouped (category and type, exception type, the culprit's module, the title without its
+    numbers, ids and quoted values); each group of at least --min-issues gets the narrowest
+    rule that selects it, with approval and dry_run on, printed as YAML only when its replay
+    over the window matches its group and nothing else. Nothing is added to the rule file."""
+    from remediator.backtest.suggest import render, suggest
+    from remediator.live_rules import configured_rules
+
+    settings = settings_or_exit()
+    deliveries = _history(settings, since, projects, payloads)
+    ruleset = checked_rules(settings, rules_file)
+    path = rules_file or settings.rules_file
+
+    def load(text: str) -> Any:
+        return configured_rules(settings, path, text=text)
+
+    suggestions, refusals = suggest(
+        ruleset, deliveries, load, settings.tier_max_runs, min_issues=min_issues, window=since
+    )
+    if as_json:
+        document = {
+            "suggestions": [
+                {
+                    "name": s.name,
+                    "issues": s.issues,
+                    "matched": s.matched,
+                    "examples": s.examples,
+                    "rule": s.rule,
+                    "yaml": s.yaml,
+                }
+                for s in suggestions
+            ],
+            "not_suggested": [
+                {"group": list(r.key), "issues": r.issues, "reason": r.reason} for r in refusals
+            ],
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(render(suggestions, refusals, min_issues))
