@@ -323,7 +323,8 @@ def test_each_trend_chart_draws_after_a_few_jobs_and_its_table_matches_the_api(
     def settled() -> dict[str, Any] | None:
         doc: dict[str, Any] = requests.get(f"{pane.url}/api/trends", headers=auth, timeout=5).json()
         readings = all(any(v is not None for v in doc["queue_depth"][t]) for t in ("prod", "nonprod"))
-        return doc if doc["totals"]["jobs"]["verified"] == 3 and readings else None
+        webhooks = doc["totals"]["webhooks"]["accepted"] == 4  # added every couple of seconds
+        return doc if doc["totals"]["jobs"]["verified"] == 3 and readings and webhooks else None
 
     doc = wait_for(settled, timeout=40, what="three verified jobs and both tiers' readings")
     assert store.page(status=JobStatus.VERIFIED.value).jobs

@@ -164,11 +164,25 @@ rules:
     assert client.post("/sentry/webhook", data=body, headers=bad).status_code == 401
     auth = {"Authorization": f"Bearer {TOKEN}"}
 
-    def succeeded() -> dict[str, Any] | None:
+    def counted() -> dict[str, Any] | None:
         doc = client.get("/api/trends?range=24h", headers=auth).get_json()
-        return doc if doc["totals"]["jobs"]["succeeded"] == 1 else None
+        webhooks = sum(doc["totals"]["webhooks"].values())
+        return doc if doc["totals"]["jobs"]["succeeded"] == 1 and webhooks == 3 else None
 
-    doc = wait_for(succeeded, timeout=30)
+    # the webhooks are added to the bucket a couple of seconds after they arrive, in one write
+    doc = wait_for(counted, timeout=30)
     assert doc["totals"]["webhooks"] == {"accepted": 1, "ignored": 1, "refused": 1}
     assert len(doc["hours"]) == 24 and doc["jobs"]["succeeded"][-1] == 1
     assert client.get("/api/trends?range=1y", headers=auth).status_code == 400
+
+
+def test_webhooks_are_counted_in_the_process_and_added_to_the_bucket_in_one_write(redis_db) -> None:
+    counts = trend_store.WebhookCounts(redis_db)
+    key = trend_key(hour_of(time.time()))
+    for outcome in ("accepted", "accepted", "ignored", "refused", "accepted"):
+        counts.add(outcome)
+    assert redis_db.hgetall(key) == {}  # nothing written on the webhooks' own path
+    added = wait_for(lambda: redis_db.hgetall(key), timeout=10, what="the timer's flush")
+    assert added == {"webhooks:accepted": "3", "webhooks:ignored": "1", "webhooks:refused": "1"}
+    counts.add("ignored")  # the next one arms a new timer
+    wait_for(lambda: redis_db.hget(key, "webhooks:ignored") == "2", timeout=10, what="the second flush")

@@ -4,6 +4,7 @@ webhooks by outcome (on the webhook's path) and the tiers' queue peaks (by heart
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any, cast
 
@@ -41,15 +42,45 @@ def last(client: redis.Redis, hours: int, tiers: tuple[str, ...], now: float | N
     return trends(read(client, span), span, tiers)
 
 
-def count_webhook(client: redis.Redis, outcome: str, at: float | None = None) -> None:
-    """Count one webhook (accepted, ignored, refused) in its hour; a Redis error is logged,
-    never raised (the webhook's answer does not wait on a chart)."""
-    try:
-        with client.pipeline(transaction=False) as pipe:
-            queue_counts(pipe, {f"webhooks:{outcome}": 1}, time.time() if at is None else at)
-            pipe.execute()
-    except redis.RedisError as exc:
-        log.warning("webhook not counted in the trends: %s", exc)
+class WebhookCounts:
+    """Webhooks by outcome, counted in the process and added to the hour's bucket
+    FLUSH_SECONDS after the first one not yet added (a timer thread), so a webhook costs no
+    round trip for its chart. A Redis error, or the process ending, loses the counts of
+    those seconds, never a webhook."""
+
+    FLUSH_SECONDS = 2.0
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[int, str], int] = {}
+        self._timer: threading.Timer | None = None
+
+    def add(self, outcome: str, at: float | None = None) -> None:
+        """Count one webhook (accepted, ignored, refused); the first since the last flush
+        arms the timer that adds them."""
+        hour = hour_of(time.time() if at is None else at)
+        with self._lock:
+            self._pending[hour, outcome] = self._pending.get((hour, outcome), 0) + 1
+            if self._timer is None:
+                self._timer = threading.Timer(self.FLUSH_SECONDS, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        """Add what was counted to the buckets now."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._timer = None
+        if not pending:
+            return
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                for (hour, outcome), n in pending.items():
+                    queue_counts(pipe, {f"webhooks:{outcome}": n}, hour)
+                pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("%d webhooks not counted in the trends: %s", sum(pending.values()), exc)
 
 
 def note_tier(

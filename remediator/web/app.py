@@ -24,6 +24,7 @@ from remediator.live_rules import KEEP_LAST_GOOD_ENV, LiveRules, last_good_path
 from remediator.sentry.lookups import webhook_lookups
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
+from remediator.trends.store import WebhookCounts
 from remediator.web import api, dashboard, metrics, pane, session, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
 
@@ -80,7 +81,17 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     intake = Intake(live, dispatcher, settings.sentry_app_id, enrich, defer, issues.seen)
     drainer = Drainer(spool, intake.process, settings.spool_drain_interval)
     app.extensions[EXTENSION] = Runtime(
-        settings, live, store, lifecycle, dispatcher, intake, spool, drainer, celery, issues
+        settings,
+        live,
+        store,
+        lifecycle,
+        dispatcher,
+        intake,
+        spool,
+        drainer,
+        celery,
+        issues,
+        WebhookCounts(store.client),
     )
     if len(spool):
         drainer.ensure_running()

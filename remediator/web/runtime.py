@@ -16,6 +16,7 @@ from remediator.lifecycle import Lifecycle
 from remediator.live_rules import LiveRules
 from remediator.rules import RuleSet
 from remediator.settings import Settings
+from remediator.trends.store import WebhookCounts
 
 EXTENSION = "remediator"
 """The key of the runtime in `app.extensions`."""
@@ -36,6 +37,8 @@ class Runtime:
     celery: Celery
     issues: IssueLog
     """What the webhooks said of each issue (the issues pages)."""
+    webhook_counts: WebhookCounts
+    """Webhooks by outcome for the trends, added to Redis every few seconds."""
 
     @property
     def rules(self) -> RuleSet:

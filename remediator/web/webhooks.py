@@ -15,7 +15,6 @@ from remediator.intake.signature import fresh, verify
 from remediator.metrics.instruments import WEBHOOKS
 from remediator.payloads import MODELS
 from remediator.trends.buckets import webhook_outcome
-from remediator.trends.store import count_webhook
 from remediator.web.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ def receive() -> ResponseReturnValue:
     outcome = "spooled" if "spooled" in document else str(document.get("status", "error"))
     # Only names Sentry uses become label values: header text must not grow the series.
     WEBHOOKS.labels(resource if known else "other", outcome if code != 401 else "unauthorized").inc()
-    count_webhook(runtime().store.client, webhook_outcome(outcome, code))
+    runtime().webhook_counts.add(webhook_outcome(outcome, code))
     return jsonify(document), code
 
 
