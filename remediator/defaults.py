@@ -56,6 +56,20 @@ HEARTBEAT_INTERVAL_SECONDS = 60.0
 SWEEP_TASK = "remediator.sweep"
 """Name of the Celery task that expires approvals nobody gave."""
 
+SETTLE_MAX_SECONDS = 900.0
+"""The longest a rule's `settle: auto` waits (its `settle_max` unless it says)."""
+
+SETTLE_LEARN_DAYS = 30
+"""How far back `settle: auto` learns from a rule's issues."""
+
+SETTLE_TASK = "remediator.settle"
+"""Name of the Celery task that ends a job's settling: cancel it, or queue it."""
+
+LEARN_SETTLE_TASK = "remediator.learn_settle"
+"""Name of the Celery task that learns each `settle: auto` rule's wait (beat, every 10 min)."""
+
+LEARN_SETTLE_INTERVAL_SECONDS = 600.0
+
 PROBE_TASK = "remediator.probe_targets"
 """Name of the Celery task that probes the rules' health URLs (every minute, by beat)."""
 

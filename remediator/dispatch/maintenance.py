@@ -42,6 +42,8 @@ class Maintenance(Submission):
             job = self.store.get(job_id)
             if job is None or job.status != JobStatus.QUEUED or job.tier not in tiers:
                 continue
+            if job.settle_until is not None and job.settle_until + older_than > time.time():
+                continue  # settling: its message is sent when the settle task ends the wait
             script = registry().get(job.script)
             if script is not None and script.idempotent:
                 self._send(job)

@@ -68,13 +68,15 @@ class Reactions(Submission):
             job = self.store.get(job_id)
             if job is None:
                 continue
+            settling = job.status == JobStatus.QUEUED and job.settle_until is not None
+            why = f"resolved by itself while settling ({reason})" if settling else reason
             for pending in (JobStatus.QUEUED, JobStatus.AWAITING_APPROVAL, JobStatus.HELD):
                 if job.status == pending and self.lifecycle.move(
                     job,
                     pending,
                     JobStatus.CANCELLED,
-                    detail={"reason": reason},
-                    error=reason,
+                    detail={"reason": why},
+                    error=why,
                     finished_at=time.time(),
                 ):
                     cancelled.append(job_id)

@@ -3,6 +3,7 @@ gate in the same transaction, then the message on the tier's queue."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -12,16 +13,24 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 from pydantic import ValidationError
 
-from remediator.defaults import APPROVAL_TTL_SECONDS, CLASS_TO_REDIS_PRIORITY, RUN_JOB_TASK
+from remediator.defaults import (
+    APPROVAL_TTL_SECONDS,
+    CLASS_TO_REDIS_PRIORITY,
+    FOLLOWUP_PRIORITY,
+    RUN_JOB_TASK,
+    SETTLE_TASK,
+)
 from remediator.dispatch.job_message import JobMessages
+from remediator.durations import span_text
 from remediator.errors import BrokerUnavailable
 from remediator.jobs import Job, JobStatus
 from remediator.jobs.gate import Gate
-from remediator.jobs.keys import AWAITING_KEY
+from remediator.jobs.keys import AWAITING_KEY, settle_key
 from remediator.lifecycle import Lifecycle, event_for
 from remediator.payloads import Subject
 from remediator.remediation_scripts import get_script
 from remediator.rules.engine import JobSpec
+from remediator.rules.settling import settle_for
 from remediator.scripts import Script
 
 log = logging.getLogger(__name__)
@@ -122,6 +131,11 @@ class Submission:
             # the gate's own transaction and corrected below when a limit says otherwise.
             job.status, job.reason = presumed_status(spec, self.dry_run)
             dry = job.status == JobStatus.DRY_RUN
+            wait, why = 0.0, None
+            if job.status == JobStatus.QUEUED:
+                wait, why = settle_for(spec.settle, spec.priority_class, self._learned(spec))
+            if wait > 0:
+                job.settle_until, job.settle_note = job.created_at + wait, why
 
             def record(pipe: Any) -> None:
                 self.store.queue_create(
@@ -130,7 +144,8 @@ class Submission:
                 if job.status == JobStatus.AWAITING_APPROVAL:
                     pipe.zadd(AWAITING_KEY, {job.id: job.created_at})
 
-            publish = self._message(job) if self.in_transaction and job.status == JobStatus.QUEUED else []
+            in_step = self.in_transaction and job.status == JobStatus.QUEUED and not wait
+            publish = self._message(job) if in_step else []
             verdict = self.gate.decide(
                 spec, subject, job.id, reserve=not dry, active_ttl=ttl, then=record, publish=publish
             )
@@ -150,7 +165,9 @@ class Submission:
                 if presumed == JobStatus.AWAITING_APPROVAL:
                     self.store.client.zrem(AWAITING_KEY, job.id)
             self.lifecycle.created(job)
-            if job.status == JobStatus.QUEUED and not publish:
+            if job.status == JobStatus.QUEUED and wait:
+                self._settle(job, wait)
+            elif job.status == JobStatus.QUEUED and not publish:
                 self._send(job)
         except (redis.RedisError, OperationalError, OSError) as exc:
             log.error("job %s: broker unavailable: %s", job.id, exc)
@@ -187,6 +204,40 @@ class Submission:
     def _message(self, job: Job) -> list[tuple[str, str, str]]:
         """The job's message as Redis commands for the gate's transaction."""
         return self.messages.build(RUN_JOB_TASK, [job.id], job.id, **self._options(job))
+
+    def _learned(self, spec: JobSpec) -> tuple[float, str] | None:
+        """What `settle: auto` learned for the spec's rule (None: nothing yet, or not auto)."""
+        if spec.settle != "auto":
+            return None
+        raw = self.store.client.get(settle_key(spec.rule))
+        if not raw:
+            return None
+        learned = json.loads(raw)
+        return float(learned["seconds"]), str(learned["why"])
+
+    def _settle(self, job: Job, wait: float) -> None:
+        """Let the job settle: the settle task, `wait` seconds from now, cancels it when
+        Sentry resolved the issue meanwhile, else sends its message."""
+        try:
+            self.celery.send_task(
+                SETTLE_TASK,
+                args=[job.id],
+                queue=job.queue,
+                priority=FOLLOWUP_PRIORITY,
+                countdown=wait,
+                ignore_result=True,
+            )
+        except (redis.RedisError, OperationalError, OSError) as exc:
+            log.error("job %s: recorded settling, its settle task not sent: %s", job.id, exc)
+            raise BrokerUnavailable(f"broker unavailable: {exc}") from exc
+        self.store.add_note(
+            job.id, "settle", ok=True, detail=f"waits {span_text(wait)} before it runs: {job.settle_note}"
+        )
+
+    def send_settled(self, job: Job) -> None:
+        """Send the message of a job that has settled (the settle task, when the issue is
+        still open)."""
+        self._send(job)
 
     def _send(self, job: Job) -> None:
         """Send the job's message after its record was written (approvals, releases, and

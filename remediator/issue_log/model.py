@@ -48,6 +48,8 @@ class Issue:
     """When a webhook last spoke of it."""
     outcome: str = ""
     """The status of its newest job, kept by the job store's own status changes ("": none)."""
+    resolved_at: float | None = None
+    """When the webhook saying it was resolved arrived (the last such one)."""
 
     @property
     def is_open(self) -> bool:
@@ -93,6 +95,7 @@ class Issue:
             users=number("users"),
             regressed=fields.get("regressed") == "1",
             first_seen=float(fields.get("first_seen") or 0),
+            resolved_at=float(fields["resolved_at"]) if fields.get("resolved_at") else None,
             last_seen=float(fields.get("last_seen") or 0),
         )
 
@@ -121,6 +124,7 @@ def changes(subject: Subject, own_app: bool, at: float) -> dict[str, str]:
         fields["status"] = status
     if status == RESOLVED:
         fields["resolved_by"] = REMEDIATOR if own_app else (subject.actor_name or subject.actor_type or "")
+        fields["resolved_at"] = str(at)
     elif status:
         fields["resolved_by"] = ""
     if subject.substatus == "regressed" or subject.action == "unresolved":

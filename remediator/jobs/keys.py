@@ -141,6 +141,11 @@ def memory_key(project: str) -> str:
     return f"{KEY_PREFIX}memory:{project}"
 
 
+def settle_key(rule: str) -> str:
+    """What `settle: auto` learned for a rule (JSON: seconds, why, at)."""
+    return f"{KEY_PREFIX}settle:{rule}"
+
+
 def trend_key(hour: int) -> str:
     """The trends' bucket of one UTC hour (a hash of counters; see remediator.trends)."""
     return f"{KEY_PREFIX}trend:{hour}"

@@ -115,6 +115,10 @@ class Job(BaseModel):
     breaker_after: int = 0
     """The rule's circuit-breaker threshold when the job was submitted."""
     approved_by: str | None = None
+    settle_until: float | None = None
+    """While it settles: when it runs unless Sentry resolves the issue first."""
+    settle_note: str | None = None
+    """How long it settled and why (`settle: 5m`, or what `auto` learned)."""
     timeline: list[dict[str, Any]] = Field(default_factory=list)
     """Every lifecycle event of the job, oldest first: event, at, actor (and attempt)."""
     notes: list[dict[str, Any]] = Field(default_factory=list)

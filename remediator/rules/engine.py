@@ -56,6 +56,9 @@ class JobSpec:
     breaker_after: int = BREAKER_AFTER
     approval: bool = False
     dry_run: bool = False
+    settle: float | str | None = None
+    """Seconds to wait before the job runs, `auto` (learned per rule), or None."""
+    settle_max: float = 900.0
     render_error: str | None = None
     """Set when the params could not be rendered; such a job is recorded, never run."""
 
@@ -312,6 +315,8 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         once_within=rule.once_within,
         max_runs=(rule.max_runs.count, rule.max_runs.per) if rule.max_runs else None,
         breaker_after=rule.breaker_after,
+        settle=rule.settle,
+        settle_max=rule.settle_max,
         approval=rule.needs_approval(priority_class),
         dry_run=rule.dry_run,
         render_error=error,

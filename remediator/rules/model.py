@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -264,6 +264,13 @@ class Rule(_Strict):
     """When an analysis job of this rule asks a model (over the file's top-level `analysis:`)."""
     dry_run: bool = False
     """Evaluate and record everything, run nothing."""
+    settle: Literal["auto"] | Duration | None = None
+    """Wait this long before a job runs, and cancel it when Sentry resolves the issue
+    meanwhile; `auto`: as long as this rule's issues of the last 30 days took to resolve by
+    themselves (their 90th percentile, at most settle_max), when a third of them did, else
+    not at all. Class-A jobs settle only for a duration the rule gives, never for `auto`."""
+    settle_max: Duration = defaults.SETTLE_MAX_SECONDS
+    """The longest `auto` settles."""
 
     @field_validator("key")
     @classmethod

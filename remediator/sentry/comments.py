@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from remediator.durations import span_text
 from remediator.jobs import Job, JobStatus
 
 
@@ -32,7 +33,15 @@ def submitted(job: Job) -> str:
     why = f" ({job.class_reason})" if job.class_reason else ""
     return (
         f"Automated remediation job {job.id} submitted: {_what(job)}, rule '{job.rule}'{why}.{_release(job)}"
+        f"{_settling(job)}"
     )
+
+
+def _settling(job: Job) -> str:
+    if job.settle_until is None:
+        return ""
+    wait = span_text(job.settle_until - job.created_at)
+    return f" It waits {wait} before it runs ({job.settle_note}); resolving the issue meanwhile cancels it."
 
 
 def _release(job: Job) -> str:

@@ -74,39 +74,52 @@ worker_send_task_events = True
 task_send_sent_event = True
 task_track_started = True
 
-beat_schedule: dict[str, dict[str, Any]] = {
-    f"heartbeat-{tier}": {
-        "task": defaults.HEARTBEAT_TASK,
-        "schedule": _settings.heartbeat_interval,
-        "args": (tier,),
-        # Routed to the tier's own queue, so the tier's own worker answers it.
-        "options": {
-            "queue": defaults.queue_for(tier),
-            "priority": defaults.FOLLOWUP_PRIORITY,
-            "expires": _settings.heartbeat_interval,
+beat_schedule: dict[str, dict[str, Any]] = (
+    {
+        f"heartbeat-{tier}": {
+            "task": defaults.HEARTBEAT_TASK,
+            "schedule": _settings.heartbeat_interval,
+            "args": (tier,),
+            # Routed to the tier's own queue, so the tier's own worker answers it.
+            "options": {
+                "queue": defaults.queue_for(tier),
+                "priority": defaults.FOLLOWUP_PRIORITY,
+                "expires": _settings.heartbeat_interval,
+            },
+        }
+        for tier in _settings.tiers
+    }
+    | {
+        f"sweep-{tier}": {
+            "task": defaults.SWEEP_TASK,
+            "schedule": _settings.heartbeat_interval,
+            "options": {
+                "queue": defaults.queue_for(tier),
+                "priority": defaults.FOLLOWUP_PRIORITY,
+                "expires": _settings.heartbeat_interval,
+            },
+        }
+        for tier in _settings.tiers
+    }
+    | {
+        "learn-settle": {
+            "task": defaults.LEARN_SETTLE_TASK,
+            "schedule": defaults.LEARN_SETTLE_INTERVAL_SECONDS,
+            "options": {
+                "queue": defaults.queue_for(_settings.tiers[0]),
+                "priority": defaults.FOLLOWUP_PRIORITY,
+                "expires": defaults.LEARN_SETTLE_INTERVAL_SECONDS,
+            },
+        },
+        "probe-targets": {
+            "task": defaults.PROBE_TASK,
+            "schedule": defaults.PROBE_INTERVAL_SECONDS,
+            # Any tier's worker may probe: the first tier's queue, behind no job.
+            "options": {
+                "queue": defaults.queue_for(_settings.tiers[0]),
+                "priority": defaults.FOLLOWUP_PRIORITY,
+                "expires": defaults.PROBE_INTERVAL_SECONDS,
+            },
         },
     }
-    for tier in _settings.tiers
-} | {
-    f"sweep-{tier}": {
-        "task": defaults.SWEEP_TASK,
-        "schedule": _settings.heartbeat_interval,
-        "options": {
-            "queue": defaults.queue_for(tier),
-            "priority": defaults.FOLLOWUP_PRIORITY,
-            "expires": _settings.heartbeat_interval,
-        },
-    }
-    for tier in _settings.tiers
-} | {
-    "probe-targets": {
-        "task": defaults.PROBE_TASK,
-        "schedule": defaults.PROBE_INTERVAL_SECONDS,
-        # Any tier's worker may probe: the first tier's queue, behind no job.
-        "options": {
-            "queue": defaults.queue_for(_settings.tiers[0]),
-            "priority": defaults.FOLLOWUP_PRIORITY,
-            "expires": defaults.PROBE_INTERVAL_SECONDS,
-        },
-    }
-}
+)
