@@ -53,6 +53,10 @@ class RuleNotFound(RemediatorError):
     """No rule of that name in the loaded rule file."""
 
 
+class RuleStateError(RemediatorError):
+    """An operator action does not fit the rule (promoting a rule that is no canary)."""
+
+
 class UnknownScript(RemediatorError):
     """A rule or job names a script nobody registered; the message lists the known ones."""
 

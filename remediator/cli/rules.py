@@ -213,3 +213,23 @@ def rules_enable(name: str, by: str) -> None:
         "enabled" if ruleset.get(name).enabled else "breaker closed, but `enabled: false` in the rule file"
     )
     click.echo(f"rule {name!r} {state}" + ("" if was_open else " (its breaker was not open)"))
+
+
+@rules.command("promote")
+@click.argument("name")
+@click.option("--by", required=True, help="Who promotes it (recorded on the event and the rollout's log).")
+def rules_promote(name: str, by: str) -> None:
+    """Promote a canary rule: its production jobs run from now on (instead of dry-running)."""
+    import redis
+
+    from remediator.dispatch import promote_rule
+
+    settings = settings_or_exit()
+    ruleset = checked_rules(settings)
+    try:
+        before = promote_rule(ruleset, lifecycle(settings), name, by)
+    except (RemediatorError, redis.RedisError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"rule {name!r} promoted by {by}" if before != "promoted" else f"rule {name!r} was already promoted"
+    )

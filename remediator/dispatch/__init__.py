@@ -10,9 +10,11 @@ from remediator.dispatch.decisions import Decisions
 from remediator.dispatch.maintenance import Maintenance
 from remediator.dispatch.reactions import Reactions
 from remediator.dispatch.submit import TAGS_KEPT, TITLE_KEPT, active_ttl, presumed_status, soft_limit
-from remediator.jobs import controls
+from remediator.errors import RuleStateError
+from remediator.jobs import controls, rollouts
 from remediator.lifecycle import Event, EventKind, Lifecycle
 from remediator.rules import RuleSet
+from remediator.rules.rollout import PROMOTED, Rollout, rule_hash
 from remediator.settings import Settings
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "active_ttl",
     "dispatcher_for",
     "presumed_status",
+    "promote_rule",
     "reenable_rule",
     "soft_limit",
 ]
@@ -51,3 +54,28 @@ def reenable_rule(rules: RuleSet, lifecycle: Lifecycle, name: str, by: str) -> b
     if was_open:
         lifecycle.emit(Event(kind=EventKind.BREAKER_CLOSED, rule=name, tier=rule.job.tier, actor=by))
     return was_open
+
+
+def promote_rule(rules: RuleSet, lifecycle: Lifecycle, name: str, by: str) -> str:
+    """Promote a canary rule (RuleNotFound for a rule not in the file, RemediatorError for
+    one without a rollout: RuleStateError): its production jobs run from now on. Emits rule_promoted;
+    returns the stage it was in."""
+    rule = rules.get(name)
+    if rule.rollout is None:
+        raise RuleStateError(f"rule {name!r} has no rollout: it is not a canary")
+    key = rule_hash(rule.match.model_dump(mode="json"), rule.job.model_dump(mode="json"))
+    client = lifecycle.store.client
+    before = rollouts.current(client, name, key)
+    if before.stage != PROMOTED:
+        rollouts.save(client, name, key, Rollout(PROMOTED, before.count), f"promoted by {by}", by=by)
+        reason = f"promoted by {by} at {before.count} of {rule.rollout.promote_after} verified"
+        lifecycle.emit(
+            Event(
+                kind=EventKind.RULE_PROMOTED,
+                rule=name,
+                tier=rule.job.tier,
+                actor=by,
+                detail={"reason": reason},
+            )
+        )
+    return before.stage

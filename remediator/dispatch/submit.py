@@ -23,13 +23,14 @@ from remediator.defaults import (
 from remediator.dispatch.job_message import JobMessages
 from remediator.durations import span_text
 from remediator.errors import BrokerUnavailable
-from remediator.jobs import Job, JobStatus
+from remediator.jobs import Job, JobStatus, rollouts
 from remediator.jobs.gate import Gate
 from remediator.jobs.keys import AWAITING_KEY, settle_key
 from remediator.lifecycle import Lifecycle, event_for
 from remediator.payloads import Subject
 from remediator.remediation_scripts import get_script
 from remediator.rules.engine import JobSpec
+from remediator.rules.rollout import canary_dry_run
 from remediator.rules.settling import settle_for
 from remediator.scripts import Script
 
@@ -130,6 +131,9 @@ class Submission:
             # What the job becomes if every limit lets it through; the record is written in
             # the gate's own transaction and corrected below when a limit says otherwise.
             job.status, job.reason = presumed_status(spec, self.dry_run)
+            canary = self._canary_dry_run(spec, subject) if job.status != JobStatus.DRY_RUN else None
+            if canary is not None:
+                job.status, job.reason = JobStatus.DRY_RUN, canary
             dry = job.status == JobStatus.DRY_RUN
             wait, why = 0.0, None
             if job.status == JobStatus.QUEUED:
@@ -204,6 +208,15 @@ class Submission:
     def _message(self, job: Job) -> list[tuple[str, str, str]]:
         """The job's message as Redis commands for the gate's transaction."""
         return self.messages.build(RUN_JOB_TASK, [job.id], job.id, **self._options(job))
+
+    def _canary_dry_run(self, spec: JobSpec, subject: Subject) -> str | None:
+        """Why a job of a rule in canary only dry-runs (production, not promoted yet)."""
+        if spec.rollout is None:
+            return None
+        promote_after, _, rule_hash = spec.rollout
+        return canary_dry_run(
+            rollouts.current(self.store.client, spec.rule, rule_hash), subject.environment, promote_after
+        )
 
     def _learned(self, spec: JobSpec) -> tuple[float, str] | None:
         """What `settle: auto` learned for the spec's rule (None: nothing yet, or not auto)."""

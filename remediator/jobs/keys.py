@@ -141,6 +141,16 @@ def memory_key(project: str) -> str:
     return f"{KEY_PREFIX}memory:{project}"
 
 
+def rollout_key(rule: str, rule_hash: str) -> str:
+    """A canary rule's rollout (a hash: stage, count), by its name and what it does."""
+    return f"{KEY_PREFIX}rollout:{rule}:{rule_hash}"
+
+
+def rollout_log_key(rule: str, rule_hash: str) -> str:
+    """What moved a rule's rollout, newest first (a capped list of JSON: at, what, job, by)."""
+    return f"{KEY_PREFIX}rollout:{rule}:{rule_hash}:log"
+
+
 def settle_key(rule: str) -> str:
     """What `settle: auto` learned for a rule (JSON: seconds, why, at)."""
     return f"{KEY_PREFIX}settle:{rule}"

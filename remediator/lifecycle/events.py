@@ -47,6 +47,10 @@ class EventKind(StrEnum):
     """A tier's heartbeat is healthy (again)."""
     SEER_PROGRESS = "seer_progress"
     """A Seer Autofix run of the job reached a stage (detail: action); no status change."""
+    RULE_PROMOTED = "rule_promoted"
+    """A canary rule was promoted (automatically, or by an operator: detail: reason)."""
+    RULE_DEMOTED = "rule_demoted"
+    """A promoted rule went back to canary (its breaker opened)."""
     ISSUE_RESOLVED = "issue_resolved"
     """Sentry says an issue remediator acted on is resolved (one event per rule that acted;
     detail: issue_id)."""
@@ -58,6 +62,8 @@ JOB_EVENTS = frozenset(EventKind) - {
     EventKind.HEARTBEAT_ERROR,
     EventKind.HEARTBEAT_OK,
     EventKind.ISSUE_RESOLVED,
+    EventKind.RULE_PROMOTED,
+    EventKind.RULE_DEMOTED,
 }
 """Events that always carry a job."""
 

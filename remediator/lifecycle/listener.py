@@ -169,6 +169,12 @@ class Listener:
     def on_seer_progress(self, event: Event) -> str | None:
         """A Seer run of the job reached a stage (detail: action)."""
 
+    def on_rule_promoted(self, event: Event) -> str | None:
+        """A canary rule was promoted (detail: reason)."""
+
+    def on_rule_demoted(self, event: Event) -> str | None:
+        """A promoted rule went back to canary (detail: reason)."""
+
     def on_issue_resolved(self, event: Event) -> str | None:
         """Sentry resolved an issue a rule acted on (detail: issue_id)."""
 

@@ -16,6 +16,7 @@ from remediator.listeners.autofix import AutoFix
 from remediator.listeners.builtin import EventLog, RuleBreaker
 from remediator.listeners.memory import AnalysisMemory
 from remediator.listeners.rebuild import RebuildVerification
+from remediator.listeners.rollout import RolloutCounter
 from remediator.listeners.trends import TrendBuckets
 from remediator.metrics.counting import Metrics
 from remediator.notify.routing import Notifications
@@ -39,6 +40,7 @@ BUILTINS: tuple[type[Listener], ...] = (
     AutoFix,
     AnalysisMemory,
     TrendBuckets,
+    RolloutCounter,
 )
 """The listeners that ship with remediator."""
 

@@ -36,6 +36,8 @@ HEADLINES: dict[EventKind, str] = {
     EventKind.HEARTBEAT_ERROR: "A tier is unhealthy",
     EventKind.HEARTBEAT_OK: "A tier is healthy again",
     EventKind.ISSUE_RESOLVED: "Sentry resolved the issue",
+    EventKind.RULE_PROMOTED: "A canary rule was promoted",
+    EventKind.RULE_DEMOTED: "A rule went back to canary",
 }
 
 TAGS_FOR_GITHUB = ("repository", "pull_request", "commit")

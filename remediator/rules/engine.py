@@ -21,6 +21,7 @@ from remediator.payloads import Subject
 from remediator.payloads.fields import FILLED, TEXT_FIELDS
 from remediator.rules.index import RuleIndex
 from remediator.rules.model import Condition, Match, Rule, RuleSet
+from remediator.rules.rollout import rule_hash
 from remediator.rules.templating import TemplateError, names_used, render
 
 _NOTHING: frozenset[str] = frozenset()
@@ -59,6 +60,8 @@ class JobSpec:
     settle: float | str | None = None
     """Seconds to wait before the job runs, `auto` (learned per rule), or None."""
     settle_max: float = 900.0
+    rollout: tuple[int, str, str] | None = None
+    """For a rule in canary: (promote_after, promote, the hash of its match and job)."""
     render_error: str | None = None
     """Set when the params could not be rendered; such a job is recorded, never run."""
 
@@ -227,6 +230,8 @@ class Compiled:
 def _asking(rule: Rule) -> frozenset[str] | None:
     """The fillable fields a rule's templates read, when the rule may need a lookup at all."""
     wants = names_used([rule.job.params, rule.key]) & ANY_FILLED
+    if rule.rollout is not None:
+        wants |= frozenset({"environment"}) & ANY_FILLED  # a canary decides by the environment
     if rule.match.needs_deploy or rule.job.class_by is not None or wants or rule.match.tested() & ANY_FILLED:
         return wants
     return None
@@ -317,6 +322,15 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
         breaker_after=rule.breaker_after,
         settle=rule.settle,
         settle_max=rule.settle_max,
+        rollout=(
+            (
+                rule.rollout.promote_after,
+                rule.rollout.promote,
+                rule_hash(rule.match.model_dump(mode="json"), rule.job.model_dump(mode="json")),
+            )
+            if rule.rollout
+            else None
+        ),
         approval=rule.needs_approval(priority_class),
         dry_run=rule.dry_run,
         render_error=error,

@@ -231,6 +231,17 @@ class MaxRuns(_Strict):
         return value
 
 
+class Rollout(_Strict):
+    """A new rule's canary: it dry-runs in production until enough verified jobs elsewhere
+    promote it (see remediator.rules.rollout)."""
+
+    stage: Literal["canary"] = "canary"
+    promote_after: int = Field(default=5, ge=1, le=1000)
+    """Verified jobs (in a row: a failed or ineffective one resets the count) that promote it."""
+    promote: Literal["auto", "approval"] = "auto"
+    """`auto`: promoted on reaching promote_after; `approval`: an operator promotes it then."""
+
+
 class Rule(_Strict):
     """A named mapping from a kind of Sentry issue to a remediation job."""
 
@@ -271,6 +282,8 @@ class Rule(_Strict):
     not at all. Class-A jobs settle only for a duration the rule gives, never for `auto`."""
     settle_max: Duration = defaults.SETTLE_MAX_SECONDS
     """The longest `auto` settles."""
+    rollout: Rollout | None = None
+    """Start as a canary: run outside production, dry-run in it, until promoted."""
 
     @field_validator("key")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from remediator.dispatch import reenable_rule
+from remediator.dispatch import promote_rule, reenable_rule
 from remediator.errors import JobNotFound
 from remediator.infrastructure.broker import broker_view
 from remediator.infrastructure.sentry_side import sentry_side
@@ -227,3 +227,13 @@ def infrastructure() -> ResponseReturnValue:
     if request.args.get("sentry") == "1":
         document["sentry"] = dataclasses.asdict(sentry_side(settings))
     return jsonify(document)
+
+
+@bp.post("/api/rules/<name>/promote")
+def promote(name: str) -> ResponseReturnValue:
+    """Promote a canary rule (body or header names who: `{"by": NAME}`)."""
+    rt = runtime()
+    body = request.get_json(silent=True) or {}
+    by = str(body.get("by") or request.headers.get("X-Remediator-Operator") or "api")[:100]
+    before = promote_rule(rt.rules, rt.lifecycle, name, by)
+    return jsonify(rule=name, stage="promoted", was=before, by=by)

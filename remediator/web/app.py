@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from remediator.defaults import queue_for
 from remediator.dispatch import dispatcher_for
-from remediator.errors import JobNotFound, JobStateError, RemediatorError, RuleNotFound
+from remediator.errors import JobNotFound, JobStateError, RemediatorError, RuleNotFound, RuleStateError
 from remediator.intake.deferral import Deferral
 from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
@@ -37,6 +37,7 @@ HTTP_STATUS: tuple[tuple[type[RemediatorError], int], ...] = (
     (JobNotFound, 404),
     (RuleNotFound, 404),
     (JobStateError, 409),
+    (RuleStateError, 409),
 )
 """The HTTP status of each error an API call may raise on purpose (else 500)."""
 

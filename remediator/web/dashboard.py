@@ -25,7 +25,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, NotFound
 
 from remediator.defaults import RUN_JOB_TASK
-from remediator.dispatch import reenable_rule
+from remediator.dispatch import promote_rule, reenable_rule
 from remediator.errors import JobNotFound, RemediatorError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.remediation_scripts import public_job
@@ -321,6 +321,19 @@ def enable_rule(name: str) -> ResponseReturnValue:
     try:
         was_open = reenable_rule(rt.rules, rt.lifecycle, name, by)
         flash(f"rule {name} re-enabled by {by}" if was_open else f"rule {name} was not disabled", "ok")
+    except RemediatorError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for(".rules"), 303)
+
+
+@bp.post("/rules/<name>/promote")
+def promote(name: str) -> ResponseReturnValue:
+    """Promote a canary rule, as the signed-in operator."""
+    rt = runtime()
+    by = session.operator(rt.settings) or "unknown"
+    try:
+        promote_rule(rt.rules, rt.lifecycle, name, by)
+        flash(f"rule {name} promoted by {by}: its production jobs run", "ok")
     except RemediatorError as exc:
         flash(str(exc), "error")
     return redirect(url_for(".rules"), 303)

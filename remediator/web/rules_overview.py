@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from remediator.analysis.spend import rule_spend
-from remediator.jobs import JobStore, controls
-from remediator.rules import RuleSet
+from remediator.jobs import JobStore, controls, rollouts
+from remediator.rules import Rule, RuleSet
+from remediator.rules.rollout import rule_hash
 
 
 def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
@@ -17,6 +18,7 @@ def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
     stats = store.rule_stats(names)
     spend = rule_spend(store.client, names)
     breakers = controls.breakers(store.client, names)
+    stages = {r.name: _rollout(store, r) for r in rules.rules if r.rollout is not None}
     return [
         {
             "name": r.name,
@@ -40,6 +42,21 @@ def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
             "max_runs": r.max_runs.model_dump() if r.max_runs else None,
             "breaker_after": r.breaker_after,
             "breaker": breakers[r.name],
+            "rollout": stages.get(r.name),
         }
         for r in rules.rules
     ]
+
+
+def _rollout(store: JobStore, rule: Rule) -> dict[str, Any]:
+    """A canary rule's stage, count and latest log lines."""
+    assert rule.rollout is not None
+    key = rule_hash(rule.match.model_dump(mode="json"), rule.job.model_dump(mode="json"))
+    state = rollouts.current(store.client, rule.name, key)
+    return {
+        "stage": state.stage,
+        "verified": state.count,
+        "promote_after": rule.rollout.promote_after,
+        "promote": rule.rollout.promote,
+        "log": rollouts.log(store.client, rule.name, key, 5),
+    }
