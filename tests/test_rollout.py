@@ -157,6 +157,15 @@ def test_a_canary_promotes_after_its_fifth_verified_job_and_goes_back_when_its_b
                 "/api/rules/canary-heal/promote", json={"by": "dana"}, headers=AUTH
             ).get_json()
             assert answer["was"] == CANARY and rollout_of(client)["log"][0]["what"] == "promoted by dana"
+            # per-rule efficacy on the rules API and /metrics
+            rules = client.get("/api/rules", headers=AUTH).get_json()["rules"]
+            figures = next(r for r in rules if r["name"] == "canary-heal")["efficacy"]
+            assert (figures["runs"], figures["stage"]) == (7, PROMOTED)
+            assert figures["verified_rate"] == 6 / 7 and figures["ineffective_rate"] == 1 / 7
+            assert figures["recovery_p50_seconds_7d"] is not None
+            metrics = client.get("/metrics").get_data(as_text=True)
+            assert 'remediator_rule_canary{rule="canary-heal"} 0.0' in metrics
+            assert 'remediator_rule_runs{rule="canary-heal"} 7.0' in metrics
     finally:
         target.close()
     assert target.paths().count("/heal") == 7  # five staging, one promoted production, one ineffective

@@ -22,7 +22,16 @@ from remediator.rules.settling import learned_wait, settle_for
 from remediator.testing import SentryStandIn
 from remediator.testing.factories import make_job
 from remediator.worker.celery_app import create_celery
-from tests.helpers import STANDIN_TOKEN, HttpTarget, encode, payload, running_worker, sentry_headers, wait_for
+from tests.helpers import (
+    STANDIN_TOKEN,
+    TOKEN,
+    HttpTarget,
+    encode,
+    payload,
+    running_worker,
+    sentry_headers,
+    wait_for,
+)
 
 # -- pure -----------------------------------------------------------------------------
 
@@ -146,6 +155,9 @@ def test_a_resolved_webhook_mid_wait_cancels_the_settling_job_and_nothing_runs(
         assert done.status is JobStatus.CANCELLED
         assert "resolved by itself while settling" in (done.error or "")
     assert target.paths() == []  # the script never ran
+    auth = {"Authorization": "Bearer " + TOKEN}
+    figures = client.get("/api/rules", headers=auth).get_json()["rules"][0]["efficacy"]
+    assert figures["settled_7d"] == 1 and figures["runs"] == 0  # settling spared it a run
     submitted = wait_for(
         lambda: [t for t in standin.comment_texts("6101") if "submitted" in t],
         10,

@@ -9,13 +9,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from remediator.jobs.keys import analysed_key, analysis_tokens_key, stats_key
+from remediator.jobs.keys import SPENT_COST, SPENT_TOKENS, analysed_key, analysis_tokens_key, stats_key
 
 COUNTER_TTL = 2 * 86400
 """A day's counter outlives its day (a job that started before midnight adds to it)."""
-
-SPENT_TOKENS, SPENT_COST = "analysis_tokens", "analysis_cost"
-"""The fields of a rule's stats hash that add up what its analyses spent."""
 
 
 def day_of(now: float) -> str:

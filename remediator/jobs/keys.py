@@ -41,8 +41,13 @@ is raised by remediator.issue_log.store.OPEN_BOOST)."""
 
 
 def stats_key(rule: str) -> str:
-    """A rule's outcome counts (a hash: succeeded, failed, verified, ineffective)."""
+    """A rule's outcome counts (a hash: succeeded, failed, verified, ineffective), and what
+    its analyses spent (SPENT_TOKENS, SPENT_COST)."""
     return f"{KEY_PREFIX}rule-stats:{rule}"
+
+
+SPENT_TOKENS, SPENT_COST = "analysis_tokens", "analysis_cost"
+"""The fields of a rule's stats hash that count its analyses' tokens and cost."""
 
 
 INDEX_KEY = f"{KEY_PREFIX}jobs"

@@ -5,6 +5,7 @@ One bucket is one Redis hash per UTC hour; its fields are counters named here:
 - `jobs:<outcome>`: jobs that reached an outcome that hour (succeeded, failed, verified,
   ineffective, skipped) or started waiting for a person (waiting: awaiting approval, held);
 - `rule:<rule>:verified`, `rule:<rule>:ineffective`: the same, per rule;
+- `rule:<rule>:settled`: the rule's jobs cancelled while settling (the issue resolved by itself);
 - `rule:<rule>:recovery:<bin>`: verified jobs by time from the webhook to the verified
   recovery, in geometric bins (RECOVERY_BOUNDS), so percentiles merge across hours;
 - `tier:<tier>:depth`, `tier:<tier>:oldest`: the hour's highest queue depth and oldest
@@ -75,6 +76,8 @@ def webhook_outcome(status: str, code: int) -> str:
 
 def job_counts(kind: EventKind, job: Job, at: float) -> dict[str, int]:
     """The fields a job's event adds one to (none for an event the trends do not count)."""
+    if kind is EventKind.CANCELLED and job.settle_until is not None:
+        return {f"rule:{job.rule}:settled": 1}  # it settled: the issue resolved meanwhile
     outcome = COUNTED.get(kind)
     if outcome is None:
         return {}
@@ -100,6 +103,8 @@ class RuleTrend:
     rule: str
     verified: int = 0
     ineffective: int = 0
+    settled: int = 0
+    """Jobs cancelled while settling: the issue resolved by itself meanwhile."""
     recovery_bins: dict[int, int] = field(default_factory=dict)
 
     @property
@@ -171,6 +176,8 @@ def trends(buckets: Buckets, hours: list[int], tiers: Iterable[str]) -> Trends:
                 trend.verified += int(value)
             elif what == "ineffective":
                 trend.ineffective += int(value)
+            elif what == "settled":
+                trend.settled += int(value)
             elif what == "recovery" and rest:
                 index = int(rest[0])
                 trend.recovery_bins[index] = trend.recovery_bins.get(index, 0) + int(value)

@@ -20,6 +20,10 @@ def metrics() -> ResponseReturnValue:
     if rt.settings.metrics_token and not bearer_ok(rt.settings.metrics_token):
         return jsonify(status="error", reason="missing or invalid bearer token"), 401
     gauges = RedisGauges(
-        rt.store.client, rt.settings.tiers, [r.name for r in rt.rules.rules], spool_depth=rt.spool.__len__
+        rt.store.client,
+        rt.settings.tiers,
+        [r.name for r in rt.rules.rules],
+        spool_depth=rt.spool.__len__,
+        ruleset=lambda: rt.rules,
     )
     return Response(render(gauges), mimetype=CONTENT_TYPE_LATEST)

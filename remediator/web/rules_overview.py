@@ -8,6 +8,7 @@ from remediator.analysis.spend import rule_spend
 from remediator.jobs import JobStore, controls, rollouts
 from remediator.rules import Rule, RuleSet
 from remediator.rules.rollout import rule_hash
+from remediator.trends.efficacy import efficacy
 
 
 def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
@@ -19,6 +20,7 @@ def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
     spend = rule_spend(store.client, names)
     breakers = controls.breakers(store.client, names)
     stages = {r.name: _rollout(store, r) for r in rules.rules if r.rollout is not None}
+    figures = efficacy(store.client, rules)
     return [
         {
             "name": r.name,
@@ -43,6 +45,7 @@ def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
             "breaker_after": r.breaker_after,
             "breaker": breakers[r.name],
             "rollout": stages.get(r.name),
+            "efficacy": figures[r.name],
         }
         for r in rules.rules
     ]
