@@ -9,6 +9,7 @@ save a screenshot of each page there (the README's come from `docs/screenshots`)
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -22,7 +23,17 @@ from werkzeug.serving import make_server
 
 from remediator.defaults import HEARTBEAT_TASK, queue_for
 from remediator.jobs import JobStatus, JobStore, redis_client
-from tests.helpers import APP_ID, STANDIN_TOKEN, TOKEN, HttpTarget, encode, payload, sentry_headers, wait_for
+from tests.helpers import (
+    APP_ID,
+    STANDIN_TOKEN,
+    TOKEN,
+    HttpTarget,
+    encode,
+    payload,
+    remediator_command,
+    sentry_headers,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -431,3 +442,32 @@ rules:
     finally:
         page.context.close()
         server.close()
+
+
+def test_the_rules_page_lists_the_last_suggestions_and_copies_one_as_yaml(
+    page, live, standin, tmp_path
+) -> None:
+    from tests.test_rules_suggest import add_group
+
+    add_group(standin, 40_000, 6, "app.orders.sync in push", "TimeoutError: order {n} sync timed out", "api")
+    rules = tmp_path / "suggest-rules.yaml"
+    rules.write_text(RULES)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMEDIATOR_", "SENTRY_"))}
+    env |= {
+        "REMEDIATOR_SENTRY_API_URL": standin.api_url,
+        "REMEDIATOR_SENTRY_AUTH_TOKEN": STANDIN_TOKEN,
+        "REMEDIATOR_SENTRY_ORG": "acme",
+        "REMEDIATOR_RULES_FILE": str(rules),
+        "REMEDIATOR_BROKER_URL": live.app.extensions["remediator"].settings.effective_broker_url(),
+    }
+    done = remediator_command("rules", "suggest", "--since", "14d", "--json", env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    [proposal] = json.loads(done.stdout)["suggestions"]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(f"{live.url}/rules")
+    card = page.locator(f'article[data-suggestion="{proposal["name"]}"]')
+    assert "6 issues; its replay matched those 6 and no other" in card.inner_text()
+    card.locator("button[data-copy]").click()
+    card.locator("button[data-copy] >> text=Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == proposal["yaml"]
+    screenshot(page, "rules-suggestions")

@@ -8,6 +8,7 @@ import json
 import time
 from pathlib import Path
 
+import redis
 import yaml
 
 from remediator.backtest.suggest import culprit_module, normalised_title, title_pattern
@@ -96,6 +97,9 @@ def test_suggest_proposes_the_rules_its_groups_call_for_each_proven_and_none_und
     summary = json.loads(after.stdout)
     assert summary["rules"][ui["name"]]["matches"] == 40 and summary["rules"][ui["name"]]["dry_run"] == 40
     assert summary["rules"]["db-pool"]["matches"] == 120  # the existing rules decide as before
+    kept = json.loads(redis.Redis.from_url(broker_url).get("remediator:suggestions") or "{}")
+    assert [k["name"] for k in kept["suggestions"]] == [x["name"] for x in report["suggestions"]]
+    assert kept["window"] == "14d"  # the console's rules page lists them
     text = backtest(["suggest", "--since", "14d"], standin, rules, broker_url)
     assert "# Suggested by `remediator rules suggest` over 14d: 40 issues no rule matched." in text.stdout
     assert "- name: suggested-" in text.stdout and "not suggested (12 issues" in text.stdout

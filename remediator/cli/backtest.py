@@ -171,6 +171,7 @@ def rules_suggest(
     suggestions, refusals = suggest(
         ruleset, deliveries, load, settings.tier_max_runs, min_issues=min_issues, window=since
     )
+    _keep_for_the_console(settings, suggestions, since)
     if as_json:
         document = {
             "suggestions": [
@@ -191,3 +192,25 @@ def rules_suggest(
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo(render(suggestions, refusals, min_issues))
+
+
+def _keep_for_the_console(settings: Any, suggestions: list[Any], since: str) -> None:
+    """The proposals for the rules page (a Redis that does not answer is said, not fatal:
+    the suggestions are printed either way)."""
+    import redis
+
+    from remediator.jobs import redis_client
+    from remediator.jobs.keys import SUGGESTIONS_KEY
+
+    document = {
+        "at": time.time(),
+        "window": since,
+        "suggestions": [
+            {"name": s.name, "issues": s.issues, "matched": s.matched, "examples": s.examples, "yaml": s.yaml}
+            for s in suggestions
+        ],
+    }
+    try:
+        redis_client(settings.effective_broker_url()).set(SUGGESTIONS_KEY, json.dumps(document))
+    except (redis.RedisError, ValueError) as exc:
+        click.echo(f"(the console's rules page will not list them: Redis did not answer: {exc})", err=True)

@@ -156,6 +156,10 @@ def rollout_log_key(rule: str, rule_hash: str) -> str:
     return f"{KEY_PREFIX}rollout:{rule}:{rule_hash}:log"
 
 
+SUGGESTIONS_KEY = f"{KEY_PREFIX}suggestions"
+"""The last `rules suggest` run's proposals (JSON: at, window, suggestions), for the console."""
+
+
 def settle_key(rule: str) -> str:
     """What `settle: auto` learned for a rule (JSON: seconds, why, at)."""
     return f"{KEY_PREFIX}settle:{rule}"

@@ -8,6 +8,7 @@ answer is an empty 204, so an open dashboard costs one Redis read every two seco
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,7 @@ from remediator.defaults import RUN_JOB_TASK
 from remediator.dispatch import promote_rule, reenable_rule
 from remediator.errors import JobNotFound, RemediatorError
 from remediator.jobs import Job, JobStatus, controls
+from remediator.jobs.keys import SUGGESTIONS_KEY
 from remediator.remediation_scripts import public_job
 from remediator.web import present, session
 from remediator.web.rules_overview import rules_overview
@@ -310,7 +312,9 @@ def resume() -> ResponseReturnValue:
 def rules() -> ResponseReturnValue:
     """Each rule with its outcomes and breaker."""
     rt = runtime()
-    return render_template("rules.html", rules=rules_overview(rt.rules, rt.store))
+    raw = rt.store.client.get(SUGGESTIONS_KEY)
+    suggested = json.loads(raw) if raw else None
+    return render_template("rules.html", rules=rules_overview(rt.rules, rt.store), suggested=suggested)
 
 
 @bp.post("/rules/<name>/enable")
