@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -163,7 +164,8 @@ def http_target() -> Iterator[HttpTarget]:
 
 @pytest.fixture
 def make_app(tmp_path: Path, broker_url: str):  # type: ignore[no-untyped-def]
-    """Build the web app with a given rule file text and broker (default: database 0)."""
+    """Build the web app with a given rule file text and broker (default: database 0). At the
+    test's end each app's pending trend counts are written, so none lands in a later test."""
     from remediator.settings import Settings
     from remediator.web.app import create_app
 
@@ -180,9 +182,14 @@ def make_app(tmp_path: Path, broker_url: str):  # type: ignore[no-untyped-def]
             path = tmp_path / "rules.yaml"
             path.write_text(rules)
             values["rules_file"] = path
-        return create_app(Settings(**values))  # type: ignore[arg-type]
+        app = create_app(Settings(**values))  # type: ignore[arg-type]
+        built.append(app)
+        return app
 
-    return build
+    built: list[Any] = []
+    yield build
+    for app in built:
+        app.extensions["remediator"].webhook_counts.flush()
 
 
 @pytest.fixture

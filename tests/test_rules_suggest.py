@@ -123,3 +123,76 @@ def test_suggest_reads_saved_payloads_and_says_when_there_is_nothing_to_suggest(
     assert only["issues"] == 5 and only["rule"]["match"]["project"] == {"equals": "shop"}
     none = backtest(["suggest", "--payloads", str(saved), "--min-issues", "6"], standin, rules, broker_url)
     assert "No group of 6 or more unmatched issues in the window" in none.stdout
+
+
+def test_a_fix_that_held_for_three_analysed_issues_of_one_root_cause_becomes_a_suggested_rule(
+    standin: SentryStandIn, tmp_path: Path, broker_url: str, redis_db
+) -> None:
+    from remediator.analysis.memory import Memory, MemoryStore, Signature
+    from remediator.jobs import JobStatus, JobStore
+    from remediator.testing.factories import make_job
+
+    store = JobStore(redis_db)
+    fix = store.create(
+        make_job(
+            rule="manual-fix",
+            script="restart-db-pool",
+            tier="prod",
+            status=JobStatus.VERIFIED,
+            params={
+                "drain_url": "http://db-admin.internal/pool/drain",
+                "restart_url": "http://db-admin.internal/pool/restart",
+                "health_url": "http://db-admin.internal/healthz",
+                "headers": {"Authorization": "Bearer s3cret-pool-token"},
+            },
+        )
+    )
+    memories = MemoryStore(redis_db, 86400)
+    signature = Signature(
+        "shop", "OperationalError", "app.db.pool in acquire", "operationalerror: pool exhausted"
+    )
+    for n, outcome in enumerate(["ineffective", "verified", "verified"]):
+        cause = f"The pool holds {10 + n} connections and leaks one per timed-out request."
+        memories.remember(
+            Memory(
+                signature,
+                f"55{n}",
+                cause,
+                "restart the pool",
+                outcome,
+                fix.id,
+                f"analysis-{n}",
+                at=time.time(),
+            )
+        )
+    two_only = Signature("shop", "KeyError", "app.cart", "keyerror: <v>")
+    for n in range(2):  # two issues are not enough
+        memories.remember(
+            Memory(
+                two_only, f"66{n}", "A missing key.", "guard it", "verified", fix.id, f"a-{n}", at=time.time()
+            )
+        )
+    empty = tmp_path / "no-history"
+    empty.mkdir()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(BACKTEST_RULES)
+    done = backtest(["suggest", "--payloads", str(empty), "--json"], standin, rules, broker_url)
+    assert done.returncode == 0, done.stderr
+    [learned] = json.loads(done.stdout)["suggestions"]
+    assert learned["kind"] == "analyses" and learned["issues"] == 3
+    rule = learned["rule"]
+    assert (
+        rule["approval"] is True
+        and rule["job"]["script"] == "restart-db-pool"
+        and rule["job"]["tier"] == "prod"
+    )
+    assert rule["match"] == {
+        "culprit": {"contains": "app.db.pool in acquire"},
+        "project": {"equals": "shop"},
+        "exception_type": {"equals": "OperationalError"},
+    }
+    assert "s3cret-pool-token" not in done.stdout and "[Filtered]" in learned["yaml"]
+    combined = tmp_path / "combined.yaml"
+    combined.write_text(rules.read_text() + learned["yaml"])
+    checked = backtest(["check", str(combined)], standin, combined, broker_url)
+    assert checked.returncode == 0, checked.stderr + checked.stdout

@@ -5,6 +5,7 @@ stand-in resolving the issue mid-wait."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,3 +235,29 @@ def test_auto_waits_on_a_history_of_issues_resolving_by_themselves_and_not_other
             assert job.settle_until is None and job.settle_note is None
         done = final(private_broker_url, job_id)
     assert done.status is JobStatus.SUCCEEDED
+
+
+def test_the_backtest_says_per_rule_how_many_jobs_settling_would_have_spared(
+    standin, tmp_path, broker_url
+) -> None:
+    from remediator.testing.sentry_standin import iso
+    from tests.test_backtest import backtest
+
+    start = time.time() - 3 * 86400
+    for n in range(10):
+        issue_id, at = str(6400 + n), start + n * 3600
+        standin.add_issue(
+            issue_id, title=f"flaky {n}", culprit="app.flaky", firstSeen=iso(at), lastSeen=iso(at + 30)
+        )
+        if n < 4:
+            standin.set_status(issue_id, "resolved", at=at + 120)  # by itself, within 10 minutes
+        elif n < 6:
+            standin.set_status(issue_id, "resolved", at=at + 7200)  # two hours later: too late
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules_text("http://127.0.0.1:9/never", "10m"))
+    done = backtest(["backtest", "--since", "7d", "--json"], standin, rules, broker_url)
+    assert done.returncode == 0, done.stderr
+    settling = json.loads(done.stdout)["settling"]["flaky"]
+    assert settling == {"wait_seconds": 600.0, "auto": False, "would_run": 10, "checked": 10, "saved": 4}
+    text = backtest(["backtest", "--since", "7d"], standin, rules, broker_url)
+    assert "flaky: settling 10 min would have spared 4 of 10 jobs it ran" in text.stdout

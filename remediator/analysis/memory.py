@@ -136,6 +136,13 @@ class MemoryStore:
         scored.sort(key=lambda item: (-item[0], -item[1]))
         return [memory for _, _, memory in scored[:n]]
 
+    def everything(self) -> list[Memory]:
+        """Every memory of every project, newest first per project."""
+        found = []
+        for key in self.client.scan_iter(memory_key("*")):
+            found += [m for raw in self.client.lrange(key, 0, -1) if (m := _decode(raw)) is not None]
+        return found
+
 
 def _decode(raw: Any) -> Memory | None:
     try:

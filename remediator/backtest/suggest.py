@@ -109,8 +109,11 @@ class Suggestion:
     matched: int
     """Deliveries of the window its replay matched (all its group's, none outside)."""
     examples: list[str]
-    """A few of its issues' titles."""
+    """A few of its issues' titles (for one learned from analyses: the root cause)."""
     comment: str
+    kind: str = "history"
+    """`history` (the unmatched issues of the window, proven by its replay) or `analyses`
+    (a fix that held for analysed issues sharing a root cause)."""
 
     @property
     def yaml(self) -> str:
@@ -265,13 +268,35 @@ def suggest(
     return suggestions, refusals
 
 
+def from_analyses(learned: list[Any]) -> list[Suggestion]:
+    """Rules learned from analyses (backtest.from_memory) as suggestions."""
+    return [
+        Suggestion(
+            name=str(item.rule["name"]),
+            rule=item.rule,
+            issues=item.issues,
+            matched=0,
+            examples=[item.root_cause[:200]],
+            comment=(
+                f"Suggested by `remediator rules suggest` from analyses: {item.issues} analysed issues "
+                f"shared this root cause, and the fix of job {item.fix_job} held (verified).\n"
+                "It runs that job's script with its params (secret ones [Filtered]: fill them in) and "
+                "asks for approval."
+            ),
+            kind="analyses",
+        )
+        for item in learned
+    ]
+
+
 def render(suggestions: list[Suggestion], refusals: list[Refusal], min_issues: int) -> str:
     """The suggestions as text: each rule's YAML under its evidence, then the refusals."""
     if not suggestions and not refusals:
         return f"No group of {min_issues} or more unmatched issues in the window: nothing to suggest."
     lines = []
     for s in suggestions:
-        lines += [f"# {s.name}: {s.issues} issues, e.g. " + "; ".join(s.examples), s.yaml]
+        evidence = "root cause: " if s.kind == "analyses" else "e.g. "
+        lines += [f"# {s.name}: {s.issues} issues, {evidence}" + "; ".join(s.examples), s.yaml]
     for r in refusals:
         what = " / ".join(part for part in r.key if part)
         lines.append(f"# not suggested ({r.issues} issues: {what}): {r.reason}")

@@ -104,7 +104,11 @@ def rules_backtest(
     deliveries = _history(settings, since, projects, payloads)
     ruleset, decisions = _replay(settings, rules_file, deliveries)
     summary = summarise(decisions, [rule.name for rule in ruleset.rules])
-    click.echo(json.dumps(summary, indent=2) if as_json else render(summary))
+    text = render(summary)
+    if any(rule.settle is not None for rule in ruleset.rules):
+        summary["settling"], lines = _settling(settings, ruleset, decisions)
+        text += "\n\nWhat settling would have saved:\n" + "\n".join(f"  {line}" for line in lines)
+    click.echo(json.dumps(summary, indent=2) if as_json else text)
 
 
 @rules.command("diff")
@@ -171,12 +175,14 @@ def rules_suggest(
     suggestions, refusals = suggest(
         ruleset, deliveries, load, settings.tier_max_runs, min_issues=min_issues, window=since
     )
+    suggestions += _learned(settings, ruleset, {s.name for s in suggestions})
     _keep_for_the_console(settings, suggestions, since)
     if as_json:
         document = {
             "suggestions": [
                 {
                     "name": s.name,
+                    "kind": s.kind,
                     "issues": s.issues,
                     "matched": s.matched,
                     "examples": s.examples,
@@ -206,7 +212,14 @@ def _keep_for_the_console(settings: Any, suggestions: list[Any], since: str) -> 
         "at": time.time(),
         "window": since,
         "suggestions": [
-            {"name": s.name, "issues": s.issues, "matched": s.matched, "examples": s.examples, "yaml": s.yaml}
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "issues": s.issues,
+                "matched": s.matched,
+                "examples": s.examples,
+                "yaml": s.yaml,
+            }
             for s in suggestions
         ],
     }
@@ -214,3 +227,39 @@ def _keep_for_the_console(settings: Any, suggestions: list[Any], since: str) -> 
         redis_client(settings.effective_broker_url()).set(SUGGESTIONS_KEY, json.dumps(document))
     except (redis.RedisError, ValueError) as exc:
         click.echo(f"(the console's rules page will not list them: Redis did not answer: {exc})", err=True)
+
+
+def _learned(settings: Any, ruleset: Any, taken: set[str]) -> list[Any]:
+    """Rules from what the analyses remember (fixes that held for three or more analysed
+    issues sharing a root cause), read from the running system's Redis; none when it does
+    not answer (said on stderr)."""
+    import redis
+
+    from remediator.analysis.memory import MemoryStore
+    from remediator.backtest.from_memory import learned_rules
+    from remediator.backtest.suggest import from_analyses
+    from remediator.jobs import JobStore, redis_client
+
+    try:
+        client = redis_client(settings.effective_broker_url())
+        memories = MemoryStore(client, settings.job_retention_days * 86400).everything()
+        store = JobStore(client, settings.job_retention_days)
+        learned = learned_rules(memories, store.get, taken | {rule.name for rule in ruleset.rules})
+    except (redis.RedisError, ValueError) as exc:
+        click.echo(f"(no rules learned from analyses: Redis did not answer: {exc})", err=True)
+        return []
+    return from_analyses(learned)
+
+
+def _settling(settings: Any, ruleset: Any, decisions: list[Any]) -> tuple[dict[str, Any], list[str]]:
+    """Per settling rule, the jobs its wait would have spared (each issue's activity in
+    Sentry); a note instead when Sentry's API is not configured."""
+    from remediator.backtest.settling import from_activity, render, settle_savings
+    from remediator.sentry.api import api_for
+
+    api = api_for(settings)
+    if api is None:
+        note = "needs Sentry's API (each issue's activity): set REMEDIATOR_SENTRY_AUTH_TOKEN and _ORG"
+        return {"note": note}, [note]
+    savings = settle_savings(ruleset, decisions, from_activity(api))
+    return savings, render(savings)

@@ -148,6 +148,12 @@ class SentryApi:
         )
         return events
 
+    def activities(self, issue_id: str) -> list[dict[str, Any]]:
+        """The issue's activity, newest first (status changes, notes, its first sighting)."""
+        answer: dict[str, Any] = self.request("GET", self._issue_path(issue_id, "activities/"))
+        found: list[dict[str, Any]] = answer.get("activity") or []
+        return found
+
     def add_comment(self, issue_id: str, text: str) -> dict[str, Any]:
         """Post a comment (Sentry refuses the same text on the same issue within an hour)."""
         note: dict[str, Any] = self.request(

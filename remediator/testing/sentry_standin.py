@@ -62,6 +62,8 @@ class SentryStandIn:
         self.issues: dict[str, dict[str, Any]] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.comments: dict[str, list[dict[str, Any]]] = {}
+        self.activity: dict[str, list[dict[str, Any]]] = {}
+        """Each issue's status changes, as Sentry's Activity records them (set_resolved...)."""
         self.api_calls: list[dict[str, Any]] = []
         self._throttle: list[dict[str, Any]] = []
         self._window_calls: dict[tuple[str, int], int] = {}
@@ -123,7 +125,7 @@ class SentryStandIn:
         with self._lock:
             for store in (self.envelopes, self.api_calls, self._throttle):
                 store.clear()
-            for mapping in (self.issues, self.events, self.comments, self.autofix_runs):
+            for mapping in (self.issues, self.events, self.comments, self.autofix_runs, self.activity):
                 mapping.clear()
             self.seer_budget = True
             self.latency = 0.0
@@ -411,6 +413,8 @@ class SentryStandIn:
                 return self._update(issue, document or {})
             if rest == "comments/" and method == "POST":
                 return self._comment(issue_id, document or {})
+            if rest == "activities/" and method == "GET":
+                return 200, {}, {"activity": self._activities(issue)}
             if method != "GET":
                 return 405, {}, {"detail": f'Method "{method}" not allowed.'}
             events = self.events[issue_id]
@@ -628,7 +632,39 @@ class SentryStandIn:
             return 400, {}, {"detail": "Cannot resolve in next release without a release"}
         issue["status"] = status
         issue["statusDetails"] = body.get("statusDetails", {})
+        self._note_status(issue["id"], status, time.time())
         return 200, {}, {"status": status, "statusDetails": issue["statusDetails"]}
+
+    def set_status(self, issue_id: str, status: str, at: float | None = None) -> None:
+        """Change an issue's status as a person in Sentry's UI would (no webhook), at `at`."""
+        with self._lock:
+            self.issues[issue_id]["status"] = status
+            self._note_status(issue_id, status, time.time() if at is None else at)
+
+    def _note_status(self, issue_id: str, status: str, at: float) -> None:
+        kind = {"resolved": "set_resolved", "unresolved": "set_unresolved", "ignored": "set_ignored"}[status]
+        entries = self.activity.setdefault(issue_id, [])
+        entries.append({"id": f"{issue_id}-{len(entries) + 1}", "type": kind, "data": {}, "_ts": at})
+
+    def _activities(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+        """`GET …/issues/{id}/activities/`: the issue's activity newest first, its first
+        sighting last, as Activity.objects.get_activities_for_group and ActivitySerializer
+        give them (getsentry/sentry src/sentry/issues/endpoints/group_activities.py,
+        src/sentry/api/serializers/models/activity.py)."""
+        notes = [{**c, "type": "note"} for c in self.comments.get(issue["id"], [])]
+        items = sorted([*self.activity.get(issue["id"], []), *notes], key=lambda a: -a["_ts"])
+        first = {"id": "0", "type": "first_seen", "data": {}, "_ts": _parse(issue["firstSeen"])}
+        return [
+            {
+                "id": str(a["id"]),
+                "user": None,
+                "sentry_app": None,
+                "type": a["type"],
+                "data": a.get("data") or {},
+                "dateCreated": iso(a["_ts"]),
+            }
+            for a in [*items, first]
+        ]
 
     def _comment(self, issue_id: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         text = body.get("text")
@@ -702,7 +738,7 @@ SEER_STEPS = ("root_cause", "solution", "code_changes", "pr_iteration", "open_pr
 SEER_STOPPING_POINTS = ("root_cause", "solution", "code_changes", "open_pr")
 _ISSUES = re.compile(r"/api/0/organizations/([^/]+)/issues/")
 _ISSUE = re.compile(
-    r"/api/0/organizations/([^/]+)/issues/([^/]+)/(comments/|events/(?:latest/|[0-9a-f]+/)?|tags/[^/]+/)?"
+    r"/api/0/organizations/([^/]+)/issues/([^/]+)/(comments/|activities/|events/(?:latest/|[0-9a-f]+/)?|tags/[^/]+/)?"
 )
 
 
