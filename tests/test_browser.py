@@ -30,7 +30,6 @@ from tests.helpers import (
     HttpTarget,
     encode,
     payload,
-    remediator_command,
     sentry_headers,
     wait_for,
 )
@@ -445,22 +444,15 @@ rules:
 
 
 def test_the_rules_page_lists_the_last_suggestions_and_copies_one_as_yaml(
-    page, live, standin, tmp_path
+    page, live, standin, tmp_path, broker_url
 ) -> None:
+    from tests.test_backtest import backtest
     from tests.test_rules_suggest import add_group
 
     add_group(standin, 40_000, 6, "app.orders.sync in push", "TimeoutError: order {n} sync timed out", "api")
     rules = tmp_path / "suggest-rules.yaml"
     rules.write_text(RULES)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMEDIATOR_", "SENTRY_"))}
-    env |= {
-        "REMEDIATOR_SENTRY_API_URL": standin.api_url,
-        "REMEDIATOR_SENTRY_AUTH_TOKEN": STANDIN_TOKEN,
-        "REMEDIATOR_SENTRY_ORG": "acme",
-        "REMEDIATOR_RULES_FILE": str(rules),
-        "REMEDIATOR_BROKER_URL": live.app.extensions["remediator"].settings.effective_broker_url(),
-    }
-    done = remediator_command("rules", "suggest", "--since", "14d", "--json", env=env, timeout=120)
+    done = backtest(["suggest", "--since", "14d", "--json"], standin, rules, broker_url)
     assert done.returncode == 0, done.stderr
     [proposal] = json.loads(done.stdout)["suggestions"]
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])

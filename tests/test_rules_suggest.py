@@ -191,7 +191,8 @@ def test_a_fix_that_held_for_three_analysed_issues_of_one_root_cause_becomes_a_s
         "project": {"equals": "shop"},
         "exception_type": {"equals": "OperationalError"},
     }
-    assert "s3cret-pool-token" not in done.stdout and "[Filtered]" in learned["yaml"]
+    assert "s3cret-pool-token" not in done.stdout and "headers" not in rule["job"]["params"]
+    assert "Its secret params are left out: add headers yourself." in learned["yaml"]
     combined = tmp_path / "combined.yaml"
     combined.write_text(rules.read_text() + learned["yaml"])
     checked = backtest(["check", str(combined)], standin, combined, broker_url)

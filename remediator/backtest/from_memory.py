@@ -30,6 +30,8 @@ class Learned:
     issues: int
     root_cause: str
     fix_job: str
+    left_out: tuple[str, ...] = ()
+    """The fix's params marked secret: never copied into a suggestion (add them by hand)."""
 
 
 def learned_rules(
@@ -58,6 +60,9 @@ def learned_rules(
             name += "-2"
         taken.add(name)
         cause = verified[0].root_cause
+        shown = secret_params_filtered(fix.script, fix.params)
+        left_out = tuple(k for k, v in shown.items() if v != fix.params.get(k))
+        params = {k: v for k, v in shown.items() if k not in left_out}
         match: dict[str, object] = {"culprit": {"contains": culprit}} if culprit else {}
         if project:
             match["project"] = {"equals": project}
@@ -72,8 +77,8 @@ def learned_rules(
                 "script": fix.script,
                 "tier": fix.tier,
                 "class": fix.priority_class.value,
-                "params": secret_params_filtered(fix.script, fix.params),
+                "params": params,
             },
         }
-        found.append(Learned(rule, len(issues), verified[0].root_cause, fix.id))
+        found.append(Learned(rule, len(issues), cause, fix.id, left_out))
     return found

@@ -115,6 +115,18 @@ class Suggestion:
     """`history` (the unmatched issues of the window, proven by its replay) or `analyses`
     (a fix that held for analysed issues sharing a root cause)."""
 
+    def document(self) -> dict[str, Any]:
+        """The suggestion as `--json` and the console's list give it."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "issues": self.issues,
+            "matched": self.matched,
+            "examples": self.examples,
+            "rule": self.rule,
+            "yaml": self.yaml,
+        }
+
     @property
     def yaml(self) -> str:
         """The rule as the rule file's YAML, under a comment saying where it came from."""
@@ -280,8 +292,12 @@ def from_analyses(learned: list[Any]) -> list[Suggestion]:
             comment=(
                 f"Suggested by `remediator rules suggest` from analyses: {item.issues} analysed issues "
                 f"shared this root cause, and the fix of job {item.fix_job} held (verified).\n"
-                "It runs that job's script with its params (secret ones [Filtered]: fill them in) and "
-                "asks for approval."
+                "It runs that job's script with its params and asks for approval."
+                + (
+                    f"\nIts secret params are left out: add {', '.join(item.left_out)} yourself."
+                    if item.left_out
+                    else ""
+                )
             ),
             kind="analyses",
         )

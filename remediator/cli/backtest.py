@@ -175,22 +175,11 @@ def rules_suggest(
     suggestions, refusals = suggest(
         ruleset, deliveries, load, settings.tier_max_runs, min_issues=min_issues, window=since
     )
-    suggestions += _learned(settings, ruleset, {s.name for s in suggestions})
+    suggestions += _learned(settings, ruleset, {s.name for s in suggestions}, load)
     _keep_for_the_console(settings, suggestions, since)
     if as_json:
         document = {
-            "suggestions": [
-                {
-                    "name": s.name,
-                    "kind": s.kind,
-                    "issues": s.issues,
-                    "matched": s.matched,
-                    "examples": s.examples,
-                    "rule": s.rule,
-                    "yaml": s.yaml,
-                }
-                for s in suggestions
-            ],
+            "suggestions": [s.document() for s in suggestions],
             "not_suggested": [
                 {"group": list(r.key), "issues": r.issues, "reason": r.reason} for r in refusals
             ],
@@ -211,17 +200,7 @@ def _keep_for_the_console(settings: Any, suggestions: list[Any], since: str) -> 
     document = {
         "at": time.time(),
         "window": since,
-        "suggestions": [
-            {
-                "name": s.name,
-                "kind": s.kind,
-                "issues": s.issues,
-                "matched": s.matched,
-                "examples": s.examples,
-                "yaml": s.yaml,
-            }
-            for s in suggestions
-        ],
+        "suggestions": [s.document() for s in suggestions],
     }
     try:
         redis_client(settings.effective_broker_url()).set(SUGGESTIONS_KEY, json.dumps(document))
@@ -229,11 +208,12 @@ def _keep_for_the_console(settings: Any, suggestions: list[Any], since: str) -> 
         click.echo(f"(the console's rules page will not list them: Redis did not answer: {exc})", err=True)
 
 
-def _learned(settings: Any, ruleset: Any, taken: set[str]) -> list[Any]:
+def _learned(settings: Any, ruleset: Any, taken: set[str], load: Any) -> list[Any]:
     """Rules from what the analyses remember (fixes that held for three or more analysed
     issues sharing a root cause), read from the running system's Redis; none when it does
     not answer (said on stderr)."""
     import redis
+    import yaml
 
     from remediator.analysis.memory import MemoryStore
     from remediator.backtest.from_memory import learned_rules
@@ -248,7 +228,15 @@ def _learned(settings: Any, ruleset: Any, taken: set[str]) -> list[Any]:
     except (redis.RedisError, ValueError) as exc:
         click.echo(f"(no rules learned from analyses: Redis did not answer: {exc})", err=True)
         return []
-    return from_analyses(learned)
+    kept = []
+    for suggestion in from_analyses(learned):
+        try:
+            load(yaml.safe_dump({"rules": [suggestion.rule]}, sort_keys=False))
+        except RemediatorError as exc:  # a required param was secret, say: no rule without it
+            click.echo(f"(not suggested from analyses: {suggestion.name}: {exc})", err=True)
+            continue
+        kept.append(suggestion)
+    return kept
 
 
 def _settling(settings: Any, ruleset: Any, decisions: list[Any]) -> tuple[dict[str, Any], list[str]]:

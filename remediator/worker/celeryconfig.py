@@ -102,24 +102,19 @@ beat_schedule: dict[str, dict[str, Any]] = (
         for tier in _settings.tiers
     }
     | {
-        "learn-settle": {
-            "task": defaults.LEARN_SETTLE_TASK,
-            "schedule": defaults.LEARN_SETTLE_INTERVAL_SECONDS,
+        name: {
+            "task": task,
+            "schedule": every,
+            # Any tier's worker may do it: the first tier's queue, behind no job.
             "options": {
                 "queue": defaults.queue_for(_settings.tiers[0]),
                 "priority": defaults.FOLLOWUP_PRIORITY,
-                "expires": defaults.LEARN_SETTLE_INTERVAL_SECONDS,
+                "expires": every,
             },
-        },
-        "probe-targets": {
-            "task": defaults.PROBE_TASK,
-            "schedule": defaults.PROBE_INTERVAL_SECONDS,
-            # Any tier's worker may probe: the first tier's queue, behind no job.
-            "options": {
-                "queue": defaults.queue_for(_settings.tiers[0]),
-                "priority": defaults.FOLLOWUP_PRIORITY,
-                "expires": defaults.PROBE_INTERVAL_SECONDS,
-            },
-        },
+        }
+        for name, task, every in (
+            ("learn-settle", defaults.LEARN_SETTLE_TASK, defaults.LEARN_SETTLE_INTERVAL_SECONDS),
+            ("probe-targets", defaults.PROBE_TASK, defaults.PROBE_INTERVAL_SECONDS),
+        )
     }
 )
