@@ -84,6 +84,8 @@ class Settings(BaseSettings):
 
     job_retention_days: int = Field(default=30, ge=1)
     """How long job records are kept in Redis."""
+    audit_retention_days: int = Field(default=400, ge=1)
+    """How long audit entries are kept (REMEDIATOR_AUDIT_RETENTION_DAYS)."""
 
     max_queue_depth: int = Field(default=1000, ge=1)
     """A tier whose queue holds more jobs than this reports an unhealthy heartbeat."""

@@ -1,10 +1,23 @@
 """The `remediator` command: one module per command group, all attached to `main`."""
 
-from remediator.cli import analyze, backtest, builds, control, demo, jobs, notify, processes, rules, sentry
+from remediator.cli import (
+    analyze,
+    audit,
+    backtest,
+    builds,
+    control,
+    demo,
+    jobs,
+    notify,
+    processes,
+    rules,
+    sentry,
+)
 from remediator.cli.base import main
 
 __all__ = [
     "analyze",
+    "audit",
     "backtest",
     "builds",
     "control",

@@ -92,3 +92,18 @@ def dispatcher(settings: Settings | None = None) -> Any:
 @click.version_option(__version__, prog_name="remediator")
 def main() -> None:
     """remediator: Sentry alerts in, safe and verified remediation jobs out."""
+
+
+def audited(action: str, by: str, target: str = "", outcome: str = "ok", **detail: Any) -> None:
+    """Write a CLI action to the audit trail (source `cli`); a Redis error is said, not fatal."""
+    import redis
+
+    from remediator.audit.trail import AuditTrail
+
+    settings = settings_or_exit()
+    try:
+        AuditTrail(job_store(settings).client, settings.audit_retention_days).record(
+            action, by, target, outcome, "cli", "cli", **detail
+        )
+    except redis.RedisError as exc:
+        click.echo(f"(not written to the audit trail: {exc})", err=True)

@@ -6,7 +6,7 @@ import getpass
 
 import click
 
-from remediator.cli.base import job_store, main
+from remediator.cli.base import audited, job_store, main
 
 
 @main.command()
@@ -17,6 +17,7 @@ def pause(by: str, reason: str) -> None:
     from remediator.jobs import controls
 
     controls.pause(job_store().client, by, reason)
+    audited("pause", by, reason=reason)
     click.echo("remediation paused: matches are held (remediator jobs list --status held)")
 
 
@@ -27,4 +28,5 @@ def resume(by: str) -> None:
     from remediator.jobs import controls
 
     controls.resume(job_store().client, by)
+    audited("resume", by)
     click.echo("remediation resumed")

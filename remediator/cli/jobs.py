@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import click
 
-from remediator.cli.base import dispatcher, job_store, main
+from remediator.cli.base import audited, dispatcher, job_store, main
 from remediator.errors import RemediatorError
 from remediator.jobs import JobStatus
 from remediator.remediation_scripts import public_job as public
@@ -64,7 +64,9 @@ def _decide(action: str, job_id: str, by: str, *extra: str) -> None:
     try:
         job = getattr(dispatcher(), action)(job_id, by, *extra)
     except (RemediatorError, redis.RedisError) as exc:
+        audited(action, by, job_id, f"refused: {exc}")
         raise click.ClickException(str(exc)) from None
+    audited(action, by, job_id, reason=extra[0] if extra else None)
     click.echo(f"job {job.id}: {job.status.value} ({job.reason})")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from remediator.cli.base import checked_rules, job_store, lifecycle, main, settings_or_exit
+from remediator.cli.base import audited, checked_rules, job_store, lifecycle, main, settings_or_exit
 from remediator.errors import RemediatorError
 
 
@@ -208,7 +208,9 @@ def rules_enable(name: str, by: str) -> None:
     try:
         was_open = reenable_rule(ruleset, lifecycle(settings), name, by)
     except (RemediatorError, redis.RedisError) as exc:
+        audited("enable rule", by, name, f"refused: {exc}")
         raise click.ClickException(str(exc)) from None
+    audited("enable rule", by, name)
     state = (
         "enabled" if ruleset.get(name).enabled else "breaker closed, but `enabled: false` in the rule file"
     )
@@ -229,7 +231,9 @@ def rules_promote(name: str, by: str) -> None:
     try:
         before = promote_rule(ruleset, lifecycle(settings), name, by)
     except (RemediatorError, redis.RedisError) as exc:
+        audited("promote rule", by, name, f"refused: {exc}")
         raise click.ClickException(str(exc)) from None
+    audited("promote rule", by, name)
     click.echo(
         f"rule {name!r} promoted by {by}" if before != "promoted" else f"rule {name!r} was already promoted"
     )

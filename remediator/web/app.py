@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from remediator.audit.trail import AuditTrail
 from remediator.defaults import queue_for
 from remediator.dispatch import dispatcher_for
 from remediator.errors import JobNotFound, JobStateError, RemediatorError, RuleNotFound, RuleStateError
@@ -25,7 +26,7 @@ from remediator.sentry.lookups import webhook_lookups
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
 from remediator.trends.store import WebhookCounts
-from remediator.web import api, dashboard, metrics, pane, session, webhooks
+from remediator.web import api, audit_hooks, dashboard, metrics, pane, session, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
         celery,
         issues,
         WebhookCounts(store.client),
+        AuditTrail(store.client, settings.audit_retention_days),
     )
     if len(spool):
         drainer.ensure_running()
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     app.register_blueprint(metrics.bp)
     app.register_blueprint(dashboard.bp)  # with pane's routes
     session.configure(app, settings)
+    app.before_request(audit_hooks.remember_actor)
+    app.after_request(audit_hooks.record)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -31,7 +31,7 @@ from remediator.errors import JobNotFound, RemediatorError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.jobs.keys import SUGGESTIONS_KEY
 from remediator.remediation_scripts import public_job
-from remediator.web import present, session
+from remediator.web import audit_hooks, present, session
 from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
 from remediator.worker.tiers import inspect_workers, tier_views
@@ -260,6 +260,7 @@ def decide(job_id: str, action: str) -> ResponseReturnValue:
         moved = decision(job_id, by, why)
         flash(f"job {job_id[:8]} {PAST_TENSE[action]} by {by}: now {moved.status.value}", "ok")
     except RemediatorError as exc:
+        audit_hooks.refused(str(exc))
         flash(f"could not {action} job {job_id[:8]}: {exc}", "error")
     return redirect(present.safe_next(request.form.get("next"), url_for(".job", job_id=job_id)), 303)
 
@@ -326,6 +327,7 @@ def enable_rule(name: str) -> ResponseReturnValue:
         was_open = reenable_rule(rt.rules, rt.lifecycle, name, by)
         flash(f"rule {name} re-enabled by {by}" if was_open else f"rule {name} was not disabled", "ok")
     except RemediatorError as exc:
+        audit_hooks.refused(str(exc))
         flash(str(exc), "error")
     return redirect(url_for(".rules"), 303)
 
@@ -339,6 +341,7 @@ def promote(name: str) -> ResponseReturnValue:
         promote_rule(rt.rules, rt.lifecycle, name, by)
         flash(f"rule {name} promoted by {by}: its production jobs run", "ok")
     except RemediatorError as exc:
+        audit_hooks.refused(str(exc))
         flash(str(exc), "error")
     return redirect(url_for(".rules"), 303)
 

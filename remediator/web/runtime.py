@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from celery import Celery
 from flask import current_app
 
+from remediator.audit.trail import AuditTrail
 from remediator.dispatch import Dispatcher
 from remediator.intake.process import Intake
 from remediator.intake.spool import Drainer, Spool
@@ -39,6 +40,8 @@ class Runtime:
     """What the webhooks said of each issue (the issues pages)."""
     webhook_counts: WebhookCounts
     """Webhooks by outcome for the trends, added to Redis every few seconds."""
+    audit: AuditTrail
+    """Who did what (web/audit_hooks.py writes every action)."""
 
     @property
     def rules(self) -> RuleSet:
