@@ -102,6 +102,10 @@ def test_web_and_cli_actions_are_audited_and_verify_fails_at_the_entry_after_one
         remediator_command("audit", "--actor", "dana", "--json", env=cli_env(broker_url)).stdout
     )
     assert [e["outcome"] for e in listed] == ["ok", "refused (409)"]
+    # the console's audit page lists them, newest first, and says the chain is whole
+    page = client.get("/audit").get_data(as_text=True)
+    actors = [page.index(f'data-label="Actor">{name}') for name in ("carol", "dana", "eve")]
+    assert 'data-chain="whole"' in page and actors == sorted(actors)
     # the chain verifies; a deleted entry breaks it at the entry after it
     ok = remediator_command("audit", "verify", env=cli_env(broker_url))
     assert ok.returncode == 0 and f"{len(entries)} entries" in ok.stdout
@@ -109,6 +113,7 @@ def test_web_and_cli_actions_are_audited_and_verify_fails_at_the_entry_after_one
     broken = remediator_command("audit", "verify", env=cli_env(broker_url))
     assert broken.returncode == 1
     assert f"entry {entries[3]['id']} does not follow {entries[1]['id']}" in broken.stderr
+    assert 'data-chain="broken"' in client.get("/audit").get_data(as_text=True)
 
 
 def test_retention_moves_the_chains_start_so_what_is_kept_still_verifies(redis_db) -> None:

@@ -31,7 +31,7 @@ from remediator.web.runtime import EXTENSION, Runtime
 
 log = logging.getLogger(__name__)
 
-_ROUTES_ON_THE_DASHBOARD = (pane.issues, pane.issue, pane.infrastructure, pane.trends)
+_ROUTES_ON_THE_DASHBOARD = (pane.issues, pane.issue, pane.infrastructure, pane.trends, pane.audit)
 """The pane's views are routes of the dashboard's blueprint (imported for that)."""
 
 HTTP_STATUS: tuple[tuple[type[RemediatorError], int], ...] = (

@@ -112,3 +112,16 @@ def probes() -> ResponseReturnValue:
 def sentry() -> ResponseReturnValue:
     """Sentry's side: its API, the rate-limit headroom, the tiers' cron monitors, uptime."""
     return render_template("_sentry_side.html", side=sentry_side(runtime().settings))
+
+
+AUDIT_SHOWN = 200
+"""Most audit entries the page lists (the newest)."""
+
+
+@bp.get("/audit")
+def audit() -> ResponseReturnValue:
+    """Who did what, newest first, and whether the trail's chain is whole."""
+    trail = runtime().audit
+    checked, problem = trail.verify()
+    entries = trail.entries()[-AUDIT_SHOWN:][::-1]
+    return render_template("audit.html", entries=entries, checked=checked, problem=problem)
