@@ -78,7 +78,9 @@ def deliver(client: Any, document: dict[str, Any], resource: str = "issue") -> i
 
 def issue_body(issue_id: str, culprit: str, action: str = "created", **fields: Any) -> dict[str, Any]:
     document = payload("issue_created") | {"action": action}
-    document["data"]["issue"].update(id=issue_id, culprit=culprit, **fields)
+    # the issue as Sentry serializes it after the action: a resolved webhook's issue is resolved
+    status = {"resolved": "resolved", "ignored": "ignored"}.get(action, "unresolved")
+    document["data"]["issue"].update(id=issue_id, culprit=culprit, status=status, **fields)
     return document
 
 

@@ -5,6 +5,7 @@ stand-in resolving the issue mid-wait."""
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Iterator
@@ -208,7 +209,11 @@ def history(broker_url: str, resolving: bool) -> None:
             make_job(rule="flaky", status=JobStatus.DRY_RUN, sentry_issue_id=issue_id, created_at=at)
         )
         if resolving and n < 8:
-            resolved = created | {"action": "resolved", "actor": {"type": "user", "id": 7, "name": "Dana"}}
+            resolved = copy.deepcopy(created) | {
+                "action": "resolved",
+                "actor": {"type": "user", "id": 7, "name": "Dana"},
+            }
+            resolved["data"]["issue"]["status"] = "resolved"
             log.seen(subject_of("issue", parse_webhook("issue", resolved)), at=at + 1 + n % 3)
 
 

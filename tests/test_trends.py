@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from remediator.jobs import JobStatus, JobStore, redis_client
-from remediator.jobs.keys import trend_key
+from remediator.jobs.keys import hour_of, trend_key
 from remediator.lifecycle import EventKind, Lifecycle
 from remediator.listeners import build_bus
 from remediator.settings import Settings
@@ -18,7 +18,6 @@ from remediator.trends.buckets import (
     HOUR,
     RECOVERY_BOUNDS,
     RuleTrend,
-    hour_of,
     job_counts,
     range_hours,
     recovery_bin,

@@ -62,10 +62,9 @@ class Filters:
 
 @dataclass(frozen=True)
 class Listing:
-    """One page of issues, each with its newest job's status, and the next page's cursor."""
+    """One page of issues (each carries its newest job's status) and the next page's cursor."""
 
     issues: list[Issue]
-    outcomes: dict[str, str]
     next_cursor: str | None
     searched: int = 0
     """How many issues the page read before it stopped short of a full page (0: it did not)."""
@@ -120,12 +119,11 @@ class IssueLog:
         next. Walks the index FETCH at a time, so an unfiltered page costs one batch."""
         max_score, after = _parse_cursor(cursor)
         found: list[Issue] = []
-        outcomes: dict[str, str] = {}
         scanned = 0
         while len(found) < limit:
             if scanned >= SCAN_LIMIT:
                 # A rare filter stops here: the page says so and offers to search on.
-                return Listing(found, outcomes, f"{max_score}:{after}", scanned)
+                return Listing(found, f"{max_score}:{after}", scanned)
             entries = cast(
                 list[tuple[str, float]],
                 self.client.zrevrangebyscore(
@@ -135,7 +133,7 @@ class IssueLog:
             if after is not None:
                 entries = [(i, s) for i, s in entries if not (repr(s) == max_score and i >= after)]
             if not entries:
-                return Listing(found, outcomes, None)
+                return Listing(found, None)
             batch = self._read([issue_id for issue_id, _ in entries])
             scanned += len(entries)
             for issue_id, score in entries:
@@ -144,10 +142,9 @@ class IssueLog:
                 if issue is None or not filters.keeps(issue):
                     continue
                 found.append(issue)
-                outcomes[issue_id] = issue.outcome or NO_JOB
                 if len(found) == limit:
-                    return Listing(found, outcomes, f"{max_score}:{after}")
-        return Listing(found, outcomes, f"{max_score}:{after}")
+                    return Listing(found, f"{max_score}:{after}")
+        return Listing(found, f"{max_score}:{after}")
 
     def _read(self, issue_ids: list[str]) -> dict[str, Issue]:
         with self.client.pipeline(transaction=False) as pipe:

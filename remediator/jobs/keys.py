@@ -170,6 +170,15 @@ def trend_key(hour: int) -> str:
     return f"{KEY_PREFIX}trend:{hour}"
 
 
+TREND_RETENTION = 35 * 86400
+"""How long an hourly trend bucket is kept after its hour began."""
+
+
+def hour_of(at: float) -> int:
+    """The start of the UTC hour `at` falls in (a trend bucket's name)."""
+    return int(at // 3600) * 3600
+
+
 def seer_run_key(run_id: str) -> str:
     """The job a Seer Autofix run belongs to (its id)."""
     return f"{KEY_PREFIX}seer:run:{run_id}"

@@ -21,7 +21,9 @@ import redis
 from remediator.jobs.keys import (
     EVENTS_SEQ_KEY,
     INDEX_KEY,
+    TREND_RETENTION,
     active_key,
+    hour_of,
     issue_key,
     issue_record_key,
     job_key,
@@ -120,13 +122,10 @@ def _encode(fields: dict[str, Any]) -> dict[Any, Any]:
 Counts = dict[str, int]
 """Trend counters a change adds to, in the hourly bucket of its time (see remediator.trends)."""
 
-TREND_RETENTION = 35 * 86400
-"""How long an hourly trend bucket is kept."""
-
 
 def queue_counts(pipe: Any, counts: Counts, at: float) -> None:
     """Add trend counts to the bucket of `at`'s hour, in a pipeline the caller executes."""
-    hour = int(at // 3600) * 3600
+    hour = hour_of(at)
     for name, n in counts.items():
         pipe.hincrby(trend_key(hour), name, n)
     pipe.expireat(trend_key(hour), hour + TREND_RETENTION)
@@ -241,15 +240,15 @@ class JobStore:
         hour's bucket, all in one step. Returns the record as it now is (without notes and
         timeline), or None if it was not old."""
         now = time.time()
-        hour = int(now // 3600) * 3600
+        hour = hour_of(now)
         args: list[str | float] = [
             json.dumps(old.value),
             json.dumps(new.value),
             new.value if count_outcome and new.value in OUTCOMES else "",
             job.id,
             job.created_at,
-            time.time() - self.ttl,
-            timeline_entry(event, actor) if event else "",
+            now - self.ttl,
+            timeline_entry(event, actor, now) if event else "",
             "1" if replace_event else "0",
             json.dumps(counts) if counts else "",
             hour + TREND_RETENTION,

@@ -11,6 +11,7 @@ One bucket is one Redis hash per UTC hour; its fields are counters named here:
 - `tier:<tier>:depth`, `tier:<tier>:oldest`: the hour's highest queue depth and oldest
   waiting job's age (seconds), as the tier's heartbeats saw them (a maximum, not a sum);
 - `webhooks:<outcome>`: webhooks accepted, ignored or refused.
+Kept 35 days (`jobs.keys.TREND_RETENTION`).
 Rule and tier names never hold a colon (the rule file's name pattern), so fields split cleanly.
 """
 
@@ -20,12 +21,11 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from remediator.jobs.keys import hour_of
 from remediator.jobs.model import Job
 from remediator.lifecycle.events import EventKind
 
 HOUR = 3600
-RETENTION_DAYS = 35
-"""How long a bucket is kept."""
 
 OUTCOMES = ("succeeded", "failed", "verified", "ineffective", "skipped", "waiting")
 """The outcomes the jobs chart stacks, in its order."""
@@ -52,11 +52,6 @@ RECOVERY_BOUNDS: tuple[float, ...] = tuple(RECOVERY_STEP**n for n in range(0, 61
 
 RANGES = {"24h": 24, "7d": 7 * 24}
 """The ranges the trends page offers, in hours."""
-
-
-def hour_of(at: float) -> int:
-    """The start of the UTC hour `at` falls in (a bucket's name)."""
-    return int(at // HOUR) * HOUR
 
 
 def recovery_bin(seconds: float) -> int:

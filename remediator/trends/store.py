@@ -10,9 +10,9 @@ from typing import Any, cast
 
 import redis
 
-from remediator.jobs.keys import trend_key
-from remediator.jobs.store import TREND_RETENTION, queue_counts
-from remediator.trends.buckets import Buckets, Trends, hour_of, range_hours, trends
+from remediator.jobs.keys import TREND_RETENTION, hour_of, trend_key
+from remediator.jobs.store import queue_counts
+from remediator.trends.buckets import Buckets, Trends, range_hours, trends
 
 log = logging.getLogger(__name__)
 
