@@ -82,6 +82,9 @@ class LiveRules:
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self._failed: str | None = None
+        self.on_reload: Callable[[bytes, RuleSet], None] | None = None
+        """Called (outside the lock) after new rules replaced the running ones: the web
+        writes the reload to the audit trail with the file's SHA-256 and its rules' names."""
         data = self._read()
         try:
             self._rules = configured_rules(settings, self.path, data.decode("utf-8", "replace"))
@@ -142,6 +145,8 @@ class LiveRules:
             self.last_error = self.last_error_at = self._failed = None
             self._keep(data)
         log.warning("rules reloaded from %s: version %s, %d rules", self.path, digest, len(rules.rules))
+        if self.on_reload is not None:
+            self.on_reload(data, rules)
         return True
 
     def status(self) -> dict[str, Any]:

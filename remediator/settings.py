@@ -18,6 +18,9 @@ from remediator.errors import ConfigurationError
 EXAMPLE_RULES = Path(__file__).parent / "rules" / "example_rules.yaml"
 """The example rules shipped with the package, used when REMEDIATOR_RULES_FILE is unset."""
 
+ROLE_NAMES = ("viewer", "operator", "approver", "admin")
+"""The roles, lowest first (remediator.people.roles holds what each may do)."""
+
 EMBEDDED_BROKER_FILE = "embedded-redis.url"
 """File in the data dir where `remediator up` publishes its embedded Redis URL."""
 
@@ -47,7 +50,19 @@ class Settings(BaseSettings):
     """Client secret of the Sentry integration; webhooks are verified with it."""
 
     api_token: str | None = None
-    """Bearer token for /api/*."""
+    """The bootstrap admin's token (for /api/*, the console and the remote CLI): use it to
+    add the first people, then rotate it away (docs: README, Security)."""
+
+    remote_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REMEDIATOR_URL", "remote_url")
+    )
+    """The remote CLI: operator commands (jobs approve, pause, users…) go to this running
+    remediator's API, as the person REMEDIATOR_TOKEN belongs to, instead of to Redis."""
+
+    remote_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("REMEDIATOR_TOKEN", "remote_token")
+    )
+    """Your personal token for the remote CLI (`remediator users token NAME` issues one)."""
 
     metrics_token: str | None = None
     """Bearer token for /metrics; unset: /metrics is open (as Prometheus scrapes by default)."""
@@ -62,7 +77,37 @@ class Settings(BaseSettings):
     """Where operators reach Flower; the dashboard links to it (`up --flower` sets it)."""
 
     session_hours: float = Field(default=12.0, gt=0)
-    """How long a dashboard sign-in lasts."""
+    """How long a console sign-in lasts at most (REMEDIATOR_SESSION_HOURS)."""
+
+    session_idle_minutes: float = Field(default=60.0, gt=0)
+    """A console session unused this long ends (REMEDIATOR_SESSION_IDLE_MINUTES)."""
+
+    signin_max_failures: int = Field(default=10, ge=1)
+    """Failed sign-ins per address, and per person, within signin_failure_window before
+    further attempts get 429 (REMEDIATOR_SIGNIN_MAX_FAILURES)."""
+
+    signin_failure_window: float = Field(default=600.0, gt=0)
+    """Seconds over which failed sign-ins are counted."""
+
+    two_person_classes: Annotated[tuple[str, ...], NoDecode] = ()
+    """Priority classes whose production (approval-tier) jobs need two different approvers
+    unless their rule says `approval:` (comma-separated, e.g. `A`)."""
+
+    oidc_issuer: str | None = None
+    """OpenID Connect issuer URL for console sign-in (its discovery document is read from
+    `<issuer>/.well-known/openid-configuration`); unset: token sign-in only."""
+
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_role_claim: str = "groups"
+    """The ID token's claim (a string or a list of strings) whose values map to roles."""
+
+    oidc_roles: dict[str, str] = Field(default_factory=dict)
+    """Claim value → role, as JSON: `{"sre-admins": "admin", "sre": "approver"}`; a person
+    gets the highest role any of their values maps to, none when nothing maps."""
+
+    oidc_scopes: str = "openid profile email groups"
+    """Scopes asked for at sign-in (`groups` where the provider has such a scope)."""
 
     web_host: str = "127.0.0.1"
     """Address the web process binds; 0.0.0.0 to accept Sentry from outside."""
@@ -243,7 +288,7 @@ class Settings(BaseSettings):
         org = f"/organizations/{self.sentry_org}" if self.sentry_org else ""
         return f"{base}{org}/issues/{issue_id}/"
 
-    @field_validator("tiers", "approval_tiers", mode="before")
+    @field_validator("tiers", "approval_tiers", "two_person_classes", mode="before")
     @classmethod
     def _split_tiers(cls, value: object) -> object:
         if isinstance(value, str):
@@ -258,6 +303,23 @@ class Settings(BaseSettings):
         for tier in value:
             if not tier.replace("-", "").replace("_", "").isalnum():
                 raise ValueError(f"tier {tier!r}: use letters, digits, '-' and '_' only")
+        return value
+
+    @field_validator("two_person_classes")
+    @classmethod
+    def _known_classes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = {c.value for c in defaults.PriorityClass}
+        unknown = [c for c in value if c not in known]
+        if unknown:
+            raise ValueError(f"unknown priority class {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        return value
+
+    @field_validator("oidc_roles")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        for claim, role in value.items():
+            if role not in ROLE_NAMES:
+                raise ValueError(f"{claim!r} maps to unknown role {role!r}; known: {', '.join(ROLE_NAMES)}")
         return value
 
     @field_validator("tier_max_runs", mode="before")

@@ -332,3 +332,19 @@ def web_process(
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+def person(client: redis.Redis, name: str, role: str) -> str:
+    """A person of `role` in the directory on `client`'s Redis; returns a fresh token of theirs."""
+    from remediator.people.directory import Directory
+    from remediator.people.roles import Role
+
+    directory = Directory(client)
+    if directory.get(name) is None:
+        return directory.add(name, Role.parse(role), "tests")[1]
+    directory.set_role(name, Role.parse(role))
+    return directory.issue_token(name)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

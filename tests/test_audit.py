@@ -13,7 +13,7 @@ from remediator.audit.chain import GENESIS, Stored, broken_at, canonical, link
 from remediator.audit.trail import STREAM_KEY, AuditTrail
 from remediator.jobs import JobStatus, JobStore, redis_client
 from remediator.testing.factories import make_job
-from tests.helpers import TOKEN, remediator_command, wait_for
+from tests.helpers import TOKEN, bearer, person, remediator_command, wait_for
 from tests.test_dashboard import csrf
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -66,19 +66,17 @@ def test_web_and_cli_actions_are_audited_and_verify_fails_at_the_entry_after_one
     ).test_client()
     store = JobStore(redis_client(broker_url))
     waiting = store.create(make_job(status=JobStatus.AWAITING_APPROVAL, time_limit=60))
+    alice = person(redis_db, "alice", "admin")
+    dana = bearer(person(redis_db, "dana", "approver"))
     # the console: a failed sign-in, then a sign-in
     form = csrf(client.get("/login").get_data(as_text=True))
-    wrong = client.post("/login", data={"csrf_token": form, "token": "wrong", "name": "eve"})
+    wrong = client.post("/login", data={"csrf_token": form, "token": "wrong"})
     assert wrong.status_code == 401
-    answer = client.post("/login", data={"csrf_token": form, "token": TOKEN, "name": "alice"})
+    answer = client.post("/login", data={"csrf_token": form, "token": alice})
     assert answer.status_code == 303
     # the API: an approval, and one refused (the job is no longer waiting)
-    assert (
-        client.post(f"/api/jobs/{waiting.id}/approve", json={"by": "dana"}, headers=AUTH).status_code == 200
-    )
-    assert (
-        client.post(f"/api/jobs/{waiting.id}/approve", json={"by": "dana"}, headers=AUTH).status_code == 409
-    )
+    assert client.post(f"/api/jobs/{waiting.id}/approve", headers=dana).status_code == 200
+    assert client.post(f"/api/jobs/{waiting.id}/approve", headers=dana).status_code == 409
     # the CLI
     paused = remediator_command(
         "pause", "--by", "carol", "--reason", "deploy freeze", env=cli_env(broker_url)
@@ -86,7 +84,7 @@ def test_web_and_cli_actions_are_audited_and_verify_fails_at_the_entry_after_one
     assert paused.returncode == 0, paused.stderr
     entries = AuditTrail(redis_db).entries()
     seen = [(e["action"], e["actor"], e["outcome"]) for e in entries]
-    assert seen[0] == ("failed sign-in", "eve", "refused: wrong token or no name")
+    assert seen[0] == ("failed sign-in", "unknown", "refused: not a current token")
     assert ("sign-in", "alice", "ok") in seen
     assert ("approve", "dana", "ok") in seen and ("approve", "dana", "refused (409)") in seen
     assert seen[-1] == ("pause", "carol", "ok")
@@ -94,17 +92,18 @@ def test_web_and_cli_actions_are_audited_and_verify_fails_at_the_entry_after_one
     assert (
         approve["target"] == waiting.id
         and approve["source"] == "127.0.0.1"
-        and approve["role"] == "api token"
+        and approve["role"] == "approver"
+        and approve["via"] == "api"
     )
     assert entries[-1]["source"] == "cli" and entries[-1]["reason"] == "deploy freeze"
-    assert TOKEN not in json.dumps(entries)  # the wrong token typed, nor the right one, is kept
+    assert TOKEN not in json.dumps(entries) and alice not in json.dumps(entries)  # no token is kept
     listed = json.loads(
         remediator_command("audit", "--actor", "dana", "--json", env=cli_env(broker_url)).stdout
     )
     assert [e["outcome"] for e in listed] == ["ok", "refused (409)"]
     # the console's audit page lists them, newest first, and says the chain is whole
     page = client.get("/audit").get_data(as_text=True)
-    actors = [page.index(f'data-label="Actor">{name}') for name in ("carol", "dana", "eve")]
+    actors = [page.index(f'data-label="Actor">{name}') for name in ("carol", "dana", "alice")]
     assert 'data-chain="whole"' in page and actors == sorted(actors)
     # the chain verifies; a deleted entry breaks it at the entry after it
     ok = remediator_command("audit", "verify", env=cli_env(broker_url))

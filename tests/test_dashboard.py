@@ -13,7 +13,7 @@ import pytest
 
 from remediator.jobs import JobStatus, JobStore, controls, redis_client
 from remediator.testing.factories import make_job
-from tests.helpers import TOKEN, encode, payload, sentry_headers
+from tests.helpers import TOKEN, bearer, encode, payload, person, sentry_headers
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -48,9 +48,11 @@ def csrf(page: str) -> str:
     return found.group(1)
 
 
-def sign_in(client, name: str = "alice") -> str:  # type: ignore[no-untyped-def]
+def sign_in(client, name: str = "alice", role: str = "admin") -> str:  # type: ignore[no-untyped-def]
+    """Sign `name` (a person of `role`, made so) in with their own token; returns the CSRF token."""
+    secret = person(client.application.extensions["remediator"].store.client, name, role)
     token = csrf(client.get("/login").get_data(as_text=True))
-    answer = client.post("/login", data={"csrf_token": token, "token": TOKEN, "name": name})
+    answer = client.post("/login", data={"csrf_token": token, "token": secret})
     assert answer.status_code == 303, answer.get_data(as_text=True)
     return csrf(client.get("/jobs").get_data(as_text=True))
 
@@ -72,28 +74,37 @@ def test_pages_send_strangers_to_sign_in_and_polls_to_a_full_page_redirect(app) 
     assert controls.paused(redis_client(app.extensions["remediator"].settings.broker_url)) is None
 
 
-def test_sign_in_needs_the_token_and_a_name_and_sets_a_strict_httponly_cookie(app) -> None:
+def test_sign_in_takes_a_personal_token_names_its_person_and_sets_a_strict_httponly_cookie(app) -> None:
     client = app.test_client()
+    secret = person(app.extensions["remediator"].store.client, "alice", "approver")
     token = csrf(client.get("/login").get_data(as_text=True))
-    wrong = client.post("/login", data={"csrf_token": token, "token": "guess", "name": "mallory"})
-    assert wrong.status_code == 401 and "not the API token" in wrong.get_data(as_text=True)
-    nameless = client.post("/login", data={"csrf_token": token, "token": TOKEN, "name": "  "})
-    assert nameless.status_code == 401 and "say who you are" in nameless.get_data(as_text=True)
-    assert client.post("/login", data={"token": TOKEN, "name": "alice"}).status_code == 400  # no CSRF
-    answer = client.post(
-        "/login", data={"csrf_token": token, "token": TOKEN, "name": "alice", "next": "/rules"}
-    )
+    wrong = client.post("/login", data={"csrf_token": token, "token": "guess"})
+    assert wrong.status_code == 401 and "not a current token" in wrong.get_data(as_text=True)
+    assert client.post("/login", data={"token": secret}).status_code == 400  # no CSRF
+    answer = client.post("/login", data={"csrf_token": token, "token": secret, "next": "/rules"})
     assert answer.status_code == 303 and answer.location == "/rules"
     cookie = answer.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and secret not in cookie and TOKEN not in cookie
     page = client.get("/jobs").get_data(as_text=True)
-    assert "alice" in page and client.get("/").location == "/jobs"
+    assert "alice" in page and "approver" in page and client.get("/").location == "/jobs"
     offsite = client.post(
-        "/login", data={"csrf_token": csrf(page), "token": TOKEN, "name": "a", "next": "//evil.example/"}
+        "/login", data={"csrf_token": csrf(page), "token": secret, "next": "//evil.example/"}
     )
     assert offsite.location == "/jobs"
     client.post("/logout", data={"csrf_token": csrf(client.get("/jobs").get_data(as_text=True))})
     assert client.get("/jobs").status_code == 302
+
+
+def test_sign_out_ends_the_session_on_the_server_so_a_copied_cookie_is_dead(app) -> None:
+    client = app.test_client()
+    sign_in(client, "erin", "viewer")
+    copied = client.get_cookie("remediator_session")
+    assert copied is not None
+    thief = app.test_client()
+    thief.set_cookie("remediator_session", copied.value)
+    assert thief.get("/jobs").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf(client.get("/jobs").get_data(as_text=True))})
+    assert thief.get("/jobs").status_code == 302
 
 
 def test_forms_without_the_sessions_csrf_token_are_refused(app, idle_redis) -> None:
@@ -105,12 +116,13 @@ def test_forms_without_the_sessions_csrf_token_are_refused(app, idle_redis) -> N
     assert controls.paused(idle_redis) is None
 
 
-def test_a_bearer_token_works_without_cookie_or_csrf_and_names_the_operator(app, idle_redis) -> None:
+def test_a_bearer_token_works_without_cookie_or_csrf_and_names_its_person(app, idle_redis) -> None:
     client = app.test_client()
-    assert client.get("/jobs", headers=AUTH).status_code == 200
-    answer = client.post("/pause", data={"reason": "deploy"}, headers=AUTH | {"X-Remediator-Operator": "ci"})
+    ci = bearer(person(idle_redis, "ci-bot", "operator"))
+    assert client.get("/jobs", headers=ci).status_code == 200
+    answer = client.post("/pause", data={"reason": "deploy", "by": "someone-else"}, headers=ci)
     assert answer.status_code == 303
-    assert controls.paused(idle_redis) == "paused by ci: deploy"
+    assert controls.paused(idle_redis) == "paused by ci-bot: deploy"
 
 
 def test_a_hostile_title_is_shown_as_text_on_every_page(app) -> None:

@@ -4,6 +4,8 @@ listener that fails changes nothing but its own note."""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from remediator.settings import get_settings
 from remediator.testing import RecordingListener
 from remediator.testing.factories import make_job
 from remediator.worker.celery_app import create_celery
-from tests.helpers import encode, installed_plugin, payload, queued_tasks, sentry_headers
+from tests.helpers import encode, installed_plugin, payload, queued_messages, queued_tasks, sentry_headers
 
 
 def lifecycle_with(broker_url: str, *listeners: Listener) -> Lifecycle:
@@ -211,9 +213,11 @@ def test_one_message_fans_an_event_out_to_every_remote_listener(idle_redis, idle
     # When the job succeeds
     life.move(job, JobStatus.RUNNING, JobStatus.SUCCEEDED)
     # Then exactly one message went out, naming every remote listener that wants it
-    [(task, args)] = queued_tasks(idle_redis, "remediator.nonprod")
+    [(task, _)] = queued_tasks(idle_redis, "remediator.nonprod")
     assert task == "remediator.deliver"
-    assert "['sentry-comments', 'sentry-verification']" in args
+    [[message]] = queued_messages(idle_redis, "remediator.nonprod").values()
+    args, _, _ = json.loads(base64.b64decode(message["body"]))
+    assert args[1] == ["sentry-comments", "sentry-verification"]
 
 
 TIMELINE_RULES = """
@@ -228,7 +232,7 @@ rules:
 def test_a_jobs_timeline_keeps_every_event_with_its_time_and_actor(
     make_app, workers, redis_db, broker_url
 ) -> None:
-    from tests.helpers import TOKEN, wait_for
+    from tests.helpers import TOKEN, bearer, person, wait_for
 
     client = make_app(TIMELINE_RULES).test_client()
     document = payload("issue_created")
@@ -242,7 +246,13 @@ def test_a_jobs_timeline_keeps_every_event_with_its_time_and_actor(
     auth = {"Authorization": f"Bearer {TOKEN}"}
     # When a person approves it and it runs
     assert (
-        client.post(f"/api/jobs/{job['id']}/approve", json={"by": "alice"}, headers=auth).status_code == 200
+        client.post(
+            f"/api/jobs/{job['id']}/approve",
+            headers=bearer(
+                person(client.application.extensions["remediator"].store.client, "alice", "approver")
+            ),
+        ).status_code
+        == 200
     )
     store = JobStore(redis_client(broker_url))
     wait_for(lambda: store.get(job["id"]).status == JobStatus.SUCCEEDED, what="the job to succeed")

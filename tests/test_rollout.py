@@ -21,7 +21,17 @@ from remediator.rules.rollout import (
 )
 from remediator.testing import SentryStandIn
 from remediator.testing import sentry_events as sdk
-from tests.helpers import STANDIN_TOKEN, TOKEN, HttpTarget, encode, running_worker, sentry_headers, wait_for
+from tests.helpers import (
+    STANDIN_TOKEN,
+    TOKEN,
+    HttpTarget,
+    bearer,
+    encode,
+    person,
+    running_worker,
+    sentry_headers,
+    wait_for,
+)
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -152,10 +162,9 @@ def test_a_canary_promotes_after_its_fifth_verified_job_and_goes_back_when_its_b
             )
             assert demoted["log"][0]["what"] == "demoted to canary: its breaker opened"
             # an operator promotes it again by hand, and says who
-            client.post("/api/rules/canary-heal/enable", json={"by": "dana"}, headers=AUTH)
-            answer = client.post(
-                "/api/rules/canary-heal/promote", json={"by": "dana"}, headers=AUTH
-            ).get_json()
+            dana = bearer(person(store.client, "dana", "admin"))
+            client.post("/api/rules/canary-heal/enable", headers=dana)
+            answer = client.post("/api/rules/canary-heal/promote", headers=dana).get_json()
             assert answer["was"] == CANARY and rollout_of(client)["log"][0]["what"] == "promoted by dana"
             # per-rule efficacy on the rules API and /metrics
             rules = client.get("/api/rules", headers=AUTH).get_json()["rules"]

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from remediator.jobs import JobStatus, JobStore, redis_client
-from tests.helpers import SECRET, TOKEN, encode, payload, queued, sentry_headers, wait_for
+from tests.helpers import SECRET, TOKEN, bearer, encode, payload, person, queued, sentry_headers, wait_for
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -153,12 +153,14 @@ def test_approval_records_the_approver_and_queues_the_job(make_app, idle_redis, 
     assert job["status"] == "awaiting_approval"
     assert queued(idle_redis, "remediator.nonprod") == {}
     assert client.post(f"/api/jobs/{job['id']}/approve", json={"by": "alice"}).status_code == 401
-    assert client.post(f"/api/jobs/{job['id']}/approve", json={}, headers=AUTH).status_code == 400
-    approved = client.post(f"/api/jobs/{job['id']}/approve", json={"by": "alice"}, headers=AUTH)
+    alice = bearer(person(idle_redis, "alice", "approver"))
+    approved = client.post(f"/api/jobs/{job['id']}/approve", json={"by": "mallory"}, headers=alice)
     assert approved.status_code == 200
     assert approved.get_json()["approved_by"] == "alice" and approved.get_json()["status"] == "queued"
     assert queued(idle_redis, "remediator.nonprod") == {"6": [job["id"]]}
-    again = client.post(f"/api/jobs/{job['id']}/approve", json={"by": "bob"}, headers=AUTH)
+    again = client.post(
+        f"/api/jobs/{job['id']}/approve", headers=bearer(person(idle_redis, "bob", "approver"))
+    )
     assert again.status_code == 409 and "is queued, not awaiting_approval" in again.get_json()["reason"]
 
 
@@ -166,7 +168,9 @@ def test_rejected_job_never_runs_and_frees_its_key(make_app, idle_redis, idle_br
     client = make_app(rules(approval=True), broker=idle_broker_url).test_client()
     job = post(client, issue_body("3001")).get_json()["jobs"][0]
     rejected = client.post(
-        f"/api/jobs/{job['id']}/reject", json={"by": "bob", "reason": "risky"}, headers=AUTH
+        f"/api/jobs/{job['id']}/reject",
+        json={"reason": "risky"},
+        headers=bearer(person(idle_redis, "bob", "approver")),
     ).get_json()
     assert rejected["status"] == "rejected" and rejected["reason"] == "rejected by bob: risky"
     assert queued(idle_redis, "remediator.nonprod") == {}
@@ -200,16 +204,17 @@ def test_pause_holds_matches_which_can_be_released_or_discarded(
     make_app, idle_redis, idle_broker_url
 ) -> None:
     client = make_app(rules(), broker=idle_broker_url).test_client()
-    paused = client.post("/api/pause", json={"by": "ops", "reason": "deploy"}, headers=AUTH)
+    ops = bearer(person(idle_redis, "ops", "operator"))
+    paused = client.post("/api/pause", json={"reason": "deploy"}, headers=ops)
     assert paused.get_json() == {"paused": True, "reason": "paused by ops: deploy"}
     held = [post(client, issue_body(str(5000 + n))).get_json()["jobs"][0] for n in range(2)]
     assert [j["status"] for j in held] == ["held", "held"]
     assert queued(idle_redis, "remediator.nonprod") == {}
-    resumed = client.post("/api/resume", json={"by": "ops"}, headers=AUTH)
+    resumed = client.post("/api/resume", headers=ops)
     assert resumed.get_json() == {"paused": False, "reason": None}
-    released = client.post(f"/api/jobs/{held[0]['id']}/release", json={"by": "ops"}, headers=AUTH)
+    released = client.post(f"/api/jobs/{held[0]['id']}/release", headers=ops)
     assert released.get_json()["status"] == "queued"
-    discarded = client.post(f"/api/jobs/{held[1]['id']}/discard", json={"by": "ops"}, headers=AUTH)
+    discarded = client.post(f"/api/jobs/{held[1]['id']}/discard", headers=ops)
     assert discarded.get_json()["status"] == "discarded"
     assert queued(idle_redis, "remediator.nonprod") == {"6": [held[0]["id"]]}
     listed = client.get("/api/jobs?status=discarded", headers=AUTH).get_json()["jobs"]

@@ -12,6 +12,7 @@ from remediator.cli import (
     processes,
     rules,
     sentry,
+    users,
 )
 from remediator.cli.base import main
 
@@ -28,4 +29,5 @@ __all__ = [
     "processes",
     "rules",
     "sentry",
+    "users",
 ]

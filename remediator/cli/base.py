@@ -103,7 +103,7 @@ def audited(action: str, by: str, target: str = "", outcome: str = "ok", **detai
     settings = settings_or_exit()
     try:
         AuditTrail(job_store(settings).client, settings.audit_retention_days).record(
-            action, by, target, outcome, "cli", "cli", **detail
+            action, by, target, outcome, "cli", "local", **detail
         )
     except redis.RedisError as exc:
         click.echo(f"(not written to the audit trail: {exc})", err=True)

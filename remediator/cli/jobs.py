@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import click
 
-from remediator.cli.base import audited, dispatcher, job_store, main
+from remediator.cli.base import audited, dispatcher, job_store, main, settings_or_exit
+from remediator.cli.remote import BY_HELP, remote
 from remediator.errors import RemediatorError
 from remediator.jobs import JobStatus
 from remediator.remediation_scripts import public_job as public
@@ -61,6 +62,12 @@ def jobs_list(status: str | None, tier: str | None, rule: str | None, limit: int
 def _decide(action: str, job_id: str, by: str, *extra: str) -> None:
     import redis
 
+    api = remote(settings_or_exit())
+    if api is not None:
+        answer = api.call("POST", f"/api/jobs/{job_id}/{action}", {"reason": extra[0]} if extra else {})
+        click.echo(f"job {answer['id']}: {answer['status']} ({answer.get('reason')})")
+        return
+
     try:
         job = getattr(dispatcher(), action)(job_id, by, *extra)
     except (RemediatorError, redis.RedisError) as exc:
@@ -72,7 +79,7 @@ def _decide(action: str, job_id: str, by: str, *extra: str) -> None:
 
 @jobs.command("approve")
 @click.argument("job_id")
-@click.option("--by", required=True, help="Who approves (recorded on the job).")
+@click.option("--by", default=getpass.getuser, show_default="your login name", help=BY_HELP)
 def jobs_approve(job_id: str, by: str) -> None:
     """Approve a job waiting for approval: it is queued."""
     _decide("approve", job_id, by)
@@ -80,7 +87,7 @@ def jobs_approve(job_id: str, by: str) -> None:
 
 @jobs.command("reject")
 @click.argument("job_id")
-@click.option("--by", required=True, help="Who rejects (recorded on the job).")
+@click.option("--by", default=getpass.getuser, show_default="your login name", help=BY_HELP)
 @click.option("--reason", default="", help="Why.")
 def jobs_reject(job_id: str, by: str, reason: str) -> None:
     """Reject a job waiting for approval: it never runs."""
@@ -89,7 +96,7 @@ def jobs_reject(job_id: str, by: str, reason: str) -> None:
 
 @jobs.command("release")
 @click.argument("job_id")
-@click.option("--by", default=getpass.getuser, show_default="your login name", help="Who releases it.")
+@click.option("--by", default=getpass.getuser, show_default="your login name", help=BY_HELP)
 def jobs_release(job_id: str, by: str) -> None:
     """Queue a job held while remediation was paused."""
     _decide("release", job_id, by)
@@ -97,7 +104,7 @@ def jobs_release(job_id: str, by: str) -> None:
 
 @jobs.command("discard")
 @click.argument("job_id")
-@click.option("--by", default=getpass.getuser, show_default="your login name", help="Who discards it.")
+@click.option("--by", default=getpass.getuser, show_default="your login name", help=BY_HELP)
 def jobs_discard(job_id: str, by: str) -> None:
     """Drop a job held while remediation was paused."""
     _decide("discard", job_id, by)

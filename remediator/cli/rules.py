@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import click
 
 from remediator.cli.base import audited, checked_rules, job_store, lifecycle, main, settings_or_exit
+from remediator.cli.remote import BY_HELP, remote
 from remediator.errors import RemediatorError
 
 
@@ -196,7 +198,7 @@ def _decision(settings: Any, spec: Any, subject: Any) -> str:
 
 @rules.command("enable")
 @click.argument("name")
-@click.option("--by", required=True, help="Who re-enables it (recorded on the event).")
+@click.option("--by", default=getpass.getuser, show_default="your login name", help=BY_HELP)
 def rules_enable(name: str, by: str) -> None:
     """Close a rule's circuit breaker after fixing what kept failing."""
     import redis
@@ -204,6 +206,11 @@ def rules_enable(name: str, by: str) -> None:
     from remediator.dispatch import reenable_rule
 
     settings = settings_or_exit()
+    api = remote(settings)
+    if api is not None:
+        answer = api.call("POST", f"/api/rules/{name}/enable")
+        click.echo(f"rule {name!r} " + ("re-enabled" if answer["was_disabled"] else "was not disabled"))
+        return
     ruleset = checked_rules(settings)
     try:
         was_open = reenable_rule(ruleset, lifecycle(settings), name, by)
@@ -219,7 +226,7 @@ def rules_enable(name: str, by: str) -> None:
 
 @rules.command("promote")
 @click.argument("name")
-@click.option("--by", required=True, help="Who promotes it (recorded on the event and the rollout's log).")
+@click.option("--by", default=getpass.getuser, show_default="your login name", help=BY_HELP)
 def rules_promote(name: str, by: str) -> None:
     """Promote a canary rule: its production jobs run from now on (instead of dry-running)."""
     import redis
@@ -227,6 +234,11 @@ def rules_promote(name: str, by: str) -> None:
     from remediator.dispatch import promote_rule
 
     settings = settings_or_exit()
+    api = remote(settings)
+    if api is not None:
+        answer = api.call("POST", f"/api/rules/{name}/promote")
+        click.echo(f"rule {name!r} promoted by {answer['by']}")
+        return
     ruleset = checked_rules(settings)
     try:
         before = promote_rule(ruleset, lifecycle(settings), name, by)

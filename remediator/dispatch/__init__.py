@@ -43,6 +43,7 @@ def dispatcher_for(settings: Settings, celery: Celery, lifecycle: Lifecycle) -> 
         dry_run=settings.dry_run,
         tier_caps=settings.tier_max_runs,
         approval_ttl=settings.approval_ttl_seconds,
+        two_person=(frozenset(settings.two_person_classes), frozenset(settings.approval_tiers)),
     )
 
 

@@ -16,20 +16,40 @@ class Decisions(Submission):
     """A person decides on a job that waits for approval or was held while paused."""
 
     def approve(self, job_id: str, by: str) -> Job:
-        """A person approves a waiting job: it is queued (unless it has expired)."""
+        """A person approves a waiting job: it is queued (unless it has expired). A job that
+        needs several approvers waits until that many different people have approved it."""
         job = self.store.get(job_id)
         if job is None:
             raise JobNotFound(f"no job {job_id}")
         if job.status == JobStatus.AWAITING_APPROVAL and time.time() - job.created_at > self.approval_ttl:
             self.expire(job_id)
             raise JobStateError(f"job {job_id} waited over {self.approval_ttl:g}s: it has expired")
+        approvers = [by]
+        if job.approvers_needed > 1:
+            added = self.store.add_approval(job_id, by, job.approvers_needed)
+            if added is None:
+                current = self.store.get(job_id)
+                raise JobStateError(
+                    f"job {job_id} is {current.status.value if current else 'gone'}, not awaiting_approval"
+                )
+            new, approvers = added
+            if not new:
+                raise JobStateError(
+                    f"{by} has already approved job {job_id}: "
+                    f"it needs {job.approvers_needed} different approvers"
+                )
+            if len(approvers) < job.approvers_needed:
+                waiting = self.store.get(job_id)
+                assert waiting is not None
+                return waiting
+        names = " and ".join(approvers)
         job = self.lifecycle.decide(
             job_id,
             JobStatus.AWAITING_APPROVAL,
             JobStatus.QUEUED,
             actor=by,
-            approved_by=by,
-            reason=f"approved by {by}",
+            approved_by=", ".join(approvers),
+            reason=f"approved by {names}",
         )
         self.store.client.zrem(AWAITING_KEY, job_id)
         self._send(job)

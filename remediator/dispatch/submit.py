@@ -79,6 +79,7 @@ class Submission:
         dry_run: bool = False,
         tier_caps: dict[str, tuple[int, float]] | None = None,
         approval_ttl: float = APPROVAL_TTL_SECONDS,
+        two_person: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     ) -> None:
         self.celery = celery
         self.lifecycle = lifecycle
@@ -87,6 +88,8 @@ class Submission:
         """Global dry run: every match is evaluated and recorded, nothing runs."""
         self.gate = Gate(self.store.client, tier_caps or {})
         self.approval_ttl = approval_ttl
+        self.two_person = two_person
+        """(the classes, the tiers) whose jobs need two approvers unless their rule says."""
         self.messages = JobMessages(celery)
         self.in_transaction = self.messages.available_for(self.store.client)
         """Whether a job's message is written in the gate's transaction (a Redis broker on
@@ -120,6 +123,7 @@ class Submission:
             verification=spec.verification or script.verification,
             storm_key=spec.key,
             breaker_after=spec.breaker_after,
+            approvers_needed=self._approvers(spec),
         )
         error = spec.render_error or self._params_error(script, spec)
         try:
@@ -187,6 +191,14 @@ class Submission:
             for name, n in bus.counts(event_for(None, instead_of), job, job.created_at).items():
                 counts[name] = counts.get(name, 0) - n
         return {name: n for name, n in counts.items() if n}
+
+    def _approvers(self, spec: JobSpec) -> int:
+        """How many different people approve the job: the rule's number, else two for the
+        two-person classes on the approval tiers, else one."""
+        if not spec.approval:
+            return 1
+        classes, tiers = self.two_person
+        return spec.approvers or (2 if spec.priority_class.value in classes and spec.tier in tiers else 1)
 
     @staticmethod
     def _params_error(script: type[Script], spec: JobSpec) -> str | None:

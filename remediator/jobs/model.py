@@ -115,6 +115,11 @@ class Job(BaseModel):
     breaker_after: int = 0
     """The rule's circuit-breaker threshold when the job was submitted."""
     approved_by: str | None = None
+    """Who approved it (two names, comma-separated, for a two-person approval)."""
+    approvers_needed: int = 1
+    """How many different people must approve it before it runs."""
+    approvals: list[str] = Field(default_factory=list)
+    """Who has approved it so far (while it waits for the next approver)."""
     settle_until: float | None = None
     """While it settles: when it runs unless Sentry resolves the issue first."""
     settle_note: str | None = None

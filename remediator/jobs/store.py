@@ -42,6 +42,7 @@ _OUTCOME = (_LUA / "issue_outcome.lua").read_text()
 _TRANSITION = _OUTCOME + (_LUA / "transition.lua").read_text()
 _CLAIM = _OUTCOME + (_LUA / "claim.lua").read_text()
 _CREATED_OUTCOME = _OUTCOME + (_LUA / "created_outcome.lua").read_text()
+_APPROVE = (_LUA / "approve.lua").read_text()
 
 Entries = list[tuple[str, float]]
 """Index entries: (job id, score) pairs."""
@@ -156,6 +157,7 @@ class JobStore:
         self.ttl = retention_days * 86400
         self._transition = client.register_script(_TRANSITION)
         self._claim = client.register_script(_CLAIM)
+        self._approve = client.register_script(_APPROVE)
 
     # -- records ---------------------------------------------------------------------
 
@@ -296,6 +298,19 @@ class JobStore:
         if len(raw) == 2 and raw[0] == "not-run":
             return json.loads(raw[1]) if raw[1] else NO_RECORD
         return _decode(_pairs(raw))
+
+    def add_approval(self, job_id: str, by: str, of: int) -> tuple[bool, list[str]] | None:
+        """One of several approvals of a waiting job, in one step: (whether `by` is new
+        among its approvers, everyone who has approved so far); None when it no longer waits."""
+        entry = timeline_entry("approval", by)
+        entry = json.dumps(json.loads(entry) | {"of": of})
+        keys = [job_key(job_id), timeline_key(job_id), EVENTS_SEQ_KEY]
+        args = [json.dumps(JobStatus.AWAITING_APPROVAL.value), json.dumps(by), entry]
+        raw = self._approve(keys=keys, args=args)
+        if not raw:
+            return None
+        state, approvals = (x.decode() if isinstance(x, bytes) else x for x in raw)
+        return state == "added", json.loads(approvals)
 
     def add_note(self, job_id: str, kind: str, **detail: Any) -> None:
         """Append a note (a listener's attempt, an approval, a cancellation...) to the job."""

@@ -222,7 +222,7 @@ def run_up(settings: Settings, echo: Any = print, demo: bool = False, flower: bo
         f"secret:   {env_secrets['REMEDIATOR_SENTRY_CLIENT_SECRET']} "
         f"(the Sentry integration's client secret; {secret_note})"
     )
-    echo(f"console:  http://127.0.0.1:{settings.port}/  (sign in with the API token)")
+    echo(f"console:  http://127.0.0.1:{settings.port}/  (sign in with the API token: the bootstrap admin)")
     echo(
         f"api:      http://127.0.0.1:{settings.port}/api/jobs  "
         f"Authorization: Bearer {env_secrets['REMEDIATOR_API_TOKEN']}"

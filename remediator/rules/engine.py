@@ -56,6 +56,9 @@ class JobSpec:
     max_runs: tuple[int, float] | None = None
     breaker_after: int = BREAKER_AFTER
     approval: bool = False
+    approvers: int | None = None
+    """How many different people approve, when the rule says; else 1, or 2 for the classes
+    of REMEDIATOR_TWO_PERSON_CLASSES on the approval tiers (the dispatcher decides)."""
     dry_run: bool = False
     settle: float | str | None = None
     """Seconds to wait before the job runs, `auto` (learned per rule), or None."""
@@ -332,6 +335,7 @@ def job_for(rule: Rule, subject: Subject) -> JobSpec:
             else None
         ),
         approval=rule.needs_approval(priority_class),
+        approvers=rule.approvers,
         dry_run=rule.dry_run,
         render_error=error,
     )

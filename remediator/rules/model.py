@@ -242,6 +242,12 @@ class Rollout(_Strict):
     """`auto`: promoted on reaching promote_after; `approval`: an operator promotes it then."""
 
 
+class Approval(_Strict):
+    """`approval: {approvers: 2}`: each job waits for this many different people to approve."""
+
+    approvers: int = Field(default=1, ge=1, le=5)
+
+
 class Rule(_Strict):
     """A named mapping from a kind of Sentry issue to a remediation job."""
 
@@ -267,9 +273,11 @@ class Rule(_Strict):
     """At most `count` jobs of this rule `per` window, whatever the key."""
     breaker_after: int = Field(default=defaults.BREAKER_AFTER, ge=0)
     """After this many consecutive failed or ineffective jobs the rule disables itself (0: never)."""
-    approval: bool | None = None
-    """Whether a person must approve each job; default: yes for class-A jobs on the approval
-    tiers (prod), the class being the one each job gets when the rule computes it."""
+    approval: bool | Approval | None = None
+    """Whether a person must approve each job (`{approvers: 2}`: two different people);
+    default: yes for class-A jobs on the approval tiers (prod), the class being the one each
+    job gets when the rule computes it (and two people for the classes of
+    REMEDIATOR_TWO_PERSON_CLASSES, unless the rule names a number)."""
     _approval_tier: bool = PrivateAttr(default=False)
     analysis: AnalysisGate | None = None
     """When an analysis job of this rule asks a model (over the file's top-level `analysis:`)."""
@@ -317,8 +325,13 @@ class Rule(_Strict):
     def needs_approval(self, priority_class: PriorityClass | None = None) -> bool:
         """Whether this rule's jobs (of this class, when it is computed) wait for a person."""
         if self.approval is not None:
-            return self.approval
+            return bool(self.approval)
         return self._approval_tier and (priority_class or self.job.priority_class) == PriorityClass.A
+
+    @property
+    def approvers(self) -> int | None:
+        """How many different people approve each job, when the rule says (`approvers:`)."""
+        return self.approval.approvers if isinstance(self.approval, Approval) else None
 
     @field_validator("verify_after")
     @classmethod

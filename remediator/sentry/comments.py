@@ -115,8 +115,20 @@ def dry_run(job: Job) -> str:
 
 
 def awaiting_approval(job: Job) -> str:
-    """Posted when a job waits for a person."""
+    """Posted when a job waits for a person (or several)."""
+    who = "approval" if job.approvers_needed == 1 else f"{job.approvers_needed} different approvers"
     return (
-        f"Remediation job {job.id} is waiting for approval: {_what(job)}, rule "
-        f"'{job.rule}'.{_release(job)} Approve with `remediator jobs approve {job.id} --by <name>`."
+        f"Remediation job {job.id} is waiting for {who}: {_what(job)}, rule "
+        f"'{job.rule}'.{_release(job)} An approver approves it on the console's Approvals page "
+        f"or with `remediator jobs approve {job.id}`."
+    )
+
+
+def approved(job: Job) -> str:
+    """Posted when the job is approved (the approvers are the people their tokens or
+    sign-ins belong to, as the audit trail records them)."""
+    names = " and ".join((job.approved_by or "someone").split(", "))
+    return (
+        f"Remediation job {job.id} approved by {names}: {_what(job)}, rule '{job.rule}', "
+        f"now queued.{_release(job)}"
     )

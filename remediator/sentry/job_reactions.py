@@ -49,7 +49,11 @@ class SentryComments(Listener):
         """Announce the job."""
         return self._post(event, comments.submitted(self._job(event)))
 
-    on_approved = on_released = on_submitted
+    on_released = on_submitted
+
+    def on_approved(self, event: Event) -> str | None:
+        """Say who approved the job."""
+        return self._post(event, comments.approved(self._job(event)))
 
     def on_dry_run(self, event: Event) -> str | None:
         """Say what would have run."""

@@ -27,6 +27,8 @@ SECRET_SETTINGS = (
     "github_token",
     "smtp_url",
     "llm_api_key",
+    "remote_token",
+    "oidc_client_secret",
 )
 """Settings whose values never reach Sentry."""
 

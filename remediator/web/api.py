@@ -13,10 +13,10 @@ from remediator.errors import JobNotFound
 from remediator.infrastructure.broker import broker_view
 from remediator.infrastructure.sentry_side import sentry_side
 from remediator.jobs import JobStatus, controls
+from remediator.people.roles import NEEDS, Role, allowed
 from remediator.remediation_scripts import public_job as public
 from remediator.trends.buckets import RANGES
-from remediator.web import infrastructure_view, issues_view, trends_view
-from remediator.web.auth import bearer_ok
+from remediator.web import audit_hooks, infrastructure_view, issues_view, session, trends_view
 from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
 from remediator.worker.health import health_report
@@ -25,15 +25,6 @@ bp = Blueprint("api", __name__)
 
 MAX_LIST_LIMIT = 1000
 """Most jobs one listing returns."""
-
-
-@bp.before_request
-def _authenticate() -> ResponseReturnValue | None:
-    if not request.path.startswith("/api/"):
-        return None
-    if not bearer_ok(runtime().settings.api_token):
-        return jsonify(status="error", reason="missing or invalid bearer token"), 401
-    return None
 
 
 @bp.get("/healthz")
@@ -89,23 +80,22 @@ def list_jobs() -> ResponseReturnValue:
 
 
 def _actor() -> str:
-    body = request.get_json(silent=True) or {}
-    by = body.get("by") if isinstance(body, dict) else None
-    if not isinstance(by, str) or not by.strip():
-        abort(400, description='say who decides: a JSON body {"by": "<name>"}')
-    return by.strip()[:200]
+    """Who decides: the person the bearer token belongs to (authorize.check let them in)."""
+    who = session.principal()
+    return who.name if who else "unknown"
 
 
 @bp.post("/api/jobs/<job_id>/approve")
 def approve_job(job_id: str) -> ResponseReturnValue:
-    """Approve a job waiting for approval: it is queued. Body: {"by": name}."""
+    """Approve a job waiting for approval, as the token's person: it is queued (or, when its
+    rule asks for two approvers, waits for the second)."""
     by = _actor()
     return jsonify(public(runtime().dispatcher.approve(job_id, by)))
 
 
 @bp.post("/api/jobs/<job_id>/reject")
 def reject_job(job_id: str) -> ResponseReturnValue:
-    """Reject a job waiting for approval. Body: {"by": name, "reason": optional}."""
+    """Reject a job waiting for approval. Body: {"reason": optional}."""
     by = _actor()
     why = str((request.get_json(silent=True) or {}).get("reason") or "")[:500]
     return jsonify(public(runtime().dispatcher.reject(job_id, by, why)))
@@ -113,14 +103,14 @@ def reject_job(job_id: str) -> ResponseReturnValue:
 
 @bp.post("/api/jobs/<job_id>/release")
 def release_job(job_id: str) -> ResponseReturnValue:
-    """Queue a job held while paused. Body: {"by": name}."""
+    """Queue a job held while paused."""
     by = _actor()
     return jsonify(public(runtime().dispatcher.release(job_id, by)))
 
 
 @bp.post("/api/jobs/<job_id>/discard")
 def discard_job(job_id: str) -> ResponseReturnValue:
-    """Drop a job held while paused. Body: {"by": name}."""
+    """Drop a job held while paused."""
     by = _actor()
     return jsonify(public(runtime().dispatcher.discard(job_id, by)))
 
@@ -134,7 +124,7 @@ def pause_state() -> ResponseReturnValue:
 
 @bp.post("/api/pause")
 def pause() -> ResponseReturnValue:
-    """Pause remediation: every match is recorded as held. Body: {"by", "reason"}."""
+    """Pause remediation: every match is recorded as held. Body: {"reason"}."""
     by = _actor()
     why = str((request.get_json(silent=True) or {}).get("reason") or "")[:500]
     controls.pause(runtime().store.client, by, why)
@@ -143,14 +133,14 @@ def pause() -> ResponseReturnValue:
 
 @bp.post("/api/resume")
 def resume() -> ResponseReturnValue:
-    """Resume remediation (held jobs stay held until released or discarded). Body: {"by"}."""
+    """Resume remediation (held jobs stay held until released or discarded)."""
     controls.resume(runtime().store.client, _actor())
     return pause_state()
 
 
 @bp.post("/api/rules/<name>/enable")
 def enable_rule(name: str) -> ResponseReturnValue:
-    """Close a rule's circuit breaker. Body: {"by": name}."""
+    """Close a rule's circuit breaker."""
     by = _actor()
     rt = runtime()
     was_open = reenable_rule(rt.rules, rt.lifecycle, name, by)
@@ -231,9 +221,98 @@ def infrastructure() -> ResponseReturnValue:
 
 @bp.post("/api/rules/<name>/promote")
 def promote(name: str) -> ResponseReturnValue:
-    """Promote a canary rule (body or header names who: `{"by": NAME}`)."""
+    """Promote a canary rule, as the token's person."""
     rt = runtime()
-    body = request.get_json(silent=True) or {}
-    by = str(body.get("by") or request.headers.get("X-Remediator-Operator") or "api")[:100]
+    by = _actor()
     before = promote_rule(rt.rules, rt.lifecycle, name, by)
     return jsonify(rule=name, stage="promoted", was=before, by=by)
+
+
+@bp.post("/api/rules/reload")
+def reload_rules() -> ResponseReturnValue:
+    """Reload the rule file now (admins): the answer says the version running and, for a
+    file that does not validate, why it was refused (the running rules stay)."""
+    import hashlib
+
+    from flask import g
+
+    rt = runtime()
+    g.reload_requested = True
+    rt.live.request_reload()
+    reloaded = rt.live.check()
+    status = rt.live.status()
+    if not reloaded:
+        digest = hashlib.sha256(rt.live.path.read_bytes()).hexdigest() if rt.live.path.exists() else ""
+        audit_hooks.detail(sha256=digest, rules=[r.name for r in rt.rules.rules])
+        if status.get("last_error"):
+            audit_hooks.refused(str(status["last_error"]))
+    return jsonify(reloaded=reloaded, names=[r.name for r in rt.rules.rules], **status)
+
+
+# -- who: the caller, and people (admins) -----------------------------------------------------
+
+
+@bp.get("/api/whoami")
+def whoami() -> ResponseReturnValue:
+    """The person this token belongs to, their role, and what that role may do."""
+    who = session.principal()
+    assert who is not None  # authorize.check answered 401 otherwise
+    return jsonify(
+        name=who.name,
+        role=who.role.label if who.role else None,
+        via=who.via,
+        may=[action for action in NEEDS if allowed(who.role, action)],
+    )
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _role(value: object) -> Role:
+    try:
+        return Role.parse(str(value or ""))
+    except ValueError as exc:
+        abort(400, description=str(exc))
+
+
+@bp.get("/api/users")
+def list_people() -> ResponseReturnValue:
+    """Everyone, with their role, whether disabled, and their token's creation and last use."""
+    return jsonify(users=[_public_person(p) for p in runtime().people.people()])
+
+
+@bp.post("/api/users")
+def add_person() -> ResponseReturnValue:
+    """Add a person: body {"name", "role"}; the answer holds their token, shown this once."""
+    body = _body()
+    role = _role(body.get("role"))
+    person, token = runtime().people.add(str(body.get("name") or ""), role, _actor())
+    audit_hooks.detail(new_role=role.label)
+    return jsonify(user=_public_person(person), token=token), 201
+
+
+@bp.post("/api/users/<name>/role")
+def set_role(name: str) -> ResponseReturnValue:
+    """Change a person's role: body {"role"}; it applies at their next request."""
+    role = _role(_body().get("role"))
+    audit_hooks.detail(new_role=role.label)
+    return jsonify(user=_public_person(runtime().people.set_role(name, role)))
+
+
+@bp.post("/api/users/<name>/disable")
+def disable_person(name: str) -> ResponseReturnValue:
+    """Disable a person: their token and sessions stop working at once."""
+    return jsonify(user=_public_person(runtime().people.disable(name)))
+
+
+@bp.post("/api/users/<name>/token")
+def issue_token(name: str) -> ResponseReturnValue:
+    """A new personal token for `name` (the old one stops working), shown this once."""
+    token = runtime().people.issue_token(name)
+    return jsonify(user=_public_person(runtime().people.get(name) or {}), token=token)
+
+
+def _public_person(person: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in person.items() if k not in ("token_id",)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -22,11 +23,14 @@ from remediator.issue_log.store import IssueLog
 from remediator.jobs import JobStore, redis_client
 from remediator.listeners import build_lifecycle
 from remediator.live_rules import KEEP_LAST_GOOD_ENV, LiveRules, last_good_path
+from remediator.people.directory import Directory, PersonError
+from remediator.people.sessions import Sessions
+from remediator.people.throttle import SignInThrottle
 from remediator.sentry.lookups import webhook_lookups
 from remediator.sentry.telemetry import init_sentry
 from remediator.settings import Settings, get_settings
 from remediator.trends.store import WebhookCounts
-from remediator.web import api, audit_hooks, dashboard, metrics, pane, session, webhooks
+from remediator.web import api, audit_hooks, authorize, dashboard, metrics, oidc, pane, session, webhooks
 from remediator.web.runtime import EXTENSION, Runtime
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,7 @@ HTTP_STATUS: tuple[tuple[type[RemediatorError], int], ...] = (
     (RuleNotFound, 404),
     (JobStateError, 409),
     (RuleStateError, 409),
+    (PersonError, 400),
 )
 """The HTTP status of each error an API call may raise on purpose (else 500)."""
 
@@ -95,7 +100,11 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
         issues,
         WebhookCounts(store.client),
         AuditTrail(store.client, settings.audit_retention_days),
+        Directory(store.client),
+        Sessions(store.client, settings.session_hours * 3600, settings.session_idle_minutes * 60),
+        SignInThrottle(store.client, settings.signin_max_failures, settings.signin_failure_window),
     )
+    live.on_reload = functools.partial(audit_hooks.rules_reloaded, app.extensions[EXTENSION].audit)
     if len(spool):
         drainer.ensure_running()
 
@@ -104,7 +113,9 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     app.register_blueprint(metrics.bp)
     app.register_blueprint(dashboard.bp)  # with pane's routes
     session.configure(app, settings)
-    app.before_request(audit_hooks.remember_actor)
+    oidc.configure(app, settings, store.client)
+    app.before_request(audit_hooks.remember_actor)  # first: a refused request is audited too
+    app.before_request(authorize.check)
     app.after_request(audit_hooks.record)
 
     @app.errorhandler(HTTPException)

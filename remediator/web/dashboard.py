@@ -31,7 +31,7 @@ from remediator.errors import JobNotFound, RemediatorError
 from remediator.jobs import Job, JobStatus, controls
 from remediator.jobs.keys import SUGGESTIONS_KEY
 from remediator.remediation_scripts import public_job
-from remediator.web import audit_hooks, present, session
+from remediator.web import audit_hooks, authorize, oidc, present, session
 from remediator.web.rules_overview import rules_overview
 from remediator.web.runtime import runtime
 from remediator.worker.tiers import inspect_workers, tier_views
@@ -52,8 +52,6 @@ QUEUE_SIZE = 100
 
 RELATED_SHOWN = 20
 """Most jobs of the same Sentry issue a job's page lists."""
-
-OPEN_ENDPOINTS = frozenset({"dashboard.login", "dashboard.static"})
 
 SECURITY_HEADERS = {
     # Scripts and styles only from this server: a title that slipped past escaping still
@@ -77,20 +75,6 @@ def is_live() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-@bp.before_request
-def _require_operator() -> ResponseReturnValue | None:
-    if request.endpoint in OPEN_ENDPOINTS:
-        return None
-    if session.operator(_settings()) is None:
-        if is_live():
-            # A poll after the session ended: send the whole page to the sign-in form.
-            return Response(status=401, headers={"HX-Redirect": url_for(".login")})
-        return redirect(url_for(".login", next=request.full_path.rstrip("?")))
-    if request.method == "POST":
-        session.check_csrf(_settings())
-    return None
-
-
 @bp.after_request
 def _headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
@@ -101,7 +85,8 @@ def _headers(response: Response) -> Response:
 def _common() -> dict[str, Any]:
     settings = _settings()
     return {
-        "operator": session.operator(settings),
+        "who": session.principal(),
+        "can": authorize.can,
         "csrf_token": session.csrf_token,
         "csrf_field": session.CSRF_FIELD,
         "flower_url": settings.flower_url,
@@ -138,24 +123,66 @@ def home() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """The sign-in form: the API token and the operator's name."""
-    settings = _settings()
+    """The sign-in form: a personal token (or the bootstrap token), or the identity provider."""
+    rt = runtime()
     target = present.safe_next(request.values.get("next"), url_for(".jobs"))
-    problem = None
+    problem, status, headers = None, 200, dict[str, str]()
     if request.method == "POST":
-        session.check_csrf(settings)
-        problem = session.sign_in(settings, request.form.get("token", ""), request.form.get("name", ""))
+        session.check_csrf()
+        problem, status, headers = _sign_in_with(request.form.get("token", "").strip(), target)
         if problem is None:
             return redirect(target, 303)
-    status = 401 if problem else 200
-    name = request.form.get("name", "")
-    return render_template("login.html", problem=problem, next=target, name=name), status
+    context = {"problem": problem, "next": target, "oidc": bool(rt.settings.oidc_issuer)}
+    return render_template("login.html", **context), status, headers
+
+
+def _sign_in_with(token: str, target: str) -> tuple[str | None, int, dict[str, str]]:
+    """Sign in with a token: (why not, the status, headers); throttled per address and person."""
+    rt = runtime()
+    address = request.remote_addr or ""
+    person = _claimed_person(token)
+    wait = rt.throttle.retry_after(address, person)
+    if wait:
+        why = f"too many failed sign-ins: try again in {wait} s"
+        audit_hooks.write("failed sign-in", person or "unknown", "", "", f"refused: throttled for {wait} s")
+        return why, 429, {"Retry-After": str(wait)}
+    found = session.token_principal(token) if token else None
+    if found is None:
+        rt.throttle.failed(address, person)
+        audit_hooks.write("failed sign-in", person or "unknown", "", "", "refused: not a current token")
+        return "that is not a current token (a personal token, or the bootstrap token)", 401, {}
+    session.sign_in(found)
+    audit_hooks.write("sign-in", found.name, found.role.label if found.role else "", "", "ok", method="token")
+    return None, 303, {}
+
+
+def _claimed_person(token: str) -> str | None:
+    """Whom a sign-in attempt claims to be: the person its token id names, if any."""
+    from remediator.people import tokens
+
+    token_id = tokens.token_id(token)
+    return runtime().people.person_of(token_id) if token_id else None
+
+
+@bp.get("/login/oidc")
+def oidc_login() -> ResponseReturnValue:
+    """Sign in through the identity provider (REMEDIATOR_OIDC_ISSUER)."""
+    return oidc.start()
+
+
+@bp.get("/login/oidc/callback")
+def oidc_callback() -> ResponseReturnValue:
+    """Where the identity provider sends the person back."""
+    return oidc.finish()
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Sign out."""
+    """Sign out: the session ends on the server too."""
+    who = session.principal()
     session.sign_out()
+    if who is not None:
+        audit_hooks.write("sign-out", who.name, who.role.label if who.role else "")
     return redirect(url_for(".login"), 303)
 
 
@@ -254,7 +281,7 @@ PAST_TENSE = {"approve": "approved", "reject": "rejected", "release": "released"
 def decide(job_id: str, action: str) -> ResponseReturnValue:
     """Approve, reject, release or discard a job, as the signed-in operator."""
     decision = _decide(action)
-    by = session.operator(_settings()) or "unknown"
+    by = _actor()
     why = " ".join(request.form.get("reason", "").split())[:500]
     try:
         moved = decision(job_id, by, why)
@@ -290,7 +317,7 @@ def approvals() -> ResponseReturnValue:
 @bp.post("/pause")
 def pause() -> ResponseReturnValue:
     """Pause remediation: every match is held until released or discarded."""
-    by = session.operator(_settings()) or "unknown"
+    by = _actor()
     why = " ".join(request.form.get("reason", "").split())[:500]
     controls.pause(runtime().store.client, by, why)
     flash(f"remediation paused by {by}: new matches are held", "ok")
@@ -300,7 +327,7 @@ def pause() -> ResponseReturnValue:
 @bp.post("/resume")
 def resume() -> ResponseReturnValue:
     """Resume remediation (held jobs stay held until released or discarded)."""
-    by = session.operator(_settings()) or "unknown"
+    by = _actor()
     controls.resume(runtime().store.client, by)
     flash(f"remediation resumed by {by}", "ok")
     return redirect(url_for(".approvals"), 303)
@@ -322,7 +349,7 @@ def rules() -> ResponseReturnValue:
 def enable_rule(name: str) -> ResponseReturnValue:
     """Close a rule's breaker, as the signed-in operator."""
     rt = runtime()
-    by = session.operator(rt.settings) or "unknown"
+    by = _actor()
     try:
         was_open = reenable_rule(rt.rules, rt.lifecycle, name, by)
         flash(f"rule {name} re-enabled by {by}" if was_open else f"rule {name} was not disabled", "ok")
@@ -336,7 +363,7 @@ def enable_rule(name: str) -> ResponseReturnValue:
 def promote(name: str) -> ResponseReturnValue:
     """Promote a canary rule, as the signed-in operator."""
     rt = runtime()
-    by = session.operator(rt.settings) or "unknown"
+    by = _actor()
     try:
         promote_rule(rt.rules, rt.lifecycle, name, by)
         flash(f"rule {name} promoted by {by}: its production jobs run", "ok")
@@ -362,6 +389,12 @@ def tiers() -> ResponseReturnValue:
 def workers() -> ResponseReturnValue:
     """What each worker says it consumes and runs (Celery's inspect; up to a second)."""
     return render_template("_workers.html", workers=inspect_workers(runtime().celery), job_task=RUN_JOB_TASK)
+
+
+def _actor() -> str:
+    """The signed-in person (authorize.check let the request in, so there is one)."""
+    who = session.principal()
+    return who.name if who else "unknown"
 
 
 def _public_base() -> str:

@@ -38,6 +38,7 @@ def rules_overview(rules: RuleSet, store: JobStore) -> list[dict[str, Any]]:
             "outcomes": stats[r.name],
             "analysis_spend": spend[r.name],
             "approval": r.needs_approval(),
+            "approvers": r.approvers,
             "approval_follows_class": r.approval is None,
             "dry_run": r.dry_run,
             "once_within": r.once_within,

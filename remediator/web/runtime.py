@@ -15,6 +15,9 @@ from remediator.issue_log.store import IssueLog
 from remediator.jobs import JobStore
 from remediator.lifecycle import Lifecycle
 from remediator.live_rules import LiveRules
+from remediator.people.directory import Directory
+from remediator.people.sessions import Sessions
+from remediator.people.throttle import SignInThrottle
 from remediator.rules import RuleSet
 from remediator.settings import Settings
 from remediator.trends.store import WebhookCounts
@@ -42,6 +45,12 @@ class Runtime:
     """Webhooks by outcome for the trends, added to Redis every few seconds."""
     audit: AuditTrail
     """Who did what (web/audit_hooks.py writes every action)."""
+    people: Directory
+    """The people and their tokens (session.py asks it who a token belongs to)."""
+    sessions: Sessions
+    """The console's server-side sessions."""
+    throttle: SignInThrottle
+    """Failed sign-ins per address and person."""
 
     @property
     def rules(self) -> RuleSet:

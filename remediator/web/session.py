@@ -1,9 +1,8 @@
-"""Who is at the dashboard: a signed session cookie after sign-in (or a bearer token), the
-operator's name for every decision they make, and a CSRF token on every form.
-
-The cookie is signed with a key derived from the API token, so rotating the token signs
-everyone out. It is `HttpOnly` and `SameSite=Strict` (and `Secure` behind https); it holds
-the operator's name and the CSRF token, nothing secret.
+"""Who makes a request, in one place for the API, the console and the remote CLI: a bearer
+token (the bootstrap token, REMEDIATOR_API_TOKEN, or a person's own), else the console's
+session. The session cookie is signed (with a key derived from the bootstrap token, so
+rotating it signs everyone out), `HttpOnly`, `SameSite=Lax` (and `Secure` behind https),
+and holds only the server-side session's id and the CSRF token.
 """
 
 from __future__ import annotations
@@ -13,17 +12,18 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, g, request, session
 
+from remediator.people.directory import BOOTSTRAP, Principal
+from remediator.people.roles import Role
 from remediator.settings import Settings
-from remediator.web.auth import bearer_ok
+from remediator.web.auth import bearer, same_secret
+from remediator.web.runtime import runtime
 
 COOKIE_NAME = "remediator_session"
 SESSION_KEY_LABEL = b"remediator dashboard session"
-MAX_NAME_LENGTH = 80
 CSRF_FIELD = "csrf_token"
-OPERATOR_HEADER = "X-Remediator-Operator"
-"""With a bearer token, who decides: this header or a `by` form field."""
+SID_FIELD = "sid"
 
 
 def configure(app: Flask, settings: Settings) -> None:
@@ -33,45 +33,65 @@ def configure(app: Flask, settings: Settings) -> None:
     app.config.update(
         SESSION_COOKIE_NAME=COOKIE_NAME,
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
+        # Lax, not Strict: the identity provider's redirect back is a cross-site top-level
+        # GET, which a Strict cookie would not accompany. Cross-site POSTs still carry no
+        # cookie, and every form carries its CSRF token.
+        SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=(settings.public_url or "").startswith("https://"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
     )
 
 
-def sign_in(settings: Settings, token: str, name: str) -> str | None:
-    """Start a session for `name` if `token` is the API token; returns why not, or None."""
-    name = " ".join(name.split())[:MAX_NAME_LENGTH]
-    if not name:
-        return "say who you are: your name is recorded on every decision you make"
-    expected = (settings.api_token or "").encode()
-    if not expected or not hmac.compare_digest(token.strip().encode(), expected):
-        return "that is not the API token"
+def bootstrap_principal() -> Principal:
+    return Principal(BOOTSTRAP, Role.ADMIN, "bootstrap")
+
+
+def token_principal(token: str) -> Principal | None:
+    """The bootstrap admin or the person a personal token belongs to."""
+    rt = runtime()
+    if same_secret(token, rt.settings.api_token):
+        return bootstrap_principal()
+    return rt.people.authenticate(token)
+
+
+def principal() -> Principal | None:
+    """Who makes this request (computed once per request); None: nobody we know."""
+    if "principal" not in g:
+        token = bearer()
+        if token is not None:
+            g.principal = token_principal(token)
+            g.by_bearer = True
+        else:
+            sid = session.get(SID_FIELD)
+            rt = runtime()
+            g.principal = rt.sessions.principal(sid, rt.people) if isinstance(sid, str) else None
+            g.by_bearer = False
+    found: Principal | None = g.principal
+    return found
+
+
+def by_bearer() -> bool:
+    """Whether this request authenticates with a bearer token (no cookie, no CSRF)."""
+    principal()
+    return bool(g.get("by_bearer"))
+
+
+def sign_in(found: Principal) -> None:
+    """Start a server-side session for `found` (a fresh cookie: no fixation)."""
+    sid = runtime().sessions.start(found)
     session.clear()
     session.permanent = True
-    session["operator"] = name
+    session[SID_FIELD] = sid
     session[CSRF_FIELD] = secrets.token_urlsafe(24)
-    return None
+    g.principal = found
 
 
 def sign_out() -> None:
-    """End the session."""
+    """End the session here and on the server."""
+    sid = session.get(SID_FIELD)
+    if isinstance(sid, str):
+        runtime().sessions.end(sid)
     session.clear()
-
-
-def by_bearer(settings: Settings) -> bool:
-    """Whether this request authenticates with the bearer token (no cookie, no CSRF)."""
-    return bearer_ok(settings.api_token)
-
-
-def operator(settings: Settings) -> str | None:
-    """Who makes this request: the signed-in name, or with a bearer token the name the
-    request gives (or `api`); None when the request is not authenticated."""
-    if by_bearer(settings):
-        given = request.headers.get(OPERATOR_HEADER) or request.form.get("by") or "api"
-        return " ".join(given.split())[:MAX_NAME_LENGTH] or "api"
-    name = session.get("operator")
-    return name if isinstance(name, str) and name else None
 
 
 def csrf_token() -> str:
@@ -83,10 +103,10 @@ def csrf_token() -> str:
     return token
 
 
-def check_csrf(settings: Settings) -> None:
+def check_csrf() -> None:
     """Refuse (400) a state-changing request whose form lacks this session's CSRF token;
     bearer-token requests carry no cookie and need none."""
-    if by_bearer(settings):
+    if by_bearer():
         return
     sent = request.form.get(CSRF_FIELD, "")
     expected = session.get(CSRF_FIELD)

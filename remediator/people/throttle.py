@@ -1,0 +1,50 @@
+"""Failed sign-ins throttled per source address and per person: after `limit` failures
+within `window` seconds, further attempts are refused (HTTP 429 with Retry-After) until the
+oldest failure leaves the window. One sorted set of failure times per address or person."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import cast
+
+import redis
+
+from remediator.defaults import KEY_PREFIX
+
+FAILED_PREFIX = f"{KEY_PREFIX}signin:failed:"
+
+
+def _key(kind: str, value: str) -> str:
+    # Hashed: an address or a guessed name is not kept in Redis's key space as typed.
+    return f"{FAILED_PREFIX}{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+
+
+class SignInThrottle:
+    def __init__(self, client: redis.Redis, limit: int = 10, window: float = 600.0) -> None:
+        self.client = client
+        self.limit = limit
+        self.window = window
+
+    def retry_after(self, address: str, person: str | None) -> int:
+        """Seconds until this address and person may try again (0: now)."""
+        now = time.time()
+        waits = [0]
+        for key in self._keys(address, person):
+            self.client.zremrangebyscore(key, "-inf", now - self.window)
+            oldest = cast(list[tuple[str, float]], self.client.zrange(key, 0, -self.limit, withscores=True))
+            if self.client.zcard(key) >= self.limit and oldest:
+                waits.append(int(oldest[-1][1] + self.window - now) + 1)
+        return max(waits)
+
+    def failed(self, address: str, person: str | None) -> None:
+        now = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        for key in self._keys(address, person):
+            pipe.zadd(key, {f"{now:.6f}:{secrets.token_hex(4)}": now})
+            pipe.expire(key, int(self.window) + 1)
+        pipe.execute()
+
+    def _keys(self, address: str, person: str | None) -> list[str]:
+        return [_key("addr", address)] + ([_key("person", person)] if person else [])
