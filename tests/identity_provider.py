@@ -35,7 +35,7 @@ HERE = Path(__file__).parent / "oidc"
 CLIENT_ID, CLIENT_SECRET = "remediator-console", "console-secret-for-tests"
 OTHER_ID, OTHER_SECRET = "another-app", "another-app-secret"
 OTHER_REDIRECT = "http://127.0.0.1:9/another-app/callback"
-ACCOUNTS = {"alice": ["sre-approvers", "staff"], "olga": ["sre"], "nemo": ["marketing"]}
+ACCOUNTS = {"alice": ["sre", "sre-approvers", "staff"], "olga": ["sre"], "nemo": ["marketing"]}
 
 
 def node_or_fail() -> str:
@@ -70,6 +70,8 @@ class Proxy(ThreadingHTTPServer):
         another application)."""
         self.tamper: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         """Changes the token endpoint's answer on its way (an edited ID token)."""
+        self.last_tokens: dict[str, Any] | None = None
+        """The token endpoint's last real answer (to replay one signed by a retired key)."""
 
 
 class _Forward(BaseHTTPRequestHandler):
@@ -88,6 +90,7 @@ class _Forward(BaseHTTPRequestHandler):
         data = answer.read()
         if self.path.startswith("/token") and self.command == "POST" and answer.status == 200:
             document = json.loads(data)
+            self.server.last_tokens = document
             if self.server.swap_tokens is not None:
                 document = self.server.swap_tokens
             if self.server.tamper is not None:

@@ -28,17 +28,19 @@ class Console:
     """remediator's web over real HTTP on a port chosen first (the provider must know its
     callback URL before it starts), and the identity provider in front of it."""
 
-    def __init__(self, make_app: Any, idle_broker_url: str) -> None:
+    def __init__(self, make_app: Any, idle_broker_url: str, issuer_alias: str | None = None) -> None:
         import threading
 
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.idp = IdentityProvider(f"{self.url}/login/oidc/callback")
+        # `issuer_alias`: the same provider asked under another name than the one it issues as
+        issuer = self.idp.issuer.replace("127.0.0.1", issuer_alias) if issuer_alias else self.idp.issuer
         self.app = make_app(
             RULES,
             broker=idle_broker_url,
             public_url=self.url,
-            oidc_issuer=self.idp.issuer,
+            oidc_issuer=issuer,
             oidc_client_id=CLIENT_ID,
             oidc_client_secret=CLIENT_SECRET,
             oidc_roles=ROLES,
@@ -88,7 +90,7 @@ def test_a_person_signs_in_through_the_provider_with_pkce_and_gets_their_groups_
     authorize = parse_qs(urlparse(console.begin(browser)).query)
     assert authorize["code_challenge_method"] == ["S256"] and authorize["code_challenge"][0]
     assert authorize["nonce"][0] and authorize["state"][0] and authorize["client_id"] == [CLIENT_ID]
-    answer, _ = console.sign_in(browser, "alice")  # groups sre-approvers and staff
+    answer, _ = console.sign_in(browser, "alice")  # groups sre (operator), sre-approvers, staff
     assert answer.status_code == 303 and answer.headers["Location"] == "/approvals"
     page = browser.get(f"{console.url}/approvals", timeout=10).text
     assert "alice@example.test" in page and "approver" in page
@@ -106,14 +108,22 @@ def test_a_person_whose_groups_map_to_no_role_is_signed_in_allowed_nothing_and_t
     assert "claim (marketing) maps to no role" in page.text and "REMEDIATOR_OIDC_ROLES" in page.text
 
 
-def test_a_rotated_signing_key_is_fetched_again_and_an_edited_id_token_is_refused(console) -> None:
+def test_a_rotated_signing_key_is_fetched_again_and_a_retired_keys_or_an_edited_token_is_refused(
+    console,
+) -> None:
     first = requests.Session()
     assert console.sign_in(first, "olga")[0].status_code == 303
+    signed_by_old_key = console.idp.proxy.last_tokens
     old_key = console.idp.key_id
     console.idp.start()  # a new signing key: the provider's JWKS no longer has the old one
     assert console.idp.key_id != old_key
     second = requests.Session()
     assert console.sign_in(second, "olga")[0].status_code == 303 and console.signed_in(second)
+    # a token signed by the retired key (replayed by whoever kept it) is refused
+    console.idp.proxy.swap_tokens = signed_by_old_key
+    late = requests.Session()
+    refused(console.sign_in(late, "olga")[0], "InvalidKeyIdError")
+    console.idp.proxy.swap_tokens = None
 
     def promote(tokens: dict[str, Any]) -> dict[str, Any]:
         header, body, signature = tokens["id_token"].split(".")
@@ -163,3 +173,13 @@ def _csrf(browser: requests.Session, console: Console) -> str:
     from tests.test_dashboard import csrf
 
     return csrf(browser.get(f"{console.url}/jobs", timeout=10).text)
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(make_app, idle_redis, idle_broker_url) -> None:
+    running = Console(make_app, idle_broker_url, issuer_alias="localhost")
+    try:
+        answer = requests.get(f"{running.url}/login/oidc", allow_redirects=False, timeout=10)
+        assert answer.status_code == 502 and "sign-in refused" in answer.text
+        assert f"names issuer &#39;{running.idp.issuer}&#39;" in answer.text
+    finally:
+        running.close()

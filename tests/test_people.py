@@ -272,9 +272,16 @@ def test_the_remote_cli_acts_as_its_tokens_person_and_the_bootstrap_token_adds_t
     assert refused.returncode != 0 and "pause needs the operator role; vic is a viewer" in refused.stderr
     paused = remediator_command("pause", "--by", "someone-else", "--reason", "freeze", env=env)
     assert paused.returncode == 0, paused.stderr
+    assert remediator_command("users", "set-role", "vic", "operator", env=env).returncode == 0
+    assert remediator_command("users", "disable", "vic", env=env).returncode == 0
+    gone = remediator_command("pause", "--reason", "x", env=env | {"REMEDIATOR_TOKEN": vic})
+    assert gone.returncode != 0 and "does not know REMEDIATOR_TOKEN" in gone.stderr
     trail = AuditTrail(redis_db).entries()
     assert ("pause", "root-ann", "admin") in [(e["action"], e["actor"], e["role"]) for e in trail]
     assert ("add person", "bootstrap") in [(e["action"], e["actor"]) for e in trail]
+    changes = [(e["action"], e["target"], e.get("new_role")) for e in trail if e["actor"] == "root-ann"]
+    assert ("set role", "vic", "operator") in changes and ("disable person", "vic", None) in changes
+    assert ("issue token", "vic", None) in changes
     assert ann not in json.dumps(trail) and vic not in json.dumps(trail)
     requests.post(f"{web.url}/api/resume", headers=bearer(ann), timeout=5)
 
@@ -319,3 +326,32 @@ def test_reloading_the_rules_is_an_admins_and_every_new_version_is_audited_once_
         reloads[2]["sha256"] == hashlib.sha256(fourth.encode()).hexdigest()
         and reloads[2]["rules"][-1] == "fourth"
     )
+
+
+def test_without_a_remote_the_users_commands_act_on_redis_as_the_machines_operator(
+    redis_db, broker_url
+) -> None:
+    from tests.test_audit import cli_env
+
+    env = cli_env(broker_url)
+    added = remediator_command("users", "add", "ana", "--role", "approver", "--by", "root", env=env)
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    found = Directory(redis_db).authenticate(token)
+    assert found is not None and (found.name, found.role) == ("ana", Role.APPROVER)
+    twice = remediator_command("users", "add", "ana", "--role", "viewer", env=env)
+    assert twice.returncode != 0 and "ana is already known" in twice.stderr
+    bad = remediator_command("users", "add", "bad name!", "--role", "viewer", env=env)
+    assert bad.returncode != 0 and "not a usable name" in bad.stderr
+    listed = remediator_command("users", "list", env=env).stdout
+    assert "ana" in listed and "approver" in listed and token not in listed
+    [entry] = [
+        e for e in AuditTrail(redis_db).entries() if e["action"] == "add person" and e["outcome"] == "ok"
+    ]
+    assert (entry["actor"], entry["role"], entry["source"], entry["new_role"]) == (
+        "root",
+        "local",
+        "cli",
+        "approver",
+    )
+    assert token not in json.dumps(AuditTrail(redis_db).entries())

@@ -86,11 +86,19 @@ def start() -> ResponseReturnValue:
         return render_template("error.html", code=404, reason="single sign-on is not configured"), 404
     session[NEXT_FIELD] = present.safe_next(request.args.get("next"), url_for("dashboard.jobs"))
     try:
-        return client.authorize_redirect(_callback_url())  # type: ignore[no-any-return]
+        named = client.load_server_metadata().get("issuer")
     except (OAuthError, requests.RequestException, ValueError) as exc:
         log.error("single sign-on: the identity provider could not be asked: %s", exc)
         why = f"the identity provider cannot be reached ({exc.__class__.__name__})"
         return render_template("error.html", code=502, reason=why), 502
+    configured = runtime().settings.oidc_issuer or ""
+    if not isinstance(named, str) or named.rstrip("/") != configured.rstrip("/"):
+        # OpenID Connect Discovery 1.0, section 4.3: the issuer a provider's discovery
+        # document names must be the one it was asked as; else it may be an impostor's.
+        why = f"the identity provider's discovery document names issuer {named!r}, not {configured!r}"
+        log.error("single sign-on refused: %s", why)
+        return render_template("error.html", code=502, reason=f"sign-in refused: {why}"), 502
+    return client.authorize_redirect(_callback_url())  # type: ignore[no-any-return]
 
 
 def finish() -> ResponseReturnValue:
