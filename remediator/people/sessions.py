@@ -47,7 +47,7 @@ class Sessions:
         key = SESSION_PREFIX + sid
         pipe = self.client.pipeline(transaction=False)
         pipe.get(key)
-        pipe.expire(key, max(1, int(self.idle)), xx=True)
+        pipe.expire(key, max(1, int(self.idle)))  # no-op when gone (Redis 6.2 has no XX)
         raw, _ = pipe.execute()
         if raw is None:
             return None
