@@ -10,6 +10,10 @@ an event is stored once as ingestion leaves it and rendered as the REST API rend
 the webhooks it sends carry what Sentry's webhooks carry. REST answers recorded from Sentry
 (`add_recorded_issue`) are served back exactly as recorded. Control endpoints under
 /_standin/ create issues and events from other processes.
+
+This module holds the server, ingestion, authentication, rate limits, webhooks and the
+control endpoints; the issue answers are sentry_issue_answers.IssueAnswers', the changes to
+issues (status, comments) sentry_issue_changes.IssueChanges'.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import re
 import socket
 import threading
 import time
-from datetime import datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,20 +34,19 @@ from remediator.testing import sentry_shapes as shapes
 from remediator.testing.envelopes import EnvelopeError, decompress, parse_envelope
 from remediator.testing.grouping import INSTALLATION, grouping, normalized, send_webhook
 from remediator.testing.sentry_config import SentryConfig
+from remediator.testing.sentry_issue_answers import IssueAnswers, parse_time
+from remediator.testing.sentry_issue_changes import IssueChanges
 from remediator.testing.sentry_releases import SentryReleases
 
 RATE_LIMIT, RATE_WINDOW, CONCURRENT_LIMIT = 40, 1, 25
 """The rate limit the stand-in reports on every REST answer: 40 calls a second per path and
 25 at once, the figures sentry.io sends (it never refuses for them; `throttle` does)."""
 
-RESOLVE_STATUSES = {"resolved", "resolvedInNextRelease", "unresolved", "ignored"}
-DUPLICATE_COMMENT_WINDOW = 3600.0
-
 
 iso = sdk_events.iso
 
 
-class SentryStandIn:
+class SentryStandIn(IssueAnswers, IssueChanges):
     """In-memory Sentry over real HTTP. Thread-safe; inspect it from the test process."""
 
     def __init__(
@@ -198,7 +200,7 @@ class SentryStandIn:
             self.events[issue_id] = []
             self.comments.setdefault(issue_id, [])
         self.add_event(
-            issue_id, at=_parse(issue["firstSeen"]) if "firstSeen" in fields else None, detail=event
+            issue_id, at=parse_time(issue["firstSeen"]) if "firstSeen" in fields else None, detail=event
         )
         return issue
 
@@ -209,7 +211,8 @@ class SentryStandIn:
         with self._lock:
             self.issues[issue_id] = {**issue, "_recorded": True}
             self.events[issue_id] = [
-                {"_recorded": e, "_ts": _parse(e["dateCreated"]), "event_id": e["eventID"]} for e in events
+                {"_recorded": e, "_ts": parse_time(e["dateCreated"]), "event_id": e["eventID"]}
+                for e in events
             ]
             self.comments.setdefault(issue_id, [])
 
@@ -242,7 +245,7 @@ class SentryStandIn:
                     "projectId": int(issue["project"]["id"]),
                 }
             events.append(event)
-            issue["lastSeen"] = iso(max(at, _parse(issue["lastSeen"])))
+            issue["lastSeen"] = iso(max(at, parse_time(issue["lastSeen"])))
             issue["count"] = str(int(issue["count"]) + 1)
             return event
 
@@ -402,138 +405,7 @@ class SentryStandIn:
         match = _ISSUE.fullmatch(path)
         if not match or match[1] != self.org:
             return 404, {}, {"detail": "The requested resource does not exist"}
-        issue_id, rest = match[2], match[3] or ""
-        with self._lock:
-            issue = self.issues.get(issue_id)
-            if issue is None:
-                return 404, {}, {"detail": "The requested resource does not exist"}
-            if rest == "" and method == "GET":
-                return 200, {}, self._rest_issue(issue)
-            if rest == "" and method == "PUT":
-                return self._update(issue, document or {})
-            if rest == "comments/" and method == "POST":
-                return self._comment(issue_id, document or {})
-            if rest == "activities/" and method == "GET":
-                return 200, {}, {"activity": self._activities(issue)}
-            if method != "GET":
-                return 405, {}, {"detail": f'Method "{method}" not allowed.'}
-            events = self.events[issue_id]
-            if rest == "events/latest/" and events:
-                return 200, {}, self._rest_event(issue, len(events) - 1)
-            if rest == "events/":
-                since = _parse(query["start"]) if query.get("start") else float("-inf")
-                found = [e for e in reversed(events) if e["_ts"] >= since][:100]
-                return 200, {}, [self._simple_event(issue, e) for e in found]
-            one = re.fullmatch(r"events/([0-9a-f]+)/", rest)
-            if one:
-                at = next((n for n, e in enumerate(events) if e["event_id"] == one[1]), None)
-                if at is not None:
-                    return 200, {}, self._rest_event(issue, at)
-            tag = re.fullmatch(r"tags/([^/]+)/", rest)
-            if tag:
-                return 200, {}, _tag_values(tag[1], events)
-        return 404, {}, {"detail": "The requested resource does not exist"}
-
-    def _rest_issue(self, issue: dict[str, Any]) -> dict[str, Any]:
-        """The issue details endpoint's answer (a recorded one exactly as recorded)."""
-        if issue.get("_recorded"):
-            return _public(issue)
-        events = self.events.get(issue["id"], [])
-        keys = sorted({k for e in events for k, _ in e.get("tags") or []})
-        tags = [
-            {
-                "key": k,
-                "name": k.replace(".", " ").title(),
-                "totalValues": sum(1 for e in events if k in dict(e.get("tags") or [])),
-            }
-            for k in keys
-        ]
-        return {**_public(issue), "tags": tags, "stats": {"24h": _hourly(events)}}
-
-    def _rest_event(self, issue: dict[str, Any], at: int) -> dict[str, Any]:
-        events = self.events[issue["id"]]
-        event = events[at]
-        if "_recorded" in event:
-            return dict(event["_recorded"])
-        version = event.get("release")
-        release = self.releases.rest_release(version) if version else None
-        return shapes.rest_event(
-            event,
-            issue["id"],
-            str(issue["project"]["id"]),
-            release=release,
-            previous=events[at - 1]["event_id"] if at > 0 else None,
-            following=events[at + 1]["event_id"] if at + 1 < len(events) else None,
-        )
-
-    def _simple_event(self, issue: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-        if "_recorded" in event:
-            recorded = event["_recorded"]
-            keep = (
-                "id",
-                "groupID",
-                "eventID",
-                "projectID",
-                "message",
-                "title",
-                "location",
-                "culprit",
-                "user",
-                "tags",
-                "platform",
-                "dateCreated",
-                "crashFile",
-                "metadata",
-            )
-            return {"event.type": recorded.get("type"), **{k: recorded.get(k) for k in keep}}
-        return shapes.simple_event(event, issue["id"], str(issue["project"]["id"]))
-
-    def _list_issues(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
-        """Sentry's issue list: seen within `statsPeriod`, `query` "" (all) or the default
-        "is:unresolved", newest last-seen first, `limit` up to 100, `Link` cursors."""
-        period = re.fullmatch(r"(\d+)([smhdw])", query.get("statsPeriod", "14d"))
-        if period is None:
-            return 400, {}, {"detail": "Invalid stats_period. Valid choices are '', '24h', and '14d'"}
-        since = (
-            time.time() - int(period[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[period[2]]
-        )
-        limit = min(100, int(query.get("limit", "100")))
-        offset = int(query.get("cursor", "0:0:0").split(":")[1])
-        wanted = query.get("query", "is:unresolved").strip()
-        with self._lock:
-            found = [
-                i
-                for i in self.issues.values()
-                if _parse(i["lastSeen"]) >= since
-                and (wanted != "is:unresolved" or i["status"] == "unresolved")
-            ]
-        found.sort(key=lambda i: (_parse(i["lastSeen"]), i["id"]), reverse=True)
-        page = found[offset : offset + limit]
-        url = f"{self.url}{path}"
-        more = offset + limit < len(found)
-        back, ahead = f"0:{max(0, offset - limit)}:1", f"0:{offset + limit}:0"
-        link = (
-            f'<{url}?cursor={back}>; rel="previous"; results="{str(offset > 0).lower()}"; cursor="{back}", '
-            f'<{url}?cursor={ahead}>; rel="next"; results="{str(more).lower()}"; cursor="{ahead}"'
-        )
-        return 200, {"Link": link}, page
-
-    def _organization(self) -> dict[str, Any]:
-        """`GET /organizations/{org}/`: the organization (the base fields of Sentry's
-        OrganizationSerializer)."""
-        return {
-            "id": "1",
-            "slug": self.org,
-            "status": {"id": "active", "name": "active"},
-            "name": self.org,
-            "dateCreated": iso(0),
-            "isEarlyAdopter": False,
-            "require2FA": False,
-            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
-            "links": {"organizationUrl": f"{self.url}/organizations/{self.org}/", "regionUrl": self.url},
-            "hasAuthProvider": False,
-            "features": [],
-        }
+        return self._issue_answer(method, match[2], match[3] or "", query, document)
 
     def _autofix(self, method: str, issue_id: str, body: Any) -> tuple[int, dict[str, str], Any]:
         with self._lock:
@@ -624,68 +496,6 @@ class SentryStandIn:
             else:
                 self.add_event(issue_id, detail=normalized(event))
 
-    def _update(self, issue: dict[str, Any], body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
-        status = body.get("status")
-        if status not in RESOLVE_STATUSES:
-            return 400, {}, {"status": [f'"{status}" is not a valid choice.']}
-        if status == "resolvedInNextRelease":
-            return 400, {}, {"detail": "Cannot resolve in next release without a release"}
-        issue["status"] = status
-        issue["statusDetails"] = body.get("statusDetails", {})
-        self._note_status(issue["id"], status, time.time())
-        return 200, {}, {"status": status, "statusDetails": issue["statusDetails"]}
-
-    def set_status(self, issue_id: str, status: str, at: float | None = None) -> None:
-        """Change an issue's status as a person in Sentry's UI would (no webhook), at `at`."""
-        with self._lock:
-            self.issues[issue_id]["status"] = status
-            self._note_status(issue_id, status, time.time() if at is None else at)
-
-    def _note_status(self, issue_id: str, status: str, at: float) -> None:
-        kind = {"resolved": "set_resolved", "unresolved": "set_unresolved", "ignored": "set_ignored"}[status]
-        entries = self.activity.setdefault(issue_id, [])
-        entries.append({"id": f"{issue_id}-{len(entries) + 1}", "type": kind, "data": {}, "_ts": at})
-
-    def _activities(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
-        """`GET …/issues/{id}/activities/`: the issue's activity newest first, its first
-        sighting last, as Activity.objects.get_activities_for_group and ActivitySerializer
-        give them (getsentry/sentry src/sentry/issues/endpoints/group_activities.py,
-        src/sentry/api/serializers/models/activity.py)."""
-        notes = [{**c, "type": "note"} for c in self.comments.get(issue["id"], [])]
-        items = sorted([*self.activity.get(issue["id"], []), *notes], key=lambda a: -a["_ts"])
-        first = {"id": "0", "type": "first_seen", "data": {}, "_ts": _parse(issue["firstSeen"])}
-        return [
-            {
-                "id": str(a["id"]),
-                "user": None,
-                "sentry_app": None,
-                "type": a["type"],
-                "data": a.get("data") or {},
-                "dateCreated": iso(a["_ts"]),
-            }
-            for a in [*items, first]
-        ]
-
-    def _comment(self, issue_id: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
-        text = body.get("text")
-        if not isinstance(text, str) or not text:
-            return 400, {}, {"text": ["This field is required."]}
-        now = time.time()
-        if any(
-            c["data"]["text"] == text and now - c["_ts"] < DUPLICATE_COMMENT_WINDOW
-            for c in self.comments[issue_id]
-        ):
-            return 400, {}, {"detail": "You have already posted that comment."}
-        note = {
-            "id": str(sum(len(v) for v in self.comments.values()) + 1),
-            "type": "note",
-            "data": {"text": text},
-            "dateCreated": iso(now),
-            "_ts": now,
-        }
-        self.comments[issue_id].append(note)
-        return 201, {}, _public(note)
-
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], Any]:
         if path == "/_standin/issues" and method == "POST":
             document = dict(_json(body) or {})
@@ -742,14 +552,6 @@ _ISSUE = re.compile(
 )
 
 
-def _hourly(events: list[dict[str, Any]]) -> list[list[int]]:
-    """Sentry's `stats["24h"]`: [hour start, events in that hour] for the last 24 hours,
-    oldest first, the current hour last."""
-    hour = int(time.time()) // 3600 * 3600
-    starts = [hour - 3600 * n for n in range(23, -1, -1)]
-    return [[start, sum(1 for e in events if start <= e["_ts"] < start + 3600)] for start in starts]
-
-
 def _webhook_body(action: str, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "action": action,
@@ -759,47 +561,11 @@ def _webhook_body(action: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tag_values(key: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """`GET …/issues/{id}/tags/{key}/`: the key's values over the issue's events, most
-    seen first (Sentry's TagKeySerializer with topValues)."""
-    seen: dict[str, list[float]] = {}
-    for event in events:
-        if "_recorded" in event:
-            pairs = [(t["key"], t["value"]) for t in event["_recorded"].get("tags") or []]
-        else:
-            pairs = list(event.get("tags") or [])
-        for k, v in pairs:
-            if k == key:
-                seen.setdefault(str(v), []).append(event["_ts"])
-    top = sorted(seen.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    return {
-        "key": key,
-        "name": key.replace(".", " ").title(),
-        "uniqueValues": len(seen),
-        "totalValues": sum(len(v) for v in seen.values()),
-        "topValues": [
-            {
-                "key": key,
-                "name": v,
-                "value": v,
-                "count": len(at),
-                "firstSeen": iso(min(at)),
-                "lastSeen": iso(max(at)),
-            }
-            for v, at in top[:9]
-        ],
-    }
-
-
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body) if body else None
     except ValueError:
         return None
-
-
-def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 class Html(str):
@@ -843,7 +609,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
-
-
-def _parse(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
