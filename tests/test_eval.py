@@ -30,17 +30,26 @@ def answer(root_cause: str, files: list[str]) -> str:
     )
 
 
-def test_the_shipped_set_has_sourced_cases_in_four_languages_with_performance_ones() -> None:
+def test_the_shipped_set_has_thirty_sourced_cases_in_four_languages_with_performance_ones() -> None:
     cases = load_cases(CASES)
-    assert len(cases) >= 17
-    assert {c.language for c in cases} == {"python", "javascript", "java", "go"}
-    # The cases from real reports link them; the N+1 ones are performance issues with spans.
+    assert {c.language for c in cases} == {"python", "javascript", "typescript", "java", "go"}
+    # The cases from real reports link them (30 at least, in each language); the N+1 and slow
+    # query ones are performance issues whose events carry the spans.
     real = [c for c in cases if c.source.startswith("https://github.com/")]
-    assert len(real) >= 5
-    assert [c.issue["issueCategory"] for c in cases if "n-plus-one" in c.name] == [
-        "performance",
-        "performance",
-    ]
+    assert len(real) >= 30
+    by_language = {lang: sum(c.language == lang for c in real) for lang in ("python", "java", "go")}
+    assert all(n >= 2 for n in by_language.values()), by_language
+    assert sum(c.language in ("javascript", "typescript") for c in real) >= 2
+    kinds = [c.issue.get("type", "") for c in cases]
+    assert (
+        kinds.count("performance_n_plus_one_db_queries") >= 4
+        and kinds.count("performance_slow_db_query") >= 2
+    )
+    assert all(
+        c.issue["issueCategory"] == "performance" and c.event.get("entries")
+        for c in cases
+        if c.issue.get("type", "").startswith("performance_")
+    )
     assert all(c.source and c.cause_mentions and c.file for c in cases)
 
 
@@ -74,13 +83,17 @@ def test_eval_scores_cause_and_file_and_counts_what_could_not_be_analysed(tmp_pa
     assert lines[0].endswith(", 100 points")
     assert lines[1].startswith("FAIL python-keyerror-missing-config (python): cause yes, file no")
     assert lines[1].endswith(", 65 points")  # the cause, not the file: one step short
+    total = len(load_cases(CASES))  # one bullseye (100) and one 65, the rest 0
+    mean, bullseye = f"{165 / total:.1f}", f"{1 / total:.0%}"
     assert lines[-2].startswith(
-        "standin-model: mean 9.7 points (rounds 9.7-9.7), bullseye 6%, invalid answers 1,"
+        f"standin-model: mean {mean} points (rounds {mean}-{mean}), bullseye {bullseye}, invalid answers 1,"
     )
     assert lines[2].startswith(
         "FAIL python-nonetype-attribute (python): error: the model gave no valid analysis"
     )
-    assert lines[-1] == "standin-model: 1/17 right on both; cause 2/17, file 1/17, no analysis 1"
+    assert (
+        lines[-1] == f"standin-model: 1/{total} right on both; cause 2/{total}, file 1/{total}, no analysis 1"
+    )
 
 
 def test_eval_without_an_llm_says_what_to_set() -> None:
@@ -112,7 +125,8 @@ def test_eval_against_an_endpoint_that_refuses_connections_fails_saying_so() -> 
         timeout=300,
     )
     assert done.returncode == 1, done.stdout
-    assert "the analyzer's endpoint did not answer for 17 of 17 cases" in done.stderr
+    total = len(load_cases(CASES))
+    assert f"the analyzer's endpoint did not answer for {total} of {total} cases" in done.stderr
     assert "these figures say nothing about the model" in done.stderr
 
 

@@ -321,6 +321,88 @@ def n_plus_one_event(
     return event
 
 
+def slow_db_query_event(
+    transaction: str,
+    query: str,
+    duration_ms: float,
+    *,
+    environment: str = "production",
+    release: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
+    """A transaction event with one slow SELECT span and the Slow DB Query occurrence Sentry
+    makes of it: group type 1001, evidence as SlowDBQueryDetector writes it (op, the
+    offending span's id, `repeating_spans` "db - <query>", one span), camelCased as the REST
+    API shows occurrences (getsentry/sentry src/sentry/utils/performance_issues/detectors/
+    slow_db_query_detector.py; the title is PerformanceSlowDBQueryGroupType's description)."""
+    start = time.time() - 1 - duration_ms / 1000
+    trace_id = uuid.uuid4().hex
+    parent = {
+        "span_id": uuid.uuid4().hex[:16],
+        "trace_id": trace_id,
+        "parent_span_id": uuid.uuid4().hex[:16],
+        "op": "http.server",
+        "description": transaction,
+        "status": "ok",
+        "start_timestamp": start,
+        "timestamp": start + duration_ms / 1000 + 0.05,
+        "data": {"http.request.method": transaction.split(" ")[0], "url.path": transaction.split(" ")[-1]},
+    }
+    slow = {
+        "span_id": uuid.uuid4().hex[:16],
+        "trace_id": trace_id,
+        "parent_span_id": parent["span_id"],
+        "op": "db",
+        "description": query,
+        "status": "ok",
+        "start_timestamp": start + 0.01,
+        "timestamp": start + 0.01 + duration_ms / 1000,
+        "data": {"db.system": "postgresql", "db.operation": "SELECT"},
+    }
+    tags = {"environment": environment, "transaction": transaction}
+    if release:
+        tags["release"] = release
+    event = _event(
+        type="transaction",
+        platform="python",
+        level="info",
+        environment=environment,
+        release=release,
+        tags=tags,
+        transaction=transaction,
+        culprit=transaction,
+        title=transaction,
+        metadata={"location": transaction, "title": transaction},
+        contexts={
+            "trace": {"trace_id": trace_id, "span_id": parent["span_id"], "op": "http.server", "status": "ok"}
+        },
+        spans=[parent, slow],
+        start_timestamp=start,
+        request=request(url) if url else None,
+    )
+    event["occurrence"] = occurrence(
+        event,
+        type_id=1001,
+        title="Slow DB Query",
+        subtitle=query,
+        culprit=transaction,
+        level="info",
+        fingerprint=[f"1-1001-{uuid.uuid4().hex}"],
+        evidence_data={
+            "op": "db",
+            "causeSpanIds": [],
+            "parentSpanIds": [],
+            "offenderSpanIds": [slow["span_id"]],
+            "transactionName": transaction,
+            "repeatingSpans": f"db - {query}",
+            "repeatingSpansCompact": query,
+            "numRepeatingSpans": "1",
+        },
+        evidence_display=[{"name": "Offending Spans", "value": f"db - {query}", "important": True}],
+    )
+    return event
+
+
 def endpoint_regression_event(
     transaction: str, before_ms: float, after_ms: float, *, breakpoint: float | None = None
 ) -> dict[str, Any]:
