@@ -212,6 +212,11 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0)
     """Seconds one model call may take."""
 
+    llm_response_format: Literal["auto", "json_schema", "json_object_schema", "json_object"] = "auto"
+    """How the answer's shape is asked for: `auto` tries the strictest first and remembers
+    what the endpoint takes; a named way starts there (`json_object`: no schema at all, as
+    before structured output, to measure the difference)."""
+
     autofix_min_confidence: int = Field(default=85, ge=0, le=100)
     """The confidence from which an analysis's tested fix becomes a draft pull request: a
     repository's `autofix.draft_pr_at` when it sets none (see the autofix ladder)."""

@@ -106,3 +106,13 @@ def test_an_endpoint_that_takes_no_schema_at_all_is_asked_for_json_and_still_val
     assert refused_kinds(endpoint) == ["json_schema", "json_object_schema"]
     assert outcome.response_format == "json_object" and outcome.attempts == 2
     assert outcome.problems and outcome.problems[0].startswith("not JSON")
+
+
+@pytest.mark.parametrize("endpoint", [OPENAI], indirect=True)
+def test_a_named_response_format_starts_there_so_json_object_sends_no_schema(endpoint: LlmStandIn) -> None:
+    endpoint.script(json.dumps(GOOD))
+    analyzer = LlmAnalyzer(endpoint.base_url, "forced-plain", None, response_format="json_object")
+    outcome = analyzer.ask(QUESTION, {"app/cart.py"})
+    (request,) = endpoint.requests
+    assert request["response_format"] == {"type": "json_object"} and endpoint.refused == []
+    assert outcome.response_format == "json_object"

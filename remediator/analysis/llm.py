@@ -136,13 +136,33 @@ class LlmAnalyzer:
 
     name = "llm"
 
-    def __init__(self, base_url: str, model: str, api_key: str | None, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None,
+        timeout: float = 60.0,
+        response_format: str = "auto",
+    ) -> None:
         from openai import OpenAI
 
         self.model = model
         self.endpoint = f"{base_url.rstrip('/')} {model}"
         self.client = OpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2
+        )
+        if response_format != "auto":
+            _ACCEPTED[self.endpoint] = response_format
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LlmAnalyzer:
+        """The analyzer the settings configure (REMEDIATOR_LLM_*)."""
+        return cls(
+            settings.llm_base_url or "",
+            settings.llm_model or "",
+            settings.llm_api_key,
+            settings.llm_timeout,
+            settings.llm_response_format,
         )
 
     @property

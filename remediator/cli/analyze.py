@@ -59,9 +59,7 @@ def analyze_eval(
         raise click.ClickException(f"{folder}: {exc}") from None
     if bool(judge_base_url) != bool(judge_model):
         raise click.ClickException("a judge needs both --judge-base-url and --judge-model")
-    analyzer = LlmAnalyzer(
-        settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout
-    )
+    analyzer = LlmAnalyzer.from_settings(settings)
     judge = (
         Judge(judge_base_url, judge_model, judge_api_key, settings.llm_timeout)
         if judge_base_url and judge_model

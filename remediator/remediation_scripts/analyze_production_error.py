@@ -131,9 +131,7 @@ class AnalyzeProductionError(Script):
 
         _within_budget(ctx)
         started = time.monotonic()
-        analyzer = LlmAnalyzer(
-            settings.llm_base_url or "", settings.llm_model or "", settings.llm_api_key, settings.llm_timeout
-        )
+        analyzer = LlmAnalyzer.from_settings(settings)
         signature = Signature.of_issue(issue)
         memories = (
             MemoryStore(ctx.redis, settings.job_retention_days * 86400).closest(signature)

@@ -224,9 +224,7 @@ class FixBuildErrors(Script):
         if not named:
             return ""
         files = {path: (workspace.tree / path).read_text(errors="replace")[:FILE_CHARS] for path in named}
-        analyzer = LlmAnalyzer(
-            settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout
-        )
+        analyzer = LlmAnalyzer.from_settings(settings)
         started = time.monotonic()
         try:
             outcome = analyzer.ask(
