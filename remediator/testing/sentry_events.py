@@ -247,53 +247,14 @@ def n_plus_one_event(
     """A transaction event whose spans repeat one query (each of `repeated` is one db span's
     description), with the N+1 occurrence the performance detector makes of it (the shape
     of tests/payloads/real/rest/mcp_event_performance_n1.json)."""
-    start = time.time() - 1
-    trace_id = uuid.uuid4().hex
-    parent = {
-        "span_id": uuid.uuid4().hex[:16],
-        "trace_id": trace_id,
-        "parent_span_id": uuid.uuid4().hex[:16],
-        "op": "http.server",
-        "description": transaction,
-        "status": "ok",
-        "start_timestamp": start,
-        "timestamp": start + parent_ms / 1000,
-        "data": {"http.request.method": transaction.split(" ")[0], "url.path": transaction.split(" ")[-1]},
-    }
-    spans = [parent] + [
-        {
-            "span_id": uuid.uuid4().hex[:16],
-            "trace_id": trace_id,
-            "parent_span_id": parent["span_id"],
-            "op": "db.query",
-            "description": text,
-            "status": "ok",
-            "start_timestamp": start + 0.01 * (n + 1),
-            "timestamp": start + 0.01 * (n + 1) + 0.005,
-            "data": {"db.system": "postgresql", "db.operation": text.split(" ")[0]},
-        }
-        for n, text in enumerate(repeated)
-    ]
-    tags = {"environment": environment, "transaction": transaction}
-    if release:
-        tags["release"] = release
-    event = _event(
-        type="transaction",
-        platform="python",
-        level="info",
-        environment=environment,
-        release=release,
-        tags=tags,
-        transaction=transaction,
-        culprit=transaction,
-        title=transaction,
-        metadata={"location": transaction, "title": transaction},
-        contexts={
-            "trace": {"trace_id": trace_id, "span_id": parent["span_id"], "op": "http.server", "status": "ok"}
-        },
-        spans=spans,
-        start_timestamp=start,
-        request=request(url) if url else None,
+    event, spans = _db_transaction(
+        transaction,
+        [(text, 0.01 * (n + 1), 0.005) for n, text in enumerate(repeated)],
+        "db.query",
+        parent_ms,
+        environment,
+        release,
+        url,
     )
     event["occurrence"] = occurrence(
         event,
@@ -306,11 +267,11 @@ def n_plus_one_event(
         evidence_data={
             "transactionName": transaction,
             "parentSpan": transaction,
-            "parentSpanIds": [parent["span_id"]],
+            "parentSpanIds": [spans[0]["span_id"]],
             "repeatingSpans": [f"db - {query}"],
             "numberRepeatingSpans": "1",
             "numPatternRepetitions": len(repeated),
-            "offenderSpanIds": [s["span_id"] for s in spans[1:]],
+            "offenderSpanIds": [span["span_id"] for span in spans[1:]],
             "op": "db",
         },
         evidence_display=[
@@ -335,51 +296,10 @@ def slow_db_query_event(
     offending span's id, `repeating_spans` "db - <query>", one span), camelCased as the REST
     API shows occurrences (getsentry/sentry src/sentry/utils/performance_issues/detectors/
     slow_db_query_detector.py; the title is PerformanceSlowDBQueryGroupType's description)."""
-    start = time.time() - 1 - duration_ms / 1000
-    trace_id = uuid.uuid4().hex
-    parent = {
-        "span_id": uuid.uuid4().hex[:16],
-        "trace_id": trace_id,
-        "parent_span_id": uuid.uuid4().hex[:16],
-        "op": "http.server",
-        "description": transaction,
-        "status": "ok",
-        "start_timestamp": start,
-        "timestamp": start + duration_ms / 1000 + 0.05,
-        "data": {"http.request.method": transaction.split(" ")[0], "url.path": transaction.split(" ")[-1]},
-    }
-    slow = {
-        "span_id": uuid.uuid4().hex[:16],
-        "trace_id": trace_id,
-        "parent_span_id": parent["span_id"],
-        "op": "db",
-        "description": query,
-        "status": "ok",
-        "start_timestamp": start + 0.01,
-        "timestamp": start + 0.01 + duration_ms / 1000,
-        "data": {"db.system": "postgresql", "db.operation": "SELECT"},
-    }
-    tags = {"environment": environment, "transaction": transaction}
-    if release:
-        tags["release"] = release
-    event = _event(
-        type="transaction",
-        platform="python",
-        level="info",
-        environment=environment,
-        release=release,
-        tags=tags,
-        transaction=transaction,
-        culprit=transaction,
-        title=transaction,
-        metadata={"location": transaction, "title": transaction},
-        contexts={
-            "trace": {"trace_id": trace_id, "span_id": parent["span_id"], "op": "http.server", "status": "ok"}
-        },
-        spans=[parent, slow],
-        start_timestamp=start,
-        request=request(url) if url else None,
+    event, spans = _db_transaction(
+        transaction, [(query, 0.01, duration_ms / 1000)], "db", duration_ms + 50, environment, release, url
     )
+    slow = spans[1]
     event["occurrence"] = occurrence(
         event,
         type_id=1001,
@@ -401,6 +321,69 @@ def slow_db_query_event(
         evidence_display=[{"name": "Offending Spans", "value": f"db - {query}", "important": True}],
     )
     return event
+
+
+def _db_transaction(
+    transaction: str,
+    queries: list[tuple[str, float, float]],
+    op: str,
+    length_ms: float,
+    environment: str,
+    release: str | None,
+    url: str | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A transaction event (an http.server span of `length_ms`) whose child spans run
+    `queries` — (description, seconds after the start, seconds taken) — as `op` spans; returns
+    the event and its spans, the parent first."""
+    start = time.time() - 1 - length_ms / 1000
+    trace_id = uuid.uuid4().hex
+    parent = {
+        "span_id": uuid.uuid4().hex[:16],
+        "trace_id": trace_id,
+        "parent_span_id": uuid.uuid4().hex[:16],
+        "op": "http.server",
+        "description": transaction,
+        "status": "ok",
+        "start_timestamp": start,
+        "timestamp": start + length_ms / 1000,
+        "data": {"http.request.method": transaction.split(" ")[0], "url.path": transaction.split(" ")[-1]},
+    }
+    spans = [parent] + [
+        {
+            "span_id": uuid.uuid4().hex[:16],
+            "trace_id": trace_id,
+            "parent_span_id": parent["span_id"],
+            "op": op,
+            "description": text,
+            "status": "ok",
+            "start_timestamp": start + after,
+            "timestamp": start + after + took,
+            "data": {"db.system": "postgresql", "db.operation": text.split(" ")[0]},
+        }
+        for text, after, took in queries
+    ]
+    tags = {"environment": environment, "transaction": transaction}
+    if release:
+        tags["release"] = release
+    event = _event(
+        type="transaction",
+        platform="python",
+        level="info",
+        environment=environment,
+        release=release,
+        tags=tags,
+        transaction=transaction,
+        culprit=transaction,
+        title=transaction,
+        metadata={"location": transaction, "title": transaction},
+        contexts={
+            "trace": {"trace_id": trace_id, "span_id": parent["span_id"], "op": "http.server", "status": "ok"}
+        },
+        spans=spans,
+        start_timestamp=start,
+        request=request(url) if url else None,
+    )
+    return event, spans
 
 
 def endpoint_regression_event(
