@@ -11,6 +11,7 @@ from typing import Any
 import redis
 from flask import Response, g, request
 
+from remediator.defaults import KEY_PREFIX
 from remediator.web import session
 from remediator.web.authorize import action_for
 from remediator.web.runtime import runtime
@@ -40,7 +41,7 @@ AUDITED_ENDPOINTS = frozenset(
     }
 )
 """The POST endpoints whose every request is an entry (sign-in and sign-out are written by
-their own routes, through `sign_in_entry`, as only they know how it went)."""
+their own routes, through `write`, as only they know how it went)."""
 
 SPECIFIC = {
     "api.add_person": "add person",
@@ -61,8 +62,9 @@ def detail(**fields: Any) -> None:
 
 
 def remember_actor() -> None:
-    """Before a POST: who is acting (a sign-out clears the session before the entry)."""
-    if request.method == "POST":
+    """Before an audited POST: who is acting, read before the authorization check so that a
+    refusal is an entry too (webhooks and other POSTs pay nothing)."""
+    if request.method == "POST" and request.endpoint in AUDITED_ENDPOINTS:
         g.audit_who = session.principal()
 
 
@@ -104,7 +106,7 @@ def write(action: str, actor: str, role: str, target: str = "", outcome: str = "
         log.error("audit entry %s by %s not written: %s", action, actor, exc)
 
 
-RELOADED_PREFIX = "remediator:audit:reloaded:"
+RELOADED_PREFIX = f"{KEY_PREFIX}audit:reloaded:"
 """One key per rule-file version: the first web process to load it writes the entry."""
 
 
