@@ -109,9 +109,6 @@ class Directory:
         """Disable a person: their token and sessions stop working at their next request."""
         return self._change(name, disabled=True)
 
-    def enable(self, name: str) -> dict[str, Any]:
-        return self._change(name, disabled=False)
-
     def issue_token(self, name: str) -> str:
         """A new personal token for `name` (the old one stops working); shown once."""
         token_id, token, hashed = tokens.new_token()

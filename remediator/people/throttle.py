@@ -28,14 +28,18 @@ class SignInThrottle:
         self.window = window
 
     def retry_after(self, address: str, person: str | None) -> int:
-        """Seconds until this address and person may try again (0: now)."""
+        """Seconds until this address and person may try again (0: now): when `limit` or more
+        failures fall in the window, until the one that would leave `limit - 1` ages out.
+        One round trip."""
         now = time.time()
-        waits = [0]
+        pipe = self.client.pipeline(transaction=False)
         for key in self._keys(address, person):
-            self.client.zremrangebyscore(key, "-inf", now - self.window)
-            oldest = cast(list[tuple[str, float]], self.client.zrange(key, 0, -self.limit, withscores=True))
-            if self.client.zcard(key) >= self.limit and oldest:
-                waits.append(int(oldest[-1][1] + self.window - now) + 1)
+            pipe.zremrangebyscore(key, "-inf", now - self.window)
+            pipe.zrange(key, 0, -1, withscores=True)
+        waits = [0]
+        for failures in cast(list[list[tuple[str, float]]], pipe.execute()[1::2]):
+            if len(failures) >= self.limit:
+                waits.append(int(failures[len(failures) - self.limit][1] + self.window - now) + 1)
         return max(waits)
 
     def failed(self, address: str, person: str | None) -> None:
