@@ -178,3 +178,61 @@ def test_a_repository_that_cannot_be_read_leaves_the_stack_trace_alone_with_a_no
     report = json.loads(prompt.split(" BEGIN\n", 1)[1].rsplit("\nREPORT-", 1)[0])
     assert report["code"]["files"] == [] and "could not be read" in report["code"]["note"]
     assert output["commented"] is True  # the analysis went on without it
+
+
+def test_suspect_commits_follow_a_file_across_a_rename(tmp_path: Path) -> None:
+    """The commit that wrote the failing line is offered with its hunk though the file has
+    moved since: a move is not where a bug begins."""
+    work = tmp_path / "repo"
+    (work / "app").mkdir(parents=True)
+    git("init", "--quiet", "--initial-branch=main", cwd=work)
+    (work / "app" / "cart.py").write_text(BUG)
+    git("add", "--all", cwd=work)
+    git("commit", "--quiet", "-m", "Divide by len(items) for the mean", cwd=work)
+    wrote = git("rev-parse", "HEAD", cwd=work)
+    (work / "shop").mkdir()
+    git("mv", "app/cart.py", "shop/cart.py", cwd=work)
+    git("commit", "--quiet", "-m", "Move the cart into the shop package", cwd=work)
+    moved = git("rev-parse", "HEAD", cwd=work)
+    raised = shapes.error_event(
+        "ZeroDivisionError",
+        "division by zero",
+        [shapes.frame("/srv/shop/shop/cart.py", "average", 2, module="shop.cart")],
+    )
+    issue = new_issue("1", raised, {"id": "1", "slug": "shop", "name": "shop"}, "https://s.example", "acme")
+    evidence = evidence_from(issue, rest_event(raised, "1", "1"))
+    context = code_context(repository({"url": f"file://{work}"}), tmp_path / "var", evidence)
+    assert [c["sha"] for c in context.suspect_commits] == [moved, wrote]
+    (first,) = [c for c in context.suspect_commits if c["sha"] == wrote]
+    assert "+    return sum(items) / len(items)" in first["hunks"]
+
+
+def test_java_and_bundled_javascript_frames_find_their_files(tmp_path: Path) -> None:
+    """A Java frame names only `Cart.java` (its package is in the module); a bundled script's
+    frame names a URL whose path is the end of one file's path in the repository."""
+    work = tmp_path / "repo"
+    java = work / "src/main/java/com/acme/shop/Cart.java"
+    script = work / "web/src/cart.js"
+    other = work / "src/test/java/com/acme/other/Cart.java"  # the same name elsewhere
+    for path, text in ((java, "class Cart {}\n"), (script, "export const total = 0;\n"), (other, "x\n")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git("init", "--quiet", "--initial-branch=main", cwd=work)
+    git("add", "--all", cwd=work)
+    git("commit", "--quiet", "-m", "Cart", cwd=work)
+    raised = shapes.error_event(
+        "java.lang.NullPointerException",
+        "cart is null",
+        [
+            shapes.frame("webpack:///./src/cart.js", "total", 1),
+            shapes.frame("Cart.java", "total", 1, module="com.acme.shop.Cart"),
+        ],
+        platform="java",
+    )
+    issue = new_issue("1", raised, {"id": "1", "slug": "shop", "name": "shop"}, "https://s.example", "acme")
+    evidence = evidence_from(issue, rest_event(raised, "1", "1"))
+    context = code_context(repository({"url": f"file://{work}"}), tmp_path / "var", evidence)
+    assert sorted(f["path"] for f in context.files) == [
+        "src/main/java/com/acme/shop/Cart.java",
+        "web/src/cart.js",
+    ]

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from remediator.analysis.evaluate import load_cases
 from remediator.testing import LlmStandIn
@@ -91,8 +92,10 @@ def test_eval_scores_cause_and_file_and_counts_what_could_not_be_analysed(tmp_pa
     assert lines[2].startswith(
         "FAIL python-nonetype-attribute (python): error: the model gave no valid analysis"
     )
-    assert (
-        lines[-1] == f"standin-model: 1/{total} right on both; cause 2/{total}, file 1/{total}, no analysis 1"
+    snapshots = sum(c.repository is not None for c in load_cases(CASES))  # shown code, blamed nothing
+    assert lines[-1] == (
+        f"standin-model: 1/{total} right on both; cause 2/{total}, file 1/{total}, no analysis 1; "
+        f"shown code {snapshots}, blamed the commit that broke it 0/{snapshots}"
     )
 
 
@@ -200,3 +203,81 @@ def test_the_four_point_scale_by_cause_and_file() -> None:
     assert points(f"{cause} somewhere", []) == 65  # the cause, not where
     assert points("the session handling is broken", ["app/session.py"]) == 35  # the right area
     assert points("the network is down", ["lib/net.py"]) == 0
+
+
+def _snapshot_cases(tmp_path: Path) -> Path:
+    """The shipped cases that carry a repository snapshot, in a folder of their own."""
+    folder = tmp_path / "cases"
+    (folder / "snapshots").mkdir(parents=True)
+    for case in CASES.glob("*.json"):
+        if "repository" in json.loads(case.read_text()):
+            (folder / case.name).write_text(case.read_text())
+    for snapshot_file in (CASES / "snapshots").glob("*.json"):
+        (folder / "snapshots" / snapshot_file.name).write_text(snapshot_file.read_text())
+    return folder
+
+
+def _run_eval(folder: Path, llm: LlmStandIn, *flags: str) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "REMEDIATOR_ANALYZER": "llm",
+        "REMEDIATOR_LLM_BASE_URL": llm.base_url,
+        "REMEDIATOR_LLM_MODEL": "standin-model",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "remediator", "analyze", "eval", str(folder), "--json", *flags],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_a_case_with_a_snapshot_is_shown_its_code_as_released_and_scored_on_the_commit_it_blames(
+    tmp_path: Path,
+) -> None:
+    from remediator.analysis import snapshot
+
+    folder = _snapshot_cases(tmp_path)
+    cases = load_cases(folder)
+    assert len(cases) >= 2
+    # The commit each case expects blamed, as the snapshot builds it (the same SHAs every time).
+    expected = {}
+    for case in cases:
+        assert case.repository is not None and case.suspect_commit
+        shas = snapshot.build(case.repository["snapshot"], tmp_path / "built" / case.name)
+        expected[case.name] = shas[case.suspect_commit]
+    (first,) = [c for c in cases if "session" in c.name]  # the model blames this one's commit
+    blamed = {**json.loads(answer("see the code", [first.file])), "suspect_commit": expected[first.name][:12]}
+    llm = LlmStandIn(default=lambda request: json.dumps(blamed)).start()
+    try:
+        result = _run_eval(folder, llm)
+        with_code = list(llm.requests)
+        llm.reset()
+        alone = _run_eval(folder, llm, "--without-code")
+        without_code = list(llm.requests)
+    finally:
+        llm.stop()
+    reports = [
+        json.loads(str(r["messages"][-1]["content"]).split(" BEGIN\n", 1)[1].rsplit("\nREPORT-", 1)[0])
+        for r in with_code
+    ]
+    sessions = next(r for r in reports if any(f["path"] == first.file for f in r["code"]["files"]))
+    code = sessions["code"]
+    # Read at the release (a tag found by release_ref_pattern), not on main, where the fix is.
+    assert code["commit_from"].startswith("release remediator@")
+    assert "release_ref_pattern" in code["commit_from"]
+    (released,) = [f for f in code["files"] if f["path"] == first.file]
+    assert "pipe.expire(key, max(1, int(self.idle)), xx=True)" in released["text"]
+    assert "Redis 6.2 has no XX" not in json.dumps(sessions)  # the fixing commit came after
+    assert expected[first.name] in [c["sha"] for c in code["suspect_commits"]]
+    scores = {s["case"]: s for s in result["scores"]}
+    assert scores[first.name]["suspect"] is True
+    assert all(s["suspect"] is False for name, s in scores.items() if name != first.name)
+    assert scores[first.name]["code_files"] and scores[first.name]["suspects_offered"] >= 1
+    assert (result["report"]["suspect_right"], result["report"]["suspect_expected"]) == (1, len(cases))
+    # Without the code: the stack trace alone, nothing blamed, nothing read.
+    assert all('"code"' not in str(r["messages"][-1]["content"]) for r in without_code)
+    assert alone["report"]["with_code"] == 0 and alone["report"]["suspect_expected"] == 0

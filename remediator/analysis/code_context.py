@@ -2,7 +2,8 @@
 to a repository, the in-app files its frames name, read at the commit of the event's release
 (when the release resolves to one: a SHA, a tag, or the repository's `release_ref_pattern`),
 else at the default branch; and the suspect commits, the last ones (at most 5) that touched
-those files before that commit, with the hunks that touch the frames' lines. All within a
+those files before that commit (each file followed across renames), with the hunks that
+touch the frames' lines. All within a
 token budget (`analysis_context_tokens`, about 4 characters a token), redacted like the rest.
 
 Read from a bare mirror per repository under the data dir (`<data dir>/mirrors/<project>.git`),
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remediator.analysis.evidence import Evidence
+from remediator.analysis.evidence import Evidence, Frame
 from remediator.analysis.redact import redact_text
 from remediator.rules.repositories import Repository
 
@@ -128,20 +129,40 @@ def resolve_commit(git_dir: Path, repository: Repository, release: str) -> tuple
     return sha, f"the default branch {repository.default_branch} ({why})"
 
 
+def _candidates(frame: Frame) -> list[str]:
+    """The paths a frame may name in a repository, longest first: its filename without a URL
+    scheme (`webpack:///./src/a.js`, `app:///src/a.js`) and each shorter suffix of it; for a
+    bare filename with a dotted module (Java's `com.acme.Cart` in `Cart.java`), the package's
+    folders first."""
+    name = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*:/+", "", frame.filename.replace("\\", "/"))
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    found = ["/".join(parts[i:]) for i in range(len(parts))]
+    if len(parts) == 1 and "." in frame.module:
+        found.insert(0, f"{frame.module.rsplit('.', 1)[0].replace('.', '/')}/{parts[0]}")
+    return found
+
+
 def _frames_by_path(evidence: Evidence, paths: set[str]) -> dict[str, list[int]]:
-    """The repository paths the in-app frames name (a frame's filename may be absolute or
-    relative to anything: its longest suffix that is a path in the tree), with their lines."""
+    """The repository paths the in-app frames name, with their lines. A frame's filename may
+    be absolute, relative to anything or a URL: its longest suffix that is a path of the tree,
+    else that is the end of exactly one path of it (`src/a.js` in `web/src/a.js`)."""
+    by_name: dict[str, list[str]] = {}
+    for path in paths:
+        by_name.setdefault(path.rpartition("/")[2], []).append(path)
     found: dict[str, list[int]] = {}
     for exception in evidence.exceptions:
         for frame in exception.frames:
             if not frame.in_app or not frame.filename:
                 continue
-            name = frame.filename.replace("\\", "/").lstrip("./")
-            parts = name.split("/")
-            for start in range(len(parts)):
-                candidate = "/".join(parts[start:])
-                if candidate in paths:
-                    lines = found.setdefault(candidate, [])
+            for candidate in _candidates(frame):
+                named = [
+                    p
+                    for p in by_name.get(candidate.rpartition("/")[2], ())
+                    if p == candidate or p.endswith("/" + candidate)
+                ]
+                match = candidate if candidate in paths else named[0] if len(named) == 1 else None
+                if match:
+                    lines = found.setdefault(match, [])
                     if frame.lineno:
                         lines.append(frame.lineno)
                     break
@@ -163,17 +184,17 @@ def _window(text: str, lines: list[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _hunks_touching(patch: str, path: str, lines: list[int]) -> list[str]:
-    """The hunks of one file in a commit's patch whose new lines overlap the frames' lines."""
+def _hunks_touching(patch: str, lines: list[int]) -> list[str]:
+    """The hunks of a commit's patch (of one file, under whatever name it had then) whose
+    new lines overlap the frames' lines."""
     out: list[str] = []
     current: str | None = None
     keep = False
-    in_file = False
     for row in patch.splitlines():
         if row.startswith("diff --git "):
-            in_file = row.endswith(f" b/{path}")
-            continue
-        if not in_file:
+            if current is not None and keep:
+                out.append(current)
+            current = None
             continue
         header = re.match(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", row)
         if header:
@@ -187,6 +208,43 @@ def _hunks_touching(patch: str, path: str, lines: list[int]) -> list[str]:
     if current is not None and keep:
         out.append(current)
     return out
+
+
+def suspect_commits(git_dir: Path, commit: str, frames: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """The last MAX_SUSPECTS commits up to `commit` that touched the frames' files, newest
+    first, each file followed across renames (a moved file's history goes on under its old
+    name), with the hunks near the frames' lines."""
+    found: dict[str, dict[str, Any]] = {}
+    for path, lines in frames.items():
+        out = _git(
+            git_dir,
+            "log",
+            "--follow",
+            f"-n{MAX_SUSPECTS}",
+            "--format=%x1e%H%x1f%aI%x1f%ct%x1f%s",
+            "-p",
+            "-U0",
+            commit,
+            "--",
+            path,
+        )
+        for record in out.split("\x1e")[1:]:
+            head, _, patch = record.partition("\n")
+            sha, date, stamp, message = [*head.split("\x1f"), "", "", ""][:4]
+            entry = found.setdefault(
+                sha, {"sha": sha, "date": date, "message": message, "hunks": [], "order": int(stamp or 0)}
+            )
+            entry["hunks"].extend(_hunks_touching(patch, lines))
+    newest = sorted(found.values(), key=lambda e: e["order"], reverse=True)[:MAX_SUSPECTS]
+    return [
+        {
+            "sha": e["sha"],
+            "date": e["date"],
+            "message": redact_text(e["message"]),
+            "hunks": redact_text("\n".join(e["hunks"]))[:4000],
+        }
+        for e in newest
+    ]
 
 
 def code_context(repository: Repository, data_dir: Path, evidence: Evidence) -> CodeContext:
@@ -211,27 +269,7 @@ def code_context(repository: Repository, data_dir: Path, evidence: Evidence) -> 
                 budget -= len(snippet)
                 context.files.append({"path": path, "lines": [start, end], "text": snippet})
         if frames and budget > 0:
-            log_out = _git(
-                git_dir,
-                "log",
-                f"-n{MAX_SUSPECTS}",
-                "--format=%x1e%H%x1f%aI%x1f%s",
-                "-p",
-                "-U0",
-                commit,
-                "--",
-                *frames,
-            )
-            for record in log_out.split("\x1e")[1:]:
-                head, _, patch = record.partition("\n")
-                sha, date, message = [*head.split("\x1f"), "", ""][:3]
-                hunks = [h for path, lines in frames.items() for h in _hunks_touching(patch, path, lines)]
-                entry = {
-                    "sha": sha,
-                    "date": date,
-                    "message": redact_text(message),
-                    "hunks": redact_text("\n".join(hunks))[:4000],
-                }
+            for entry in suspect_commits(git_dir, commit, frames):
                 size = len(str(entry))
                 if size > budget:
                     context.note = "the token budget (analysis_context_tokens) cut the suspect commits short"

@@ -1,6 +1,8 @@
 """Is the analyzer any good? A labelled set of production errors (issue, latest event, the
 expected cause and file), each analysed as a job would be, each scored: does the root cause
-name the expected cause, and does the answer name the expected file."""
+name the expected cause, and does the answer name the expected file. A case with a
+repository snapshot (analysis.snapshot) is analysed with the code behind its stack trace, as
+a job for a mapped repository is, and scored on the suspect commit it blames too."""
 
 from __future__ import annotations
 
@@ -8,20 +10,28 @@ import json
 import math
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from remediator.analysis import snapshot
+from remediator.analysis.code_context import CodeContext, code_context
 from remediator.analysis.evidence import Evidence, evidence_from
 from remediator.analysis.model import Analysis, known
 from remediator.analysis.spend import cost
 from remediator.errors import AnalyzerUnavailable, RemediatorError
+from remediator.rules.repositories import Repository
 
 
 class Analyzer(Protocol):
     name: str
 
-    def analyze(self, evidence: Evidence) -> Any: ...
+    def analyze(
+        self,
+        evidence: Evidence,
+        similar: list[dict[str, Any]] | None = None,
+        code: dict[str, Any] | None = None,
+    ) -> Any: ...
 
 
 @dataclass
@@ -38,6 +48,10 @@ class Case:
     file: str
     cause: str | None = None
     """The cause in a sentence, for a judge (default: the cause mentions)."""
+    repository: dict[str, Any] | None = None
+    """The case's repository: `snapshot` (its file, read), `github`, `release_ref_pattern`."""
+    suspect_commit: str | None = None
+    """The subject of the commit the analysis should blame (a case with a snapshot)."""
 
 
 @dataclass
@@ -59,6 +73,11 @@ class Score:
     seconds: float = 0.0
     tokens: int = 0
     cost: float | None = None
+    code_files: list[str] = field(default_factory=list)
+    """The repository's files the analysis was shown (a case with a snapshot)."""
+    suspects_offered: int = 0
+    suspect: bool | None = None
+    """Whether it blamed the expected commit (None: the case expects none, or had no code)."""
 
     @property
     def final_points(self) -> int:
@@ -76,6 +95,14 @@ def load_cases(folder: Path) -> list[Case]:
     for path in sorted(folder.glob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))
         expect = document["expect"]
+        repository = document.get("repository")
+        if repository is not None:
+            repository = {**repository, "snapshot": snapshot.load(folder / repository["snapshot"])}
+            subjects = {c["message"].splitlines()[0] for c in repository["snapshot"]["commits"]}
+            if expect.get("suspect_commit") and expect["suspect_commit"] not in subjects:
+                raise RemediatorError(
+                    f"case {document['name']}: expect.suspect_commit is no commit of its snapshot"
+                )
         cases.append(
             Case(
                 name=document["name"],
@@ -86,6 +113,8 @@ def load_cases(folder: Path) -> list[Case]:
                 cause_mentions=list(expect["cause_mentions"]),
                 file=expect["file"],
                 cause=expect.get("cause"),
+                repository=repository,
+                suspect_commit=expect.get("suspect_commit"),
             )
         )
     if not cases:
@@ -128,22 +157,63 @@ def _paths_in(text: str) -> set[str]:
     return {word.strip("`'\"(),.:") for word in text.split() if "/" in word or "." in word}
 
 
+class CaseRepositories:
+    """The cases' repositories, each built from its snapshot once (under `root`) and read the
+    way a job reads a mapped repository: a bare mirror under `root`, the files at the release's
+    commit, the suspect commits before it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._built: dict[str, tuple[Repository, dict[str, str]]] = {}
+
+    def _repository(self, case: Case) -> tuple[Repository, dict[str, str]]:
+        if case.name not in self._built:
+            assert case.repository is not None
+            work = self.root / "repositories" / case.name
+            shas = snapshot.build(case.repository["snapshot"], work)
+            repository = Repository(
+                project=case.issue.get("project", {}).get("slug") or case.name,
+                clone_url=str(work),
+                github=case.repository.get("github") or f"eval/{case.name}",
+                default_branch=case.repository["snapshot"].get("default_branch") or "main",
+                test_command=("true",),  # never run: the eval fixes nothing
+                fix_paths=("**",),
+                release_ref_pattern=case.repository.get("release_ref_pattern"),
+            )
+            self._built[case.name] = (repository, shas)
+        return self._built[case.name]
+
+    def code(self, case: Case, evidence: Evidence) -> tuple[CodeContext, str | None]:
+        """The code behind the case's stack trace, and the SHA of the commit it expects blamed."""
+        repository, shas = self._repository(case)
+        data_dir = self.root / "data" / case.name
+        return code_context(repository, data_dir, evidence), shas.get(case.suspect_commit or "")
+
+
 def evaluate(
     cases: list[Case],
     analyzer: Analyzer,
     judge: Any = None,
     iteration: int = 1,
     price: tuple[float, float] | None = None,
+    repositories: CaseRepositories | None = None,
 ) -> list[Score]:
     """Analyse every case (once: `iteration` numbers the round); an analysis that could not
     be made scores nothing, with why. With a judge (analysis.judge), each analysis is graded
-    by it too."""
+    by it too. With `repositories`, a case with a snapshot is shown the code behind its trace
+    (without, it has the stack trace alone, as a job for an unmapped project has)."""
     scores = []
     for case in cases:
         evidence = evidence_from(case.issue, case.event)
+        context: CodeContext | None = None
+        expected_sha = None
+        if repositories is not None and case.repository is not None:
+            context, expected_sha = repositories.code(case, evidence)
+        shown = [f["path"] for f in context.files] if context else []
+        offered = len(context.suspect_commits) if context else 0
         started = time.monotonic()
         try:
-            outcome = analyzer.analyze(evidence)
+            outcome = analyzer.analyze(evidence, None, context.for_prompt() if context else None)
         except RemediatorError as exc:
             down = isinstance(exc, AnalyzerUnavailable)
             scores.append(
@@ -156,6 +226,9 @@ def evaluate(
                     unavailable=down,
                     iteration=iteration,
                     seconds=time.monotonic() - started,
+                    code_files=shown,
+                    suspects_offered=offered,
+                    suspect=False if expected_sha else None,
                 )
             )
             continue
@@ -163,6 +236,10 @@ def evaluate(
         result.iteration, result.seconds = iteration, outcome.seconds
         result.tokens = outcome.prompt_tokens + outcome.completion_tokens
         result.cost = cost(price, outcome.prompt_tokens, outcome.completion_tokens)
+        result.code_files, result.suspects_offered = shown, offered
+        if expected_sha is not None:
+            blamed = (outcome.analysis.suspect_commit or "").lower()
+            result.suspect = len(blamed) >= 7 and expected_sha.startswith(blamed)
         if judge is not None:
             try:
                 judged = judge.grade(
@@ -177,7 +254,9 @@ def evaluate(
 
 def report(scores: list[Score]) -> dict[str, Any]:
     """Per model: the mean points and their spread over the iterations, the bullseye rate
-    (100s), the invalid answers, tokens, cost and latency (p50, p95 of the answered cases)."""
+    (100s), the invalid answers, tokens, cost and latency (p50, p95 of the answered cases);
+    how many case runs were shown code, and of those that expect a suspect commit, how many
+    blamed it (an invalid answer blamed nothing)."""
     rounds = sorted({s.iteration for s in scores})
     means = [statistics.fmean(s.final_points for s in scores if s.iteration == r) for r in rounds]
     answered = sorted(s.seconds for s in scores if s.error is None)
@@ -199,6 +278,9 @@ def report(scores: list[Score]) -> dict[str, Any]:
         "latency_p95_s": round(_percentile(answered, 95), 2),
         "judged": len(judged),
         "judge_agrees": sum(s.judge_points == s.points for s in judged),
+        "with_code": sum(bool(s.code_files) for s in scores),
+        "suspect_expected": sum(s.suspect is not None for s in scores),
+        "suspect_right": sum(bool(s.suspect) for s in scores),
     }
 
 

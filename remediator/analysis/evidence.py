@@ -41,11 +41,18 @@ SKIPPED_CONTEXTS = frozenset({"user"})
 
 class Frame(BaseModel):
     filename: str = ""
+    module: str = ""
+    """The frame's module (Java's `package.Class`): finds its file in a repository (left out
+    of the prompt: FRAME_FIELDS_NOT_SENT)."""
     function: str = ""
     lineno: int | None = None
     in_app: bool = False
     context: list[tuple[int, str]] = Field(default_factory=list)
     vars: dict[str, Any] | None = None
+
+
+FRAME_FIELDS_NOT_SENT = {"exceptions": {"__all__": {"frames": {"__all__": {"module"}}}}}
+"""What of the frames the model is not shown (the filename and function say it)."""
 
 
 class ExceptionInfo(BaseModel):
@@ -254,6 +261,7 @@ def _frame(raw: dict[str, Any], allow_vars: bool) -> Frame:
             context.append((pair[0], str(pair[1])[:300]))
     return Frame(
         filename=str(raw.get("filename") or raw.get("absPath") or raw.get("module") or ""),
+        module=str(raw.get("module") or ""),
         function=str(raw.get("function") or ""),
         lineno=line if isinstance(line, int) else None,
         in_app=bool(raw.get("inApp", raw.get("in_app", False))),

@@ -8,7 +8,7 @@ import json
 import secrets
 from typing import Any
 
-from remediator.analysis.evidence import Evidence
+from remediator.analysis.evidence import FRAME_FIELDS_NOT_SENT, Evidence
 
 SYSTEM = """You are a senior software engineer on call. You analyse one production problem \
 (an error, or a performance issue: then its "occurrence" says what Sentry's detector saw, \
@@ -46,7 +46,7 @@ def messages(
     """The chat messages for one analysis; `similar`: what fixed similar issues before, and
     whether it held (it travels inside the report: earlier answers were made from reports too)."""
     marker = f"REPORT-{secrets.token_hex(8)}"
-    document = evidence.model_dump()
+    document = evidence.model_dump(exclude=FRAME_FIELDS_NOT_SENT)
     if similar:
         document["fixes_of_similar_issues_before"] = similar
     if code:

@@ -23,6 +23,11 @@ def analyze() -> None:
 @click.option(
     "--iterations", type=click.IntRange(1, 100), default=1, show_default=True, help="Rounds over every case."
 )
+@click.option(
+    "--without-code",
+    is_flag=True,
+    help="Leave the cases' repository snapshots out: every case has its stack trace alone.",
+)
 @click.option("--judge-base-url", help="An OpenAI-compatible endpoint whose model grades each analysis too.")
 @click.option("--judge-model", help="The judge's model (with --judge-base-url).")
 @click.option(
@@ -34,6 +39,7 @@ def analyze_eval(
     folder: Path,
     as_json: bool,
     iterations: int,
+    without_code: bool,
     judge_base_url: str | None,
     judge_model: str | None,
     judge_api_key: str | None,
@@ -41,8 +47,12 @@ def analyze_eval(
     """Run the configured analyzer (REMEDIATOR_ANALYZER=llm) over FOLDER's cases; print,
     per case and in total, whether the root cause names the expected cause and file, and the
     points on the 4-point scale (100 cause and file, 65 one of them, 35 the right area, 0
-    wrong; a judge model's grade instead when one is given)."""
-    from remediator.analysis.evaluate import evaluate, load_cases, report, summary
+    wrong; a judge model's grade instead when one is given). A case with a repository
+    snapshot is shown the code behind its trace (its files at the release, its suspect
+    commits) and scored on the commit it blames too."""
+    import tempfile
+
+    from remediator.analysis.evaluate import CaseRepositories, evaluate, load_cases, report, summary
     from remediator.analysis.judge import Judge
     from remediator.analysis.llm import LlmAnalyzer
     from remediator.errors import RemediatorError
@@ -67,13 +77,22 @@ def analyze_eval(
     )
     scores = []
     rounds = [(i, case) for i in range(1, iterations + 1) for case in cases]
-    with click.progressbar(
-        rounds,
-        label=f"analysing {len(cases)} cases x {iterations} with {settings.llm_model}",
-        file=sys.stderr,
-    ) as bar:
+    with (
+        tempfile.TemporaryDirectory(prefix="remediator-eval-") as scratch,
+        click.progressbar(
+            rounds,
+            label=f"analysing {len(cases)} cases x {iterations} with {settings.llm_model}",
+            file=sys.stderr,
+        ) as bar,
+    ):
+        repositories = None if without_code else CaseRepositories(Path(scratch))
         for i, case in bar:
-            scores.extend(evaluate([case], analyzer, judge, i, settings.llm_price_per_1k_tokens))
+            try:
+                scores.extend(
+                    evaluate([case], analyzer, judge, i, settings.llm_price_per_1k_tokens, repositories)
+                )
+            except RemediatorError as exc:  # a snapshot that cannot be built
+                raise click.ClickException(f"{case.name}: {exc}") from None
     totals = summary(scores)
     figures = report(scores)
     down = [s for s in scores if s.unavailable]
@@ -99,7 +118,10 @@ def analyze_eval(
             if s.error
             else f"cause {_yes(s.cause)}, file {_yes(s.file)}, confidence {s.confidence}, {s.points} points"
             + (f", judge {s.judge_points}" if s.judge_points is not None else "")
+            + (f", suspect commit {_yes(s.suspect)}" if s.suspect is not None else "")
         )
+        if s.code_files:
+            detail += f" [code: {', '.join(s.code_files)}; {s.suspects_offered} suspect commits]"
         round_ = f" [round {s.iteration}]" if iterations > 1 else ""
         click.echo(f"{mark} {s.case} ({s.language}){round_}: {detail}")
     t = totals["total"]
@@ -118,6 +140,12 @@ def analyze_eval(
     click.echo(
         f"{settings.llm_model}: {t['both']}/{t['cases']} right on both; cause {t['cause']}/{t['cases']}, "
         f"file {t['file']}/{t['cases']}, no analysis {t['no_analysis']}"
+        + (
+            f"; shown code {figures['with_code']}, blamed the commit that broke it"
+            f" {figures['suspect_right']}/{figures['suspect_expected']}"
+            if figures["with_code"]
+            else ""
+        )
     )
     _fail_if_unavailable(down, len(scores))
 

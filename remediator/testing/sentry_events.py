@@ -31,8 +31,11 @@ DEFAULT_PRIORITY = {
 """Group types' default priority (PriorityLevel: 25 low, 50 medium, 75 high)."""
 
 
-def iso(ts: float) -> str:
-    """Sentry's timestamp format."""
+def iso(ts: float | str) -> str:
+    """Sentry's timestamp format, of a Unix time or of the RFC 3339 string an SDK may send
+    instead (sentry-python 3 sends `2026-12-07T06:03:43.936448Z`; Sentry takes either)."""
+    if isinstance(ts, str):
+        return datetime.fromisoformat(ts.replace("Z", "+00:00")).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from remediator.payloads import issue_types
@@ -249,9 +248,7 @@ def rest_event(
                     "values": [
                         {
                             **c,
-                            "timestamp": iso(c["timestamp"])
-                            if isinstance(c.get("timestamp"), int | float)
-                            else c.get("timestamp"),
+                            "timestamp": iso(c["timestamp"]) if c.get("timestamp") else None,
                         }
                         for c in event["breadcrumbs"].get("values") or []
                     ]
@@ -363,7 +360,7 @@ def webhook_event(
     found = {
         **data,
         "project": project_id,
-        "datetime": datetime.fromtimestamp(event["timestamp"], UTC).isoformat().replace("+00:00", "Z"),
+        "datetime": iso(event["timestamp"]).replace(".000000Z", "Z"),
         "_ref": project_id,
         "_ref_version": 2,
         "tags": [list(t) for t in event.get("tags") or []],
