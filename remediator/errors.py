@@ -33,6 +33,17 @@ class AnalyzerUnavailable(JobFailed):
     was analysed, and nothing can be said of the model."""
 
 
+class NoValidAnswer(JobFailed):
+    """The model answered, but never with an analysis that validates: the tokens it took are
+    spent all the same (counted against the day's budget and the rule's spend)."""
+
+    def __init__(self, message: str, model: str, prompt_tokens: int, completion_tokens: int) -> None:
+        super().__init__(message)
+        self.model = model
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+
+
 class ScriptNotConfigured(ScriptError):
     """A placeholder script was asked to run; it refuses rather than pretend to succeed."""
 

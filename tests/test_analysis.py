@@ -370,6 +370,26 @@ def test_past_the_days_token_budget_an_analysis_is_skipped_and_nothing_is_sent(
     assert llm.requests == [] and analysis_comments(standin, "8814") == []
 
 
+def test_answers_that_never_validate_are_paid_for_against_the_days_budget_and_the_rule(
+    analyse, llm, standin, analysis_worker
+) -> None:
+    llm.script("no JSON here", "still no JSON")
+    job = analyse("8815")
+    assert job.status is JobStatus.FAILED and "no valid analysis" in (job.error or "")
+    (step,) = [s for s in job.output["steps"] if s["step"] == "analyse"]
+    used = step["prompt_tokens"] + step["completion_tokens"]
+    assert used > 0 and step["model"] and step["analyzer"] == "llm"
+    assert step["cost"] == pytest.approx(
+        step["prompt_tokens"] / 1000 * PRICE[0] + step["completion_tokens"] / 1000 * PRICE[1]
+    )
+    client = redis.Redis.from_url(analysis_worker["REMEDIATOR_BROKER_URL"])
+    assert spent_today(client) == used  # the day's budget counts them
+    rules = analyse.app.get("/api/rules", headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
+    (spend,) = [r["analysis_spend"] for r in rules["rules"] if r["name"] == "analyse"]
+    assert spend["tokens"] == used
+    assert analysis_comments(standin, "8815") == []  # nothing posted
+
+
 def test_a_verified_earlier_fix_appears_in_the_next_similar_analysis(analyse, llm, standin) -> None:
     first = {**GOOD, "root_cause": "average() divides by len(items) of an empty cart: the earlier cause"}
     llm.script(json.dumps(first))

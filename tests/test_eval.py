@@ -258,6 +258,9 @@ def test_a_case_with_a_snapshot_is_shown_its_code_as_released_and_scored_on_the_
         llm.reset()
         alone = _run_eval(folder, llm, "--without-code")
         without_code = list(llm.requests)
+        llm.reset()
+        _run_eval(folder, llm, "--context-tokens", "400")
+        small = [str(r["messages"][-1]["content"]) for r in llm.requests]
     finally:
         llm.stop()
     reports = [
@@ -281,3 +284,6 @@ def test_a_case_with_a_snapshot_is_shown_its_code_as_released_and_scored_on_the_
     # Without the code: the stack trace alone, nothing blamed, nothing read.
     assert all('"code"' not in str(r["messages"][-1]["content"]) for r in without_code)
     assert alone["report"]["with_code"] == 0 and alone["report"]["suspect_expected"] == 0
+    # A smaller budget (a model with a small context window) shows less, and says so.
+    assert max(map(len, small)) < max(len(str(r["messages"][-1]["content"])) for r in with_code)
+    assert any("the token budget (analysis_context_tokens) cut" in text for text in small)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import encode, payload, sentry_headers
@@ -70,3 +71,31 @@ def test_metrics_need_the_token_when_one_is_set(make_app) -> None:
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
     scrape(client, Authorization="Bearer scrape-me")
+
+
+def test_analysis_tokens_and_cost_are_counted_for_valid_and_for_never_valid_answers() -> None:
+    """An analysis that failed because no answer validated was paid for all the same: its
+    `analyse` step's tokens count like a succeeded analysis's output."""
+    from prometheus_client import REGISTRY
+
+    from remediator.jobs.model import JobStatus
+    from remediator.lifecycle import Event, EventKind
+    from remediator.metrics.counting import count_analysis_spend
+    from remediator.testing.factories import make_job
+
+    def counted(kind: str) -> float:
+        labels = {"model": "count-model", "kind": kind}
+        return REGISTRY.get_sample_value("remediator_analysis_tokens_total", labels) or 0.0
+
+    def cost() -> float:
+        return REGISTRY.get_sample_value("remediator_analysis_cost_total", {"model": "count-model"}) or 0.0
+
+    before = counted("prompt"), counted("completion"), cost()
+    answered = {"analyzer": "llm", "model": "count-model", "prompt_tokens": 100, "completion_tokens": 20}
+    ok = make_job(status=JobStatus.SUCCEEDED, output={**answered, "cost": 0.5})
+    step = {"step": "analyse", "ok": False, **answered, "prompt_tokens": 300, "cost": 0.25}
+    refused = make_job(status=JobStatus.FAILED, output={"steps": [{"step": "read the issue"}, step]})
+    count_analysis_spend(Event(kind=EventKind.SUCCEEDED, job=ok))
+    count_analysis_spend(Event(kind=EventKind.FAILED, job=refused))
+    assert counted("prompt") - before[0] == 400 and counted("completion") - before[1] == 40
+    assert cost() - before[2] == pytest.approx(0.75)

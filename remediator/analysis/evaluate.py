@@ -19,7 +19,7 @@ from remediator.analysis.code_context import CodeContext, code_context
 from remediator.analysis.evidence import Evidence, evidence_from
 from remediator.analysis.model import Analysis, known
 from remediator.analysis.spend import cost
-from remediator.errors import AnalyzerUnavailable, RemediatorError
+from remediator.errors import AnalyzerUnavailable, NoValidAnswer, RemediatorError
 from remediator.rules.repositories import Repository
 
 
@@ -162,8 +162,10 @@ class CaseRepositories:
     way a job reads a mapped repository: a bare mirror under `root`, the files at the release's
     commit, the suspect commits before it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, context_tokens: int | None = None) -> None:
         self.root = root
+        self.context_tokens = context_tokens
+        """Each repository's analysis_context_tokens (None: the default, as a job's)."""
         self._built: dict[str, tuple[Repository, dict[str, str]]] = {}
 
     def _repository(self, case: Case) -> tuple[Repository, dict[str, str]]:
@@ -171,6 +173,7 @@ class CaseRepositories:
             assert case.repository is not None
             work = self.root / "repositories" / case.name
             shas = snapshot.build(case.repository["snapshot"], work)
+            budget = {} if self.context_tokens is None else {"analysis_context_tokens": self.context_tokens}
             repository = Repository(
                 project=case.issue.get("project", {}).get("slug") or case.name,
                 clone_url=str(work),
@@ -179,6 +182,7 @@ class CaseRepositories:
                 test_command=("true",),  # never run: the eval fixes nothing
                 fix_paths=("**",),
                 release_ref_pattern=case.repository.get("release_ref_pattern"),
+                **budget,
             )
             self._built[case.name] = (repository, shas)
         return self._built[case.name]
@@ -207,7 +211,7 @@ def evaluate(
         evidence = evidence_from(case.issue, case.event)
         context: CodeContext | None = None
         expected_sha = None
-        if repositories is not None and case.repository is not None:
+        if repositories is not None and case.repository is not None and repositories.context_tokens != 0:
             context, expected_sha = repositories.code(case, evidence)
         shown = [f["path"] for f in context.files] if context else []
         offered = len(context.suspect_commits) if context else 0
@@ -216,6 +220,8 @@ def evaluate(
             outcome = analyzer.analyze(evidence, None, context.for_prompt() if context else None)
         except RemediatorError as exc:
             down = isinstance(exc, AnalyzerUnavailable)
+            # Answers that never validated were paid for: their tokens count.
+            used = (exc.prompt_tokens, exc.completion_tokens) if isinstance(exc, NoValidAnswer) else (0, 0)
             scores.append(
                 Score(
                     case.name,
@@ -226,6 +232,8 @@ def evaluate(
                     unavailable=down,
                     iteration=iteration,
                     seconds=time.monotonic() - started,
+                    tokens=sum(used),
+                    cost=cost(price, *used) if any(used) else None,
                     code_files=shown,
                     suspects_offered=offered,
                     suspect=False if expected_sha else None,
@@ -254,7 +262,8 @@ def evaluate(
 
 def report(scores: list[Score]) -> dict[str, Any]:
     """Per model: the mean points and their spread over the iterations, the bullseye rate
-    (100s), the invalid answers, tokens, cost and latency (p50, p95 of the answered cases);
+    (100s), the invalid answers, tokens and cost (invalid answers' included: they were paid
+    for), latency (p50, p95 of the answered cases);
     how many case runs were shown code, and of those that expect a suspect commit, how many
     blamed it (an invalid answer blamed nothing)."""
     rounds = sorted({s.iteration for s in scores})

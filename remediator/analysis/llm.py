@@ -19,7 +19,7 @@ from remediator.analysis.answer_schema import FORMATS, response_format, strict_s
 from remediator.analysis.evidence import Evidence
 from remediator.analysis.model import Analysis, capped
 from remediator.analysis.prompt import RETRY, messages
-from remediator.errors import AnalyzerUnavailable, JobFailed
+from remediator.errors import AnalyzerUnavailable, NoValidAnswer
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ class LlmAnalyzer:
 
         problems: list[str] = []
         prompt_tokens = completion_tokens = 0
+        answered_by = ""
         started = time.monotonic()
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -202,6 +203,7 @@ class LlmAnalyzer:
                 raise AnalyzerUnavailable(
                     f"the model endpoint failed: {type(exc).__name__}: {str(exc)[:300]}"
                 ) from None
+            answered_by = reply.model or answered_by
             if reply.usage is not None:
                 prompt_tokens += reply.usage.prompt_tokens
                 completion_tokens += reply.usage.completion_tokens
@@ -227,4 +229,9 @@ class LlmAnalyzer:
                 attempts=attempt,
                 problems=problems,
             )
-        raise JobFailed(f"the model gave no valid analysis in {ATTEMPTS} attempts: " + "; ".join(problems))
+        raise NoValidAnswer(
+            f"the model gave no valid analysis in {ATTEMPTS} attempts: " + "; ".join(problems),
+            model=answered_by or self.model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )

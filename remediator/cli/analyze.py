@@ -28,6 +28,12 @@ def analyze() -> None:
     is_flag=True,
     help="Leave the cases' repository snapshots out: every case has its stack trace alone.",
 )
+@click.option(
+    "--context-tokens",
+    type=click.IntRange(0),
+    help="Tokens of code a case's repository may show (its analysis_context_tokens; default "
+    "6,000, as a job's): lower it for a model with a small context window.",
+)
 @click.option("--judge-base-url", help="An OpenAI-compatible endpoint whose model grades each analysis too.")
 @click.option("--judge-model", help="The judge's model (with --judge-base-url).")
 @click.option(
@@ -40,6 +46,7 @@ def analyze_eval(
     as_json: bool,
     iterations: int,
     without_code: bool,
+    context_tokens: int | None,
     judge_base_url: str | None,
     judge_model: str | None,
     judge_api_key: str | None,
@@ -85,7 +92,7 @@ def analyze_eval(
             file=sys.stderr,
         ) as bar,
     ):
-        repositories = None if without_code else CaseRepositories(Path(scratch))
+        repositories = None if without_code else CaseRepositories(Path(scratch), context_tokens)
         for i, case in bar:
             try:
                 scores.extend(

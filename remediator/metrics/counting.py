@@ -26,13 +26,26 @@ class Metrics(Listener):
             )
         elif event.kind in (EventKind.SUCCEEDED, EventKind.FAILED) and job.duration is not None:
             JOB_DURATION.labels(job.script, job.tier).observe(max(0.0, job.duration))
-        if event.kind == EventKind.SUCCEEDED:
-            _count_spend(job.output or {})
+        count_analysis_spend(event)
         return None
 
 
+def count_analysis_spend(event: Event) -> None:
+    """A finished analysis's tokens and cost: a succeeded one's from its output, a failed
+    one's (its answers never validated, and were paid for) from its `analyse` step."""
+    job = event.job
+    if job is None:
+        return
+    if event.kind == EventKind.SUCCEEDED:
+        _count_spend(job.output or {})
+    elif event.kind == EventKind.FAILED:
+        for step in (job.output or {}).get("steps") or ():
+            if isinstance(step, dict) and step.get("step") == "analyse":
+                _count_spend(step)
+
+
 def _count_spend(output: dict[str, object]) -> None:
-    """An analysis's tokens and cost, from what its job recorded."""
+    """An analysis's tokens and cost, from what its job (or its failed step) recorded."""
     model = output.get("model")
     if not isinstance(model, str) or output.get("analyzer") != "llm":
         return

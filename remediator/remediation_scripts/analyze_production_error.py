@@ -19,7 +19,7 @@ from remediator.analysis.evidence import evidence_from
 from remediator.analysis.llm import LlmAnalyzer
 from remediator.analysis.memory import MemoryStore, Signature
 from remediator.analysis.spend import add_spend, analysed_at, cost, mark_analysed, spent_today
-from remediator.errors import JobFailed, JobSkipped, ScriptNotConfigured
+from remediator.errors import JobFailed, JobSkipped, NoValidAnswer, ScriptNotConfigured
 from remediator.payloads import issue_types
 from remediator.rules.analysis_gate import AnalysisGate, refusal
 from remediator.scripts import Script, ScriptContext
@@ -161,6 +161,24 @@ class AnalyzeProductionError(Script):
             offered = set()
         try:
             outcome = analyzer.analyze(evidence, [m.for_prompt() for m in memories], code)
+        except NoValidAnswer as exc:
+            # Answers that never validated were paid for all the same.
+            tokens = exc.prompt_tokens + exc.completion_tokens
+            spent = cost(settings.llm_price_per_1k_tokens, exc.prompt_tokens, exc.completion_tokens)
+            if ctx.redis is not None:
+                add_spend(ctx.redis, ctx.job.rule, tokens, spent)
+            ctx.step(
+                "analyse",
+                False,
+                started,
+                error=str(exc),
+                analyzer=analyzer.name,
+                model=exc.model,
+                prompt_tokens=exc.prompt_tokens,
+                completion_tokens=exc.completion_tokens,
+                cost=spent,
+            )
+            raise
         except JobFailed as exc:
             ctx.step("analyse", False, started, error=str(exc))
             raise
