@@ -56,6 +56,13 @@ def test_the_answer_schema_is_the_models_in_the_form_strict_servers_take() -> No
     assert schema["properties"]["urgency"]["enum"] == ["low", "medium", "high", "critical"]
     diff = schema["properties"]["suggested_fix"]["properties"]["diff"]
     assert {"type": "null"} in diff["anyOf"]  # optional in the model, nullable in strict form
+    # A suspect commit is a SHA or nothing: the pattern goes with the schema, so a decoder
+    # that follows it cannot write a sentence there (SmolLM2 did, past 64 characters).
+    suspect = schema["properties"]["suspect_commit"]["anyOf"]
+    assert {"type": "string", "pattern": "^[0-9a-fA-F]{7,40}$"} in suspect and {"type": "null"} in suspect
+    with pytest.raises(ValueError, match="suspect_commit"):
+        Analysis.model_validate({**GOOD, "suspect_commit": "the commit that added the sessions"})
+    assert Analysis.model_validate({**GOOD, "suspect_commit": "98bd1534"}).suspect_commit == "98bd1534"
 
 
 @pytest.fixture

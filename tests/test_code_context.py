@@ -236,3 +236,36 @@ def test_java_and_bundled_javascript_frames_find_their_files(tmp_path: Path) -> 
         "src/main/java/com/acme/shop/Cart.java",
         "web/src/cart.js",
     ]
+
+
+def test_a_small_budget_keeps_the_failing_frames_file_and_room_for_the_suspect_commit(tmp_path: Path) -> None:
+    """The innermost frame's file comes first (windowed when it does not fit whole); the
+    outer one is cut, saying so; a share of the budget is kept for the suspect commits."""
+    work = tmp_path / "repo"
+    (work / "app").mkdir(parents=True)
+    git("init", "--quiet", "--initial-branch=main", cwd=work)
+    filler = "".join(f"# line {n} of a long module, nothing to see here\n" for n in range(1, 60))
+    (work / "app" / "outer.py").write_text(filler + "def handle():\n    return total([])\n")
+    (work / "app" / "inner.py").write_text(filler + "def total(items):\n    return 0\n")
+    git("add", "--all", cwd=work)
+    git("commit", "--quiet", "-m", "Add the cart", cwd=work)
+    (work / "app" / "inner.py").write_text(filler + "def total(items):\n    return 1 / len(items)\n")
+    git("commit", "--quiet", "-am", "Divide by the count", cwd=work)
+    broke = git("rev-parse", "HEAD", cwd=work)
+    raised = shapes.error_event(
+        "ZeroDivisionError",
+        "division by zero",
+        [
+            shapes.frame("app/outer.py", "handle", 61, module="app.outer"),
+            shapes.frame("app/inner.py", "total", 61, module="app.inner"),
+        ],
+    )
+    issue = new_issue("1", raised, {"id": "1", "slug": "shop", "name": "shop"}, "https://s.example", "acme")
+    evidence = evidence_from(issue, rest_event(raised, "1", "1"))
+    small = repository({"url": f"file://{work}"}, analysis_context_tokens=500)
+    context = code_context(small, tmp_path / "var", evidence)
+    (shown,) = context.files
+    assert shown["path"] == "app/inner.py" and shown["lines"] == [49, 61]  # a window, not 61 lines
+    assert "61:     return 1 / len(items)" in shown["text"]
+    assert "the token budget (analysis_context_tokens) cut the files short" in (context.note or "")
+    assert [c["sha"] for c in context.suspect_commits][:1] == [broke]

@@ -55,8 +55,14 @@ class LlamaServer:
         """Whether the server still runs, and the end of its log (for a failure's message)."""
         code = self.process.poll()
         running = "still running" if code is None else f"exited with {code}"
-        log = self.log_path.read_text(errors="replace")[-3000:]
-        return f"llama_cpp.server {running}; its log ends: {log}"
+        whole = self.log_path.read_text(errors="replace")
+        hint = (
+            " (a native build using AMX: llama.cpp's AMX path segfaults on such CPUs, "
+            "ggml-org/llama.cpp#20824; rebuild with CMAKE_ARGS=-DGGML_NATIVE=OFF, as .ci/run does)"
+            if code == -11 and "AMX model buffer" in whole
+            else ""
+        )
+        return f"llama_cpp.server {running}{hint}; its log ends: {whole[-3000:]}"
 
 
 @pytest.fixture(scope="module")

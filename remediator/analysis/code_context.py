@@ -4,7 +4,8 @@ to a repository, the in-app files its frames name, read at the commit of the eve
 else at the default branch; and the suspect commits, the last ones (at most 5) that touched
 those files before that commit (each file followed across renames), with the hunks that
 touch the frames' lines. All within a
-token budget (`analysis_context_tokens`, about 4 characters a token), redacted like the rest.
+token budget (`analysis_context_tokens`, about 3 characters a token as the prompt carries code),
+redacted like the rest.
 
 Read from a bare mirror per repository under the data dir (`<data dir>/mirrors/<project>.git`),
 cloned once and fetched incrementally, never a fresh clone per job. A repository that cannot
@@ -12,6 +13,7 @@ be read leaves the analysis going on the stack trace alone, with a note saying w
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -26,8 +28,16 @@ from remediator.rules.repositories import Repository
 
 log = logging.getLogger(__name__)
 
-CHARS_PER_TOKEN = 4
-"""A rough count of characters per token (the budget is an estimate, not a tokenizer's)."""
+CHARS_PER_TOKEN = 3
+"""Characters per token of code as the prompt carries it (JSON, escapes included): 2.8 to 3.0
+measured with SmolLM2's tokenizer on the eval's snapshot cases; larger vocabularies do better,
+so the budget errs short. An estimate, not a tokenizer's count."""
+
+CUT = "the token budget (analysis_context_tokens) cut"
+
+FILES_SHARE = 2 / 3
+"""Of the budget, what the files may take: the rest is kept for the suspect commits (and
+takes what the files leave)."""
 
 WHOLE_FILE_LINES = 120
 """A file this short goes in whole; a longer one as a window around each frame."""
@@ -56,6 +66,10 @@ class CodeContext:
     files: list[dict[str, Any]] = field(default_factory=list)
     suspect_commits: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None
+
+    def add_note(self, text: str) -> None:
+        if text not in (self.note or ""):
+            self.note = f"{self.note}; {text}" if self.note else text
 
     def for_prompt(self) -> dict[str, Any]:
         return {
@@ -143,15 +157,18 @@ def _candidates(frame: Frame) -> list[str]:
 
 
 def _frames_by_path(evidence: Evidence, paths: set[str]) -> dict[str, list[int]]:
-    """The repository paths the in-app frames name, with their lines. A frame's filename may
+    """The repository paths the in-app frames name, innermost first, with their lines. A
+    frame's filename may
     be absolute, relative to anything or a URL: its longest suffix that is a path of the tree,
     else that is the end of exactly one path of it (`src/a.js` in `web/src/a.js`)."""
     by_name: dict[str, list[str]] = {}
     for path in paths:
         by_name.setdefault(path.rpartition("/")[2], []).append(path)
     found: dict[str, list[int]] = {}
-    for exception in evidence.exceptions:
-        for frame in exception.frames:
+    # The innermost frame first (where it failed): the files come in that order, so that a
+    # budget too small for all of them keeps the one that raised.
+    for exception in reversed(evidence.exceptions):
+        for frame in reversed(exception.frames):
             if not frame.in_app or not frame.filename:
                 continue
             for candidate in _candidates(frame):
@@ -171,9 +188,15 @@ def _frames_by_path(evidence: Evidence, paths: set[str]) -> dict[str, list[int]]
 
 def _window(text: str, lines: list[int]) -> list[tuple[int, int]]:
     """The line ranges (1-based, inclusive) to show of a file."""
-    count = text.count("\n") + 1
+    count = max(1, len(text.splitlines()))
     if count <= WHOLE_FILE_LINES or not lines:
         return [(1, min(count, WHOLE_FILE_LINES))]
+    return _around(text, lines)
+
+
+def _around(text: str, lines: list[int]) -> list[tuple[int, int]]:
+    """The windows around the frames' lines alone, whatever the file's length."""
+    count = max(1, len(text.splitlines()))
     ranges: list[tuple[int, int]] = []
     for line in sorted(set(lines)):
         start, end = max(1, line - WINDOW), min(count, line + WINDOW)
@@ -247,6 +270,36 @@ def suspect_commits(git_dir: Path, commit: str, frames: dict[str, list[int]]) ->
     ]
 
 
+def _size(item: dict[str, Any]) -> int:
+    """Characters an item takes in the prompt (JSON, as the report carries it)."""
+    return len(json.dumps(item, ensure_ascii=False))
+
+
+def _fitting(path: str, text: str, lines: list[int], left: int) -> list[dict[str, Any]]:
+    """What of a file fits in `left` characters: the whole file when short (else a window
+    around each frame's line); a short file too big whole falls back to the windows; nothing
+    when even they do not fit."""
+    rows = text.splitlines()
+
+    def shown(ranges: list[tuple[int, int]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "path": path,
+                "lines": [start, end],
+                "text": redact_text(
+                    "\n".join(f"{n}: {rows[n - 1]}" for n in range(start, min(end, len(rows)) + 1))
+                ),
+            }
+            for start, end in ranges
+        ]
+
+    for ranges in (_window(text, lines), _around(text, lines)):
+        parts = shown(ranges)
+        if parts and sum(_size(p) for p in parts) <= left:
+            return parts
+    return []
+
+
 def code_context(repository: Repository, data_dir: Path, evidence: Evidence) -> CodeContext:
     """The code behind the evidence's stack trace, within the repository's token budget."""
     context = CodeContext(repository=repository.github)
@@ -257,24 +310,22 @@ def code_context(repository: Repository, data_dir: Path, evidence: Evidence) -> 
         context.commit, context.commit_from = commit, how
         tree = set(_git(git_dir, "ls-tree", "-r", "--name-only", commit).splitlines())
         frames = _frames_by_path(evidence, tree)
+        left = int(budget * FILES_SHARE)
         for path, lines in frames.items():
             text = _git(git_dir, "show", f"{commit}:{path}")
-            rows = text.splitlines()
-            for start, end in _window(text, lines):
-                snippet = "\n".join(f"{n}: {rows[n - 1]}" for n in range(start, min(end, len(rows)) + 1))
-                snippet = redact_text(snippet)
-                if len(snippet) > budget:
-                    context.note = "the token budget (analysis_context_tokens) cut the files short"
-                    break
-                budget -= len(snippet)
-                context.files.append({"path": path, "lines": [start, end], "text": snippet})
-        if frames and budget > 0:
+            shown = _fitting(path, text, lines, left)
+            if not shown:
+                context.add_note(f"{CUT} the files short")
+                continue
+            left -= sum(_size(f) for f in shown)
+            context.files.extend(shown)
+        left += budget - int(budget * FILES_SHARE)
+        if frames and left > 0:
             for entry in suspect_commits(git_dir, commit, frames):
-                size = len(str(entry))
-                if size > budget:
-                    context.note = "the token budget (analysis_context_tokens) cut the suspect commits short"
+                if _size(entry) > left:
+                    context.add_note(f"{CUT} the suspect commits short")
                     break
-                budget -= size
+                left -= _size(entry)
                 context.suspect_commits.append(entry)
         if not frames:
             context.note = "no in-app frame names a file of the repository"

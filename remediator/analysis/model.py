@@ -33,8 +33,10 @@ class Analysis(BaseModel):
     confidence: int = Field(ge=0, le=100)
     can_auto_fix: bool
     files: list[str] = Field(default_factory=list, max_length=50)
-    suspect_commit: str | None = Field(default=None, max_length=64)
-    """The SHA of the suspect commit the root cause blames, when the evidence offered some."""
+    suspect_commit: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{7,40}$")
+    """The SHA (7 to 40 hex digits) of the suspect commit the root cause blames, when the
+    evidence offered some. The pattern goes with the schema: a constrained decoder can only
+    write a SHA or null there."""
 
 
 _DIFF_PATH = re.compile(r"^(?:\+\+\+|---) (?:[ab]/)?(\S+)", re.MULTILINE)

@@ -78,7 +78,8 @@ class Repository(_Strict):
     autofix: AutofixLadder = Field(default_factory=AutofixLadder)
     """How far an analysis's fix goes, by its confidence."""
     analysis_context_tokens: int = Field(default=6000, ge=0)
-    """Tokens (about 4 characters each) of code an analysis's evidence may carry (0: none)."""
+    """Tokens (about 3 characters each, as the prompt carries code) of code an analysis's evidence may
+    carry (0: none)."""
     release_ref_pattern: str | None = None
     """A regular expression finding the git ref in a release name (its first group, or the
     whole match): `backend@(.+)` takes `1.4.2` from `backend@1.4.2`."""
