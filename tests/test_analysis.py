@@ -176,6 +176,12 @@ def test_event_text_goes_to_the_model_fenced_as_data() -> None:
 
 def test_answers_are_validated_field_by_field() -> None:
     assert parse_answer("```json\n" + json.dumps(GOOD) + "\n```").confidence == 85
+    # A raw line break or tab inside a string is read as it is (6 of SmolLM2's 16 invalid
+    # answers were refused for a raw control character); any other still refuses the answer.
+    raw = json.dumps({**GOOD, "root_cause": "ROOT"}).replace("ROOT", "divides by\n\tlen(items)")
+    assert parse_answer(raw).root_cause == "divides by\n\tlen(items)"
+    with pytest.raises(ValueError, match="a control character"):
+        parse_answer(raw.replace("\t", "\x1b"))
     with pytest.raises(ValueError, match="not JSON"):
         parse_answer("The root cause is probably the cart.")
     with pytest.raises(ValueError, match="confidence"):

@@ -68,6 +68,9 @@ class Outcome:
         }
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def parse_answer(content: str | None) -> Analysis:
     """The model's text as a validated Analysis (a ```json fence around it is tolerated)."""
     if not content or not content.strip():
@@ -76,8 +79,12 @@ def parse_answer(content: str | None) -> Analysis:
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL)
     if fenced:
         text = fenced.group(1)
+    if control := _CONTROL.search(text):
+        raise ValueError(f"a control character ({control.group()!r}) at character {control.start()}")
     try:
-        document = json.loads(text)
+        # A raw tab or line break inside a string (small models write them; strict JSON
+        # refuses them) is read as the character it is; every other control character is not.
+        document = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(document, dict):
