@@ -269,3 +269,20 @@ def test_a_small_budget_keeps_the_failing_frames_file_and_room_for_the_suspect_c
     assert "61:     return 1 / len(items)" in shown["text"]
     assert "the token budget (analysis_context_tokens) cut the files short" in (context.note or "")
     assert [c["sha"] for c in context.suspect_commits][:1] == [broke]
+
+
+def test_a_suspect_commit_too_big_for_what_is_left_keeps_its_sha_and_message_and_cuts_its_hunks() -> None:
+    from remediator.analysis.code_context import _size, _trimmed
+
+    entry = {
+        "sha": "a" * 40,
+        "date": "2026-12-06T22:02:54+00:00",
+        "message": "Add sessions",
+        "hunks": "+x\n" * 500,
+    }
+    bare = _size({**entry, "hunks": " [cut]"})
+    cut = _trimmed(entry, bare + 40)
+    assert cut is not None and cut["sha"] == entry["sha"] and cut["message"] == "Add sessions"
+    assert cut["hunks"].endswith(" [cut]") and "+x" in cut["hunks"]
+    assert bare < _size(cut) <= bare + 40  # escapes counted: as long as fits, no longer
+    assert _trimmed(entry, bare - 1) is None  # not even the SHA and message fit

@@ -3,9 +3,8 @@ to a repository, the in-app files its frames name, read at the commit of the eve
 (when the release resolves to one: a SHA, a tag, or the repository's `release_ref_pattern`),
 else at the default branch; and the suspect commits, the last ones (at most 5) that touched
 those files before that commit (each file followed across renames), with the hunks that
-touch the frames' lines. All within a
-token budget (`analysis_context_tokens`, about 3 characters a token as the prompt carries code),
-redacted like the rest.
+touch the frames' lines. All within a token budget (`analysis_context_tokens`, about 3
+characters a token as the prompt carries code), redacted like the rest.
 
 Read from a bare mirror per repository under the data dir (`<data dir>/mirrors/<project>.git`),
 cloned once and fetched incrementally, never a fresh clone per job. A repository that cannot
@@ -158,9 +157,9 @@ def _candidates(frame: Frame) -> list[str]:
 
 def _frames_by_path(evidence: Evidence, paths: set[str]) -> dict[str, list[int]]:
     """The repository paths the in-app frames name, innermost first, with their lines. A
-    frame's filename may
-    be absolute, relative to anything or a URL: its longest suffix that is a path of the tree,
-    else that is the end of exactly one path of it (`src/a.js` in `web/src/a.js`)."""
+    frame's filename may be absolute, relative to anything or a URL: its longest suffix that
+    is a path of the tree, else that is the end of exactly one path of it (`src/a.js` in
+    `web/src/a.js`)."""
     by_name: dict[str, list[str]] = {}
     for path in paths:
         by_name.setdefault(path.rpartition("/")[2], []).append(path)
@@ -275,6 +274,22 @@ def _size(item: dict[str, Any]) -> int:
     return len(json.dumps(item, ensure_ascii=False))
 
 
+def _trimmed(entry: dict[str, Any], left: int) -> dict[str, Any] | None:
+    """A suspect commit with its hunks cut to fit `left` characters; None when even its SHA,
+    date and message do not."""
+    hunks = entry["hunks"]
+    if _size({**entry, "hunks": " [cut]"}) > left:
+        return None
+    fits, over = 0, len(hunks)
+    while fits < over:  # the longest cut that fits (escapes make the size uneven)
+        mid = (fits + over + 1) // 2
+        if _size({**entry, "hunks": hunks[:mid] + " [cut]"}) <= left:
+            fits = mid
+        else:
+            over = mid - 1
+    return {**entry, "hunks": hunks[:fits] + " [cut]"}
+
+
 def _fitting(path: str, text: str, lines: list[int], left: int) -> list[dict[str, Any]]:
     """What of a file fits in `left` characters: the whole file when short (else a window
     around each frame's line); a short file too big whole falls back to the windows; nothing
@@ -323,8 +338,13 @@ def code_context(repository: Repository, data_dir: Path, evidence: Evidence) -> 
         if frames and left > 0:
             for entry in suspect_commits(git_dir, commit, frames):
                 if _size(entry) > left:
-                    context.add_note(f"{CUT} the suspect commits short")
-                    break
+                    # Its SHA, date and message are what a blame needs: its hunks give way.
+                    cut = _trimmed(entry, left)
+                    if cut is None:
+                        context.add_note(f"{CUT} the suspect commits short")
+                        break
+                    entry = cut
+                    context.add_note(f"{CUT} a suspect commit's hunks short")
                 left -= _size(entry)
                 context.suspect_commits.append(entry)
         if not frames:
