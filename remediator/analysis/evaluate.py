@@ -263,9 +263,8 @@ def evaluate(
 def report(scores: list[Score]) -> dict[str, Any]:
     """Per model: the mean points and their spread over the iterations, the bullseye rate
     (100s), the invalid answers, tokens and cost (invalid answers' included: they were paid
-    for), latency (p50, p95 of the answered cases);
-    how many case runs were shown code, and of those that expect a suspect commit, how many
-    blamed it (an invalid answer blamed nothing)."""
+    for), latency (p50, p95 of the answered cases); how many case runs were shown code, and of
+    those that expect a suspect commit, how many blamed it (an invalid answer blamed nothing)."""
     rounds = sorted({s.iteration for s in scores})
     means = [statistics.fmean(s.final_points for s in scores if s.iteration == r) for r in rounds]
     answered = sorted(s.seconds for s in scores if s.error is None)

@@ -61,6 +61,15 @@ def _within_budget(ctx: ScriptContext) -> None:
         )
 
 
+def _record_spend(ctx: ScriptContext, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """Count a model call's tokens against the day's budget and the rule's spend; its cost
+    at the configured price (None without one)."""
+    spent = cost(ctx.settings.llm_price_per_1k_tokens, prompt_tokens, completion_tokens)
+    if ctx.redis is not None:
+        add_spend(ctx.redis, ctx.job.rule, prompt_tokens + completion_tokens, spent)
+    return spent
+
+
 class AnalysisParams(BaseModel):
     """The issue to analyse (default: the job's); the example rules also pass the error's
     type and culprit, which the evidence holds anyway."""
@@ -163,10 +172,7 @@ class AnalyzeProductionError(Script):
             outcome = analyzer.analyze(evidence, [m.for_prompt() for m in memories], code)
         except NoValidAnswer as exc:
             # Answers that never validated were paid for all the same.
-            tokens = exc.prompt_tokens + exc.completion_tokens
-            spent = cost(settings.llm_price_per_1k_tokens, exc.prompt_tokens, exc.completion_tokens)
-            if ctx.redis is not None:
-                add_spend(ctx.redis, ctx.job.rule, tokens, spent)
+            spent = _record_spend(ctx, exc.prompt_tokens, exc.completion_tokens)
             ctx.step(
                 "analyse",
                 False,
@@ -183,9 +189,7 @@ class AnalyzeProductionError(Script):
             ctx.step("analyse", False, started, error=str(exc))
             raise
         tokens = outcome.prompt_tokens + outcome.completion_tokens
-        spent = cost(settings.llm_price_per_1k_tokens, outcome.prompt_tokens, outcome.completion_tokens)
-        if ctx.redis is not None:
-            add_spend(ctx.redis, ctx.job.rule, tokens, spent)
+        spent = _record_spend(ctx, outcome.prompt_tokens, outcome.completion_tokens)
         ctx.step("analyse", True, started, model=outcome.model, attempts=outcome.attempts, tokens=tokens)
 
         blamed = outcome.analysis.suspect_commit
